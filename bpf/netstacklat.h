@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The ABI shared by the BPF program and the daemon: hook ids, the histogram
+ * key and its bucket layout. Both clang -target bpf and g++ compile this file,
+ * so it uses only fixed-width kernel types and plain C.
+ */
+#ifndef NETSTACKLAT_H
+#define NETSTACKLAT_H
+
+#ifndef __bpf__
+#include <linux/types.h>
+#endif
+
+/*
+ * Logical hooks. Ids 1..7 and their labels are upstream netstacklat's (and
+ * its ebpf_exporter static_map), so dashboards keep working; 8 is ours.
+ */
+enum netstacklat_hook {
+	NETSTACKLAT_HOOK_INVALID = 0,
+	NETSTACKLAT_HOOK_IP_START = 1,
+	NETSTACKLAT_HOOK_TCP_START = 2,
+	NETSTACKLAT_HOOK_UDP_START = 3,
+	NETSTACKLAT_HOOK_TCP_SOCK_ENQUEUED = 4,
+	NETSTACKLAT_HOOK_UDP_SOCK_ENQUEUED = 5,
+	NETSTACKLAT_HOOK_TCP_SOCK_READ = 6,
+	NETSTACKLAT_HOOK_UDP_SOCK_READ = 7,
+	NETSTACKLAT_HOOK_NETIF_RECEIVE = 8,
+	NETSTACKLAT_HOOK_MAX, /* one past the last id */
+};
+
+/*
+ * Buckets 0..HIST_MAX_BUCKET hold counts; bucket i holds latencies in
+ * (2^(i-1), 2^i] ns (bucket 0 holds 0 and 1 ns). The slot after the last
+ * bucket holds the running sum in ns (ebpf_exporter's "sum key").
+ */
+#define HIST_MAX_BUCKET 34
+#define HIST_SUM_SLOT (HIST_MAX_BUCKET + 1)
+#define HIST_NSLOTS (HIST_SUM_SLOT + 1)
+/* Ungrouped: one key per hook and slot. */
+#define HIST_MAX_ENTRIES (NETSTACKLAT_HOOK_MAX * HIST_NSLOTS)
+
+/*
+ * Map key, upstream's layout. ebpf_exporter splits the key into labels in
+ * field order (cgroup, iface, hook) and takes the last field as the bucket,
+ * so the order and sizes must not change.
+ */
+struct hist_key {
+	__u64 cgroup;
+	__u32 ifindex;
+	__u16 hook;
+	__u16 bucket;
+};
+
+/* The bucket of a latency in ns: ceil(log2(v)) clamped to HIST_MAX_BUCKET. */
+static inline __u32 hist_bucket_index(__u64 v)
+{
+	__u32 floor_log2 = 0;
+	__u64 rest = v;
+
+	/* Binary search for the top bit: 6 steps, no loop for the verifier. */
+	if (rest >> 32) {
+		floor_log2 += 32;
+		rest >>= 32;
+	}
+	if (rest >> 16) {
+		floor_log2 += 16;
+		rest >>= 16;
+	}
+	if (rest >> 8) {
+		floor_log2 += 8;
+		rest >>= 8;
+	}
+	if (rest >> 4) {
+		floor_log2 += 4;
+		rest >>= 4;
+	}
+	if (rest >> 2) {
+		floor_log2 += 2;
+		rest >>= 2;
+	}
+	if (rest >> 1) {
+		floor_log2 += 1;
+	}
+
+	/* Round up, so that bucket i is right-inclusive: v <= 2^i. */
+	if (v > ((__u64)1 << floor_log2))
+		floor_log2++;
+	return floor_log2 > HIST_MAX_BUCKET ? HIST_MAX_BUCKET : floor_log2;
+}
+
+#endif /* NETSTACKLAT_H */

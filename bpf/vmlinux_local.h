@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The few kernel types the BPF program touches, written by hand (as upstream
+ * netstacklat does) instead of a generated vmlinux.h. Every struct carries
+ * preserve_access_index, so each field access becomes a CO-RE relocation that
+ * libbpf resolves against the running kernel's BTF at load time: field order,
+ * offsets and the other fields do not matter here, only names and types.
+ * This keeps the build independent of the build machine's kernel.
+ */
+#ifndef NETSTACKLAT_VMLINUX_LOCAL_H
+#define NETSTACKLAT_VMLINUX_LOCAL_H
+
+typedef signed char __s8;
+typedef unsigned char __u8;
+typedef short __s16;
+typedef unsigned short __u16;
+typedef int __s32;
+typedef unsigned int __u32;
+typedef long long __s64;
+typedef unsigned long long __u64;
+typedef __u16 __be16;
+typedef __u32 __be32;
+typedef __u32 __wsum;
+typedef __u64 u64;
+typedef __s64 ktime_t;
+typedef _Bool bool;
+#define true 1
+#define false 0
+
+/* UAPI constants (stable ABI) used by the map definitions. */
+enum bpf_map_type {
+	BPF_MAP_TYPE_PERCPU_HASH = 5,
+	BPF_MAP_TYPE_PERCPU_ARRAY = 6,
+};
+
+enum {
+	BPF_ANY = 0,
+	BPF_NOEXIST = 1,
+};
+
+#define AF_INET 2
+#define AF_INET6 10
+#define ETH_P_IP 0x0800
+#define ETH_P_IPV6 0x86DD
+#define IPPROTO_TCP 6
+#define IPPROTO_UDP 17
+
+#pragma clang attribute push(__attribute__((preserve_access_index)),           \
+			     apply_to = record)
+
+struct sock_common {
+	unsigned short skc_family;
+};
+
+struct sock {
+	struct sock_common __sk_common;
+	__u16 sk_protocol;
+};
+
+struct sk_buff {
+	ktime_t tstamp;
+	struct sock *sk;
+	__be16 protocol;
+	__u16 network_header;
+	unsigned char *head;
+};
+
+/*
+ * Bitfields that mark skb->tstamp as not an RX timestamp. Kernels >= 6.11
+ * have tstamp_type (commit 4d25ca2d6801 "net: Rename mono_delivery_time to
+ * tstamp_type for scalabilty"); 5.18 .. 6.10 have mono_delivery_time.
+ */
+struct sk_buff___new {
+	__u8 tstamp_type : 2;
+};
+
+struct sk_buff___old {
+	__u8 mono_delivery_time : 1;
+};
+
+struct timespec64 {
+	__s64 tv_sec;
+	long tv_nsec;
+};
+
+struct scm_timestamping_internal {
+	struct timespec64 ts[3];
+};
+
+struct msghdr;
+struct net;
+struct net_device;
+struct packet_type;
+
+#pragma clang attribute pop
+
+#endif /* NETSTACKLAT_VMLINUX_LOCAL_H */

@@ -1,0 +1,30 @@
+// Can a program of this kind attach at this point on the running kernel?
+// Asked before the real load, because libbpf loads all autoload programs at
+// once and one refused program would sink the others (cf. libbpf-tools'
+// fentry_can_attach() and probe_tp_btf()).
+#pragma once
+
+#include <string>
+
+struct btf;
+
+namespace netstacklat {
+
+class AttachProbe {
+ public:
+  AttachProbe();  // loads the kernel's BTF; without it nothing can attach
+  ~AttachProbe();
+  AttachProbe(const AttachProbe&) = delete;
+  AttachProbe& operator=(const AttachProbe&) = delete;
+
+  // section: "fentry/<func>", "fexit/<func>" or "tp_btf/<tracepoint>".
+  // Loads and attaches a two-instruction program there, then drops it.
+  // Returns why it cannot attach, or "" if it can.
+  std::string Check(const std::string& section) const;
+
+ private:
+  struct btf* vmlinux_ = nullptr;
+  std::string btf_error_;
+};
+
+}  // namespace netstacklat

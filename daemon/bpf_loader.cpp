@@ -1,0 +1,135 @@
+#include "bpf_loader.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <spdlog/spdlog.h>
+
+#include <set>
+
+#include "errors.h"
+#include "metrics_config.h"
+#include "netstacklat.skel.h"
+
+namespace netstacklat {
+
+void BpfLoader::SkeletonDeleter::operator()(netstacklat_bpf* skel) const {
+  netstacklat_bpf::destroy(skel);
+}
+
+void BpfLoader::LinkDeleter::operator()(bpf_link* link) const {
+  bpf_link__destroy(link);
+}
+
+BpfLoader::BpfLoader() : skel_(netstacklat_bpf::open()) {
+  if (!skel_) throw StartupError("opening the BPF object: " + ErrnoText(errno));
+  CheckProgramsMatchHookTable();
+}
+
+BpfLoader::~BpfLoader() {
+  links_.clear();
+  skel_.reset();
+}
+
+struct bpf_program* BpfLoader::Program(const std::string& name) const {
+  return bpf_object__find_program_by_name(skel_->obj, name.c_str());
+}
+
+// The hook table (hooks.cpp) and the BPF object must name the same
+// programs; a mismatch is a build defect, caught before anything loads.
+void BpfLoader::CheckProgramsMatchHookTable() const {
+  std::set<std::string> in_table;
+  for (const HookDef& hook : AllHooks())
+    for (const auto& alternative : hook.alternatives)
+      for (const char* name : alternative) {
+        if (!Program(name)) throw StartupError(std::string("no BPF program ") + name);
+        in_table.insert(name);
+      }
+  struct bpf_program* prog;
+  bpf_object__for_each_program(prog, skel_->obj) {
+    if (!in_table.count(bpf_program__name(prog)))
+      throw StartupError(std::string("BPF program ") + bpf_program__name(prog) +
+                         " belongs to no hook");
+  }
+}
+
+void BpfLoader::LoadAndAttach(const AttachProbe& probe) {
+  const auto choices = ChooseAttachPoints(AllHooks(), [&](const std::string& name) {
+    return probe.Check(bpf_program__section_name(Program(name)));
+  });
+  std::set<std::string> chosen;
+  for (const HookChoice& c : choices) chosen.insert(c.programs.begin(), c.programs.end());
+  if (chosen.empty())
+    throw StartupError("no hook can attach on this kernel: " + choices.front().reason);
+
+  struct bpf_program* prog;
+  bpf_object__for_each_program(prog, skel_->obj) {
+    bpf_program__set_autoload(prog, chosen.count(bpf_program__name(prog)) > 0);
+  }
+  if (int err = netstacklat_bpf::load(skel_.get()); err)
+    throw StartupError("loading the BPF programs: " + ErrnoText(err));
+  AttachChosen(choices);
+}
+
+void BpfLoader::AttachChosen(const std::vector<HookChoice>& choices) {
+  for (const HookChoice& c : choices) {
+    HookStatus status{c.hook->id, c.hook->label, {}, c.reason};
+    for (const std::string& name : c.programs) {
+      struct bpf_program* prog = Program(name);
+      bpf_link* link = bpf_program__attach(prog);
+      if (!link) {
+        status.reason += std::string(status.reason.empty() ? "" : "; ") +
+                         bpf_program__section_name(prog) + ": attach failed: " + ErrnoText(errno);
+        continue;
+      }
+      links_.emplace_back(name, std::unique_ptr<bpf_link, LinkDeleter>(link));
+      status.attach_points.emplace_back(bpf_program__section_name(prog));
+    }
+    if (status.attached() && status.reason.empty()) {
+      spdlog::info("hook {} attached at {}", status.label, fmt::join(status.attach_points, ","));
+    } else if (status.attached()) {
+      spdlog::warn("hook {} attached at {} only: {}", status.label,
+                   fmt::join(status.attach_points, ","), status.reason);
+    } else {
+      spdlog::warn("hook {} not attached: {}", status.label, status.reason);
+    }
+    hooks_.push_back(std::move(status));
+  }
+}
+
+int BpfLoader::HistogramMapFd() const {
+  return bpf_map__fd(skel_->maps.netstack_latency_seconds);
+}
+
+void BpfLoader::SetTaiOffset(int64_t ns) {
+  skel_->bss->tai_offset_ns = ns;
+}
+
+std::vector<ProgramInfo> BpfLoader::Programs() const {
+  std::set<std::string> attached;
+  for (const auto& link : links_) attached.insert(link.first);
+  std::vector<ProgramInfo> out;
+  struct bpf_program* prog;
+  bpf_object__for_each_program(prog, skel_->obj) {
+    const int fd = bpf_program__fd(prog);
+    if (fd < 0) continue;  // not loaded on this kernel
+    struct bpf_prog_info info = {};
+    __u32 len = sizeof(info);
+    if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0) continue;
+    ProgramInfo p;
+    p.name = bpf_program__name(prog);
+    p.section = bpf_program__section_name(prog);
+    p.id = info.id;
+    p.tag = fmt::format("{:02x}", fmt::join(info.tag, info.tag + sizeof(info.tag), ""));
+    p.attached = attached.count(p.name) > 0;
+    p.run_time_ns = info.run_time_ns;
+    p.run_count = info.run_cnt;
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+std::vector<HookStatus> BpfLoader::Hooks() const {
+  return hooks_;
+}
+
+}  // namespace netstacklat

@@ -1,0 +1,53 @@
+// Owns the BPF side: opens the embedded skeleton, picks per hook the attach
+// points this kernel accepts, loads them, attaches them, and on destruction
+// detaches and unloads everything (links first, then programs and maps).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "attach_probe.h"
+#include "exporter_status.h"
+#include "hooks.h"
+
+struct netstacklat_bpf;
+struct bpf_link;
+struct bpf_program;
+
+namespace netstacklat {
+
+class BpfLoader : public ExporterStatus {
+ public:
+  BpfLoader();  // opens the skeleton; throws StartupError
+  ~BpfLoader() override;
+  BpfLoader(const BpfLoader&) = delete;
+  BpfLoader& operator=(const BpfLoader&) = delete;
+
+  // Probes, loads and attaches; throws StartupError if nothing can attach.
+  void LoadAndAttach(const AttachProbe& probe);
+
+  int HistogramMapFd() const;
+  void SetTaiOffset(int64_t ns);  // takes effect at once (mmapped .bss)
+
+  std::vector<ProgramInfo> Programs() const override;
+  std::vector<HookStatus> Hooks() const override;
+
+ private:
+  struct bpf_program* Program(const std::string& name) const;
+  void CheckProgramsMatchHookTable() const;
+  void AttachChosen(const std::vector<HookChoice>& choices);
+
+  struct SkeletonDeleter {
+    void operator()(netstacklat_bpf* skel) const;
+  };
+  struct LinkDeleter {
+    void operator()(bpf_link* link) const;
+  };
+  std::unique_ptr<netstacklat_bpf, SkeletonDeleter> skel_;
+  // Declared after skel_, so destroyed first: detach before unload.
+  std::vector<std::pair<std::string, std::unique_ptr<bpf_link, LinkDeleter>>> links_;
+  std::vector<HookStatus> hooks_;
+};
+
+}  // namespace netstacklat

@@ -1,0 +1,89 @@
+#include "cli.h"
+
+#include <functional>
+#include <map>
+
+#include "errors.h"
+
+namespace netstacklat {
+namespace {
+
+using Setter = std::function<void(Options&, const std::string&)>;
+
+const std::map<std::string, Setter>& ValueFlags() {
+  static const std::map<std::string, Setter> flags = {
+      {"--web.listen-address", [](Options& o, const std::string& v) { o.listen_address = v; }},
+      {"--web.telemetry-path",
+       [](Options& o, const std::string& v) {
+         if (v.empty() || v[0] != '/' || v == "/")
+           throw ConfigError("--web.telemetry-path: must start with '/' and not be '/': " + v);
+         o.telemetry_path = v;
+       }},
+      {"--metrics.config", [](Options& o, const std::string& v) { o.metrics_config = v; }},
+      {"--log.level",
+       [](Options& o, const std::string& v) {
+         if (v != "debug" && v != "info" && v != "warn" && v != "error")
+           throw ConfigError("--log.level: must be debug, info, warn or error, not '" + v + "'");
+         o.log_level = v;
+       }},
+  };
+  return flags;
+}
+
+bool ApplyBoolFlag(Options& o, const std::string& name) {
+  if (name == "-h" || name == "--help") return o.show_help = true;
+  if (name == "--version") return o.show_version = true;
+  if (name == "--log.no-timestamps") return o.log_no_timestamps = true;
+  if (name == "--debug") {
+    o.log_level = "debug";
+    return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+Options ParseCommandLine(const std::vector<std::string>& args) {
+  Options o;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (ApplyBoolFlag(o, arg)) continue;
+    const auto eq = arg.find('=');
+    const std::string name = arg.substr(0, eq);
+    const auto flag = ValueFlags().find(name);
+    if (flag == ValueFlags().end()) throw ConfigError("unknown flag '" + name + "' (see --help)");
+    if (eq != std::string::npos) {
+      flag->second(o, arg.substr(eq + 1));
+    } else if (i + 1 < args.size()) {
+      flag->second(o, args[++i]);
+    } else {
+      throw ConfigError("flag '" + name + "' needs a value");
+    }
+  }
+  return o;
+}
+
+std::string UsageText() {
+  return std::string(
+             "usage: netstacklat-exporter [<flags>]\n"
+             "\n"
+             "Measures the latency of received packets inside the Linux network stack\n"
+             "with eBPF and serves it for Prometheus, in ebpf_exporter's shape.\n"
+             "\n"
+             "Flags:\n"
+             "  -h, --help                  Show this help and exit.\n"
+             "      --version               Show the version and exit.\n"
+             "      --web.listen-address=\":PORT\"\n"
+             "                              Address to listen on (default \"") +
+         kDefaultListenAddress +
+         "\").\n"
+         "      --web.telemetry-path=\"/metrics\"\n"
+         "                              Path under which to expose metrics.\n"
+         "      --metrics.config=FILE   Metrics shape in ebpf_exporter's config schema\n"
+         "                              (default: the built-in netstacklat.yaml).\n"
+         "      --log.level=info        debug, info, warn or error.\n"
+         "      --debug                 Same as --log.level=debug.\n"
+         "      --log.no-timestamps     Leave timestamps out of log lines (journald has them).\n";
+}
+
+}  // namespace netstacklat

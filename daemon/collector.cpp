@@ -1,0 +1,39 @@
+#include "collector.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+namespace netstacklat {
+
+Collector::Collector(std::string config_name, const HistogramSpec& spec, HistogramSource& source,
+                     const ExporterStatus& status, NameResolver& resolver, Clock clock)
+    : config_name_(std::move(config_name)),
+      source_(source),
+      status_(status),
+      clock_(std::move(clock)),
+      converter_(spec, resolver) {}
+
+double Collector::MonotonicSeconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+std::vector<prometheus::MetricFamily> Collector::Collect() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  const double start = clock_();
+  std::vector<prometheus::MetricFamily> families;
+  try {
+    source_.Read(&snapshot_);
+    families.push_back(converter_.Convert(snapshot_, &counters_.decoder_errors));
+  } catch (const std::exception& e) {
+    // Serve the rest; the error shows in the log and in a counter.
+    ++counters_.map_read_errors;
+    spdlog::error("reading the histogram map: {}", e.what());
+  }
+  AppendEbpfExporterMetrics(config_name_, status_.Programs(), counters_, &families);
+  counters_.last_duration_seconds = clock_() - start;
+  AppendOwnMetrics(status_.Hooks(), counters_, &families);
+  return families;
+}
+
+}  // namespace netstacklat

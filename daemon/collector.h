@@ -1,0 +1,44 @@
+// The Collectable that prometheus-cpp's Exposer calls on each scrape: read
+// the histogram map, convert it, add the exporter's own metrics. Nothing is
+// polled between scrapes. Civetweb workers may call Collect() concurrently,
+// so one mutex serialises scrapes (as ebpf_exporter's collector does).
+#pragma once
+
+#include <prometheus/collectable.h>
+
+#include <functional>
+#include <mutex>
+#include <string>
+
+#include "exporter_status.h"
+#include "histogram.h"
+#include "map_reader.h"
+#include "metrics_config.h"
+#include "self_metrics.h"
+
+namespace netstacklat {
+
+class Collector : public prometheus::Collectable {
+ public:
+  using Clock = std::function<double()>;  // seconds, monotonic
+
+  Collector(std::string config_name, const HistogramSpec& spec, HistogramSource& source,
+            const ExporterStatus& status, NameResolver& resolver, Clock clock);
+
+  std::vector<prometheus::MetricFamily> Collect() const override;
+
+  static double MonotonicSeconds();
+
+ private:
+  std::string config_name_;
+  HistogramSource& source_;
+  const ExporterStatus& status_;
+  Clock clock_;
+
+  mutable std::mutex mu_;
+  mutable HistogramConverter converter_;  // holds the label caches
+  mutable MapSnapshot snapshot_;          // buffers reused across scrapes
+  mutable ScrapeCounters counters_;
+};
+
+}  // namespace netstacklat

@@ -1,0 +1,13 @@
+// gzip for scrape responses, when the scraper asks for it (Prometheus does).
+#pragma once
+
+#include <string>
+
+namespace netstacklat {
+
+std::string GzipCompress(const std::string& data);  // throws std::runtime_error
+
+// Whether an Accept-Encoding header value allows gzip.
+bool AcceptsGzip(const char* accept_encoding);
+
+}  // namespace netstacklat

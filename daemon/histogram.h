@@ -1,0 +1,37 @@
+// Map contents -> a Prometheus histogram family, exactly as ebpf_exporter's
+// exp2 histograms: labels decoded from the key, missing buckets backfilled,
+// counts made cumulative, le = 2^i * multiplier, _sum from the sum slot.
+#pragma once
+
+#include <prometheus/metric_family.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "label_decoder.h"
+#include "map_reader.h"
+#include "metrics_config.h"
+
+namespace netstacklat {
+
+inline constexpr const char* kMetricPrefix = "ebpf_exporter_";
+
+class HistogramConverter {
+ public:
+  HistogramConverter(const HistogramSpec& spec, NameResolver& resolver);
+
+  // Adds to *decoder_errors each key whose labels could not be decoded.
+  prometheus::MetricFamily Convert(const MapSnapshot& snapshot, uint64_t* decoder_errors);
+
+ private:
+  using Slots = std::vector<uint64_t>;  // bucket_min..bucket_max, then sum
+
+  prometheus::ClientMetric ToMetric(const std::vector<std::string>& labels,
+                                    const Slots& slots) const;
+
+  const HistogramSpec& spec_;
+  std::vector<LabelDecoder> decoders_;  // all labels but the bucket
+  std::vector<double> bounds_;          // le of bucket_min..bucket_max
+};
+
+}  // namespace netstacklat

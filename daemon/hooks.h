@@ -1,0 +1,37 @@
+// The logical hooks and, for each, its attach points in order of preference.
+// Pure data plus the selection logic, apart from the kernel, so that the
+// choice of attach points is unit-tested.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace netstacklat {
+
+struct HookDef {
+  uint16_t id;  // enum netstacklat_hook
+  const char* label;
+  const char* description;
+  // Alternatives in order of preference; each names the BPF programs that
+  // together cover the hook (e.g. the IPv4 and the IPv6 function).
+  std::vector<std::vector<const char*>> alternatives;
+};
+
+const std::vector<HookDef>& AllHooks();
+
+// Why a program cannot attach here; empty if it can.
+using ProbeFn = std::function<std::string(const std::string& program)>;
+
+struct HookChoice {
+  const HookDef* hook = nullptr;
+  std::vector<std::string> programs;  // the ones to load; empty: not attached
+  std::string reason;                 // why not (or why only partly) attached
+};
+
+// Per hook: the first alternative whose programs all pass the probe; if
+// none does, the first one where some do (e.g. IPv4 only); else nothing.
+std::vector<HookChoice> ChooseAttachPoints(const std::vector<HookDef>& hooks, const ProbeFn& probe);
+
+}  // namespace netstacklat

@@ -1,0 +1,125 @@
+// netstacklat-exporter: parse flags -> load the metrics config -> enable RX
+// timestamps -> bind the port -> load and attach BPF -> serve -> wait for a
+// signal -> detach everything.
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <cstdio>
+#include <memory>
+
+#include "attach_probe.h"
+#include "bpf_loader.h"
+#include "cli.h"
+#include "collector.h"
+#include "errors.h"
+#include "libbpf_log.h"
+#include "map_reader.h"
+#include "metrics_config.h"
+#include "name_resolver.h"
+#include "rx_timestamping.h"
+#include "tai_offset.h"
+#include "version.h"
+#include "web_server.h"
+
+namespace netstacklat {
+namespace {
+
+// How often the TAI offset is re-read (leap seconds, NTP starting late).
+constexpr int kTaiRefreshSeconds = 60;
+
+void SetUpLogging(const Options& opts) {
+  spdlog::set_level(spdlog::level::from_str(opts.log_level));
+  spdlog::set_pattern(opts.log_no_timestamps ? "%l %v" : "%Y-%m-%dT%H:%M:%S.%e%z %l %v");
+  RouteLibbpfLogs();
+}
+
+MetricsConfig LoadConfig(const Options& opts) {
+  MetricsConfig config =
+      opts.metrics_config.empty()
+          ? ParseMetricsConfig(kBuiltinMetricsConfig, "<built-in netstacklat.yaml>")
+          : LoadMetricsConfigFile(opts.metrics_config);
+  ValidateForProgram(config);
+  return config;
+}
+
+void RefreshTaiOffset(BpfLoader& bpf, int64_t* current) {
+  const auto offset = ReadTaiOffsetNs();
+  if (!offset) {
+    spdlog::warn("cannot read the TAI offset; keeping {} ns", *current);
+  } else if (*offset != *current) {
+    bpf.SetTaiOffset(*offset);
+    spdlog::info("TAI offset is now {} s", *offset / 1000000000);
+    *current = *offset;
+  }
+}
+
+// Signals are blocked in every thread and taken here, synchronously.
+int WaitForTermination(BpfLoader& bpf, int64_t* tai_offset, const sigset_t& signals) {
+  for (;;) {
+    const struct timespec timeout = {kTaiRefreshSeconds, 0};
+    const int sig = sigtimedwait(&signals, nullptr, &timeout);
+    if (sig == SIGINT || sig == SIGTERM) return sig;
+    if (sig < 0) RefreshTaiOffset(bpf, tai_offset);
+    // SIGHUP: nothing to reload yet; waiting on it keeps it from killing us.
+  }
+}
+
+int Run(const Options& opts) {
+  const MetricsConfig config = LoadConfig(opts);  // before touching the kernel
+
+  sigset_t signals;
+  sigemptyset(&signals);
+  for (int s : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&signals, s);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // before any thread starts
+
+  WebServer web(opts.listen_address, opts.telemetry_path);
+  RxTimestamping rx_timestamping;
+  BpfLoader bpf;
+  int64_t tai_offset = 0;
+  RefreshTaiOffset(bpf, &tai_offset);
+  bpf.LoadAndAttach(AttachProbe());
+
+  SystemNameResolver names;
+  BpfMapReader reader(bpf.HistogramMapFd());
+  const std::string config_name = "netstacklat";
+  auto collector = std::make_shared<Collector>(config_name, config.histograms[0], reader, bpf,
+                                               names, Collector::MonotonicSeconds);
+  web.Register(collector);
+  spdlog::info("serving {} on {} (port {})", opts.telemetry_path, opts.listen_address, web.Port());
+
+  const int sig = WaitForTermination(bpf, &tai_offset, signals);
+  spdlog::info("{}: detaching and exiting", strsignal(sig));
+  return 0;  // destructors: web server stops, links detach, programs unload
+}
+
+}  // namespace
+}  // namespace netstacklat
+
+int main(int argc, char** argv) {
+  using namespace netstacklat;
+  Options opts;
+  try {
+    opts = ParseCommandLine(std::vector<std::string>(argv + 1, argv + argc));
+  } catch (const ConfigError& e) {
+    std::fprintf(stderr, "netstacklat-exporter: %s\n", e.what());
+    return 2;
+  }
+  if (opts.show_help) {
+    std::fputs(UsageText().c_str(), stdout);
+    return 0;
+  }
+  if (opts.show_version) {
+    std::printf("netstacklat-exporter, version %s (revision: %s)\n", kVersion, kRevision);
+    return 0;
+  }
+  SetUpLogging(opts);
+  try {
+    return Run(opts);
+  } catch (const ConfigError& e) {
+    spdlog::error("{}", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return 1;
+  }
+}

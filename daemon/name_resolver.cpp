@@ -1,0 +1,51 @@
+#include "name_resolver.h"
+
+#include <ftw.h>
+#include <net/if.h>
+#include <sys/stat.h>
+
+namespace netstacklat {
+namespace {
+
+// nftw() takes no context pointer; the walk runs under the collector's
+// mutex, so one static target is safe.
+std::unordered_map<uint64_t, std::string>* g_scan_target = nullptr;
+
+int AddCgroup(const char* path, const struct stat* st, int type, struct FTW*) {
+  if (type == FTW_D) (*g_scan_target)[st->st_ino] = path;
+  return 0;
+}
+
+}  // namespace
+
+SystemNameResolver::SystemNameResolver(std::string cgroup_root)
+    : cgroup_root_(std::move(cgroup_root)) {}
+
+std::optional<std::string> SystemNameResolver::InterfaceName(uint32_t ifindex) {
+  char name[IF_NAMESIZE];
+  if (ifindex == 0 || !if_indextoname(ifindex, name)) return std::nullopt;
+  return std::string(name);
+}
+
+std::optional<std::string> SystemNameResolver::CgroupPath(uint64_t cgroup_id) {
+  if (cgroup_id == 0) return std::nullopt;
+  auto it = cgroup_paths_.find(cgroup_id);
+  if (it == cgroup_paths_.end() &&
+      std::chrono::steady_clock::now() - last_scan_ >= kRescanInterval) {
+    RescanCgroups();
+    it = cgroup_paths_.find(cgroup_id);
+  }
+  if (it == cgroup_paths_.end()) return std::nullopt;
+  return it->second;
+}
+
+void SystemNameResolver::RescanCgroups() {
+  last_scan_ = std::chrono::steady_clock::now();
+  std::unordered_map<uint64_t, std::string> paths;
+  g_scan_target = &paths;
+  nftw(cgroup_root_.c_str(), AddCgroup, 16, FTW_PHYS | FTW_MOUNT);
+  g_scan_target = nullptr;
+  cgroup_paths_ = std::move(paths);
+}
+
+}  // namespace netstacklat

@@ -1,0 +1,38 @@
+// Turns interface indexes and cgroup ids into names, for the ifname and
+// cgroup label decoders. An interface so that tests can supply fixed names.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+namespace netstacklat {
+
+class NameResolver {
+ public:
+  virtual ~NameResolver() = default;
+  virtual std::optional<std::string> InterfaceName(uint32_t ifindex) = 0;
+  virtual std::optional<std::string> CgroupPath(uint64_t cgroup_id) = 0;
+};
+
+// The daemon's own network namespace and the cgroup v2 tree.
+class SystemNameResolver : public NameResolver {
+ public:
+  explicit SystemNameResolver(std::string cgroup_root = "/sys/fs/cgroup");
+  std::optional<std::string> InterfaceName(uint32_t ifindex) override;
+  std::optional<std::string> CgroupPath(uint64_t cgroup_id) override;
+
+ private:
+  void RescanCgroups();
+
+  std::string cgroup_root_;
+  // cgroup v2 id == inode of its directory; rebuilt on a miss, at most
+  // every kRescanInterval, so unknown ids cannot make every scrape walk.
+  std::unordered_map<uint64_t, std::string> cgroup_paths_;
+  std::chrono::steady_clock::time_point last_scan_{};
+  static constexpr std::chrono::seconds kRescanInterval{10};
+};
+
+}  // namespace netstacklat

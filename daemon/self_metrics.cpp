@@ -1,0 +1,124 @@
+#include "self_metrics.h"
+
+#include <bpf/libbpf.h>
+
+#include <functional>
+
+#include "version.h"
+
+namespace netstacklat {
+namespace {
+
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+
+MetricFamily Family(const std::string& name, const std::string& help, MetricType type) {
+  MetricFamily f;
+  f.name = name;
+  f.help = help;
+  f.type = type;
+  return f;
+}
+
+ClientMetric Sample(std::vector<ClientMetric::Label> labels, double value, MetricType type) {
+  ClientMetric m;
+  m.label = std::move(labels);
+  if (type == MetricType::Counter) {
+    m.counter.value = value;
+  } else {
+    m.gauge.value = value;
+  }
+  return m;
+}
+
+// One family with one sample per program.
+MetricFamily PerProgram(const std::string& name, const std::string& help, MetricType type,
+                        const std::vector<ProgramInfo>& programs,
+                        const std::function<double(const ProgramInfo&)>& value) {
+  MetricFamily f = Family(name, help, type);
+  for (const ProgramInfo& p : programs)
+    f.metric.push_back(Sample({{"id", std::to_string(p.id)}}, value(p), type));
+  return f;
+}
+
+}  // namespace
+
+void AppendEbpfExporterMetrics(const std::string& config_name,
+                               const std::vector<ProgramInfo>& programs,
+                               const ScrapeCounters& counters, std::vector<MetricFamily>* out) {
+  MetricFamily enabled =
+      Family("ebpf_exporter_enabled_configs", "The set of enabled configs", MetricType::Gauge);
+  enabled.metric.push_back(Sample({{"name", config_name}}, 1, MetricType::Gauge));
+  out->push_back(std::move(enabled));
+
+  MetricFamily info =
+      Family("ebpf_exporter_ebpf_program_info", "Info about ebpf programs", MetricType::Gauge);
+  for (const ProgramInfo& p : programs)
+    info.metric.push_back(Sample({{"config", config_name},
+                                  {"program", p.name},
+                                  {"tag", p.tag},
+                                  {"id", std::to_string(p.id)}},
+                                 1, MetricType::Gauge));
+  out->push_back(std::move(info));
+
+  out->push_back(PerProgram("ebpf_exporter_ebpf_program_attached", "Whether a program is attached",
+                            MetricType::Gauge, programs,
+                            [](const ProgramInfo& p) { return p.attached ? 1.0 : 0.0; }));
+  out->push_back(
+      PerProgram("ebpf_exporter_ebpf_program_run_time_seconds",
+                 "How long has the program been executing (needs kernel.bpf_stats_enabled=1)",
+                 MetricType::Counter, programs,
+                 [](const ProgramInfo& p) { return static_cast<double>(p.run_time_ns) / 1e9; }));
+  out->push_back(
+      PerProgram("ebpf_exporter_ebpf_program_run_count_total",
+                 "How many times has the program been executed (needs kernel.bpf_stats_enabled=1)",
+                 MetricType::Counter, programs,
+                 [](const ProgramInfo& p) { return static_cast<double>(p.run_count); }));
+
+  MetricFamily errors =
+      Family("ebpf_exporter_decoder_errors_total", "How many times has decoders encountered errors",
+             MetricType::Counter);
+  errors.metric.push_back(Sample({{"config", config_name}},
+                                 static_cast<double>(counters.decoder_errors),
+                                 MetricType::Counter));
+  out->push_back(std::move(errors));
+}
+
+void AppendOwnMetrics(const std::vector<HookStatus>& hooks, const ScrapeCounters& counters,
+                      std::vector<MetricFamily>* out) {
+  MetricFamily attached =
+      Family("netstacklat_exporter_hook_attached",
+             "Whether a logical hook is attached (1) or not (0), and at which attach points",
+             MetricType::Gauge);
+  for (const HookStatus& h : hooks) {
+    std::string points;
+    for (const std::string& p : h.attach_points) points += (points.empty() ? "" : ",") + p;
+    attached.metric.push_back(Sample({{"hook", h.label}, {"attach_point", points}},
+                                     h.attached() ? 1 : 0, MetricType::Gauge));
+  }
+  out->push_back(std::move(attached));
+
+  MetricFamily build = Family("netstacklat_exporter_build_info",
+                              "Build information; the value is always 1", MetricType::Gauge);
+  build.metric.push_back(Sample(
+      {{"version", kVersion}, {"revision", kRevision}, {"libbpf_version", libbpf_version_string()}},
+      1, MetricType::Gauge));
+  out->push_back(std::move(build));
+
+  MetricFamily duration = Family("netstacklat_exporter_scrape_duration_seconds",
+                                 "Time this scrape took to read the BPF maps and build "
+                                 "the metrics",
+                                 MetricType::Gauge);
+  duration.metric.push_back(Sample({}, counters.last_duration_seconds, MetricType::Gauge));
+  out->push_back(std::move(duration));
+
+  MetricFamily read_errors =
+      Family("netstacklat_exporter_map_read_errors_total",
+             "Scrapes in which reading the histogram map failed", MetricType::Counter);
+  read_errors.metric.push_back(
+      Sample({}, static_cast<double>(counters.map_read_errors), MetricType::Counter));
+  out->push_back(std::move(read_errors));
+}
+
+}  // namespace netstacklat

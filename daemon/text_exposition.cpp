@@ -1,0 +1,129 @@
+#include "text_exposition.h"
+
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+
+namespace netstacklat {
+namespace {
+
+void AppendEscaped(std::string* out, const std::string& s, bool quotes) {
+  for (char c : s) {
+    if (c == '\\') {
+      *out += "\\\\";
+    } else if (c == '\n') {
+      *out += "\\n";
+    } else if (c == '"' && quotes) {
+      *out += "\\\"";
+    } else {
+      *out += c;
+    }
+  }
+}
+
+void AppendLabels(std::string* out, const std::vector<prometheus::ClientMetric::Label>& labels,
+                  const char* extra_name = nullptr, const std::string& extra_value = "") {
+  if (labels.empty() && !extra_name) return;
+  *out += '{';
+  bool first = true;
+  for (const auto& l : labels) {
+    if (!first) *out += ',';
+    first = false;
+    *out += l.name;
+    *out += "=\"";
+    AppendEscaped(out, l.value, true);
+    *out += '"';
+  }
+  if (extra_name) {
+    if (!first) *out += ',';
+    *out += extra_name;
+    *out += "=\"" + extra_value + '"';
+  }
+  *out += '}';
+}
+
+void AppendSample(std::string* out, const std::string& name, const char* suffix,
+                  const prometheus::ClientMetric& m, const std::string& value,
+                  const char* extra_name = nullptr, const std::string& extra_value = "") {
+  *out += name;
+  *out += suffix;
+  AppendLabels(out, m.label, extra_name, extra_value);
+  *out += ' ';
+  *out += value;
+  *out += '\n';
+}
+
+const char* TypeName(prometheus::MetricType t) {
+  switch (t) {
+    case prometheus::MetricType::Counter:
+      return "counter";
+    case prometheus::MetricType::Gauge:
+      return "gauge";
+    case prometheus::MetricType::Histogram:
+      return "histogram";
+    case prometheus::MetricType::Summary:
+      return "summary";
+    default:
+      return "untyped";
+  }
+}
+
+void AppendHistogram(std::string* out, const std::string& name, const prometheus::ClientMetric& m) {
+  const auto& h = m.histogram;
+  bool has_inf = false;
+  for (const auto& b : h.bucket) {
+    has_inf = has_inf || std::isinf(b.upper_bound);
+    AppendSample(out, name, "_bucket", m, std::to_string(b.cumulative_count), "le",
+                 FormatGoFloat(b.upper_bound));
+  }
+  if (!has_inf) AppendSample(out, name, "_bucket", m, std::to_string(h.sample_count), "le", "+Inf");
+  AppendSample(out, name, "_sum", m, FormatGoFloat(h.sample_sum));
+  AppendSample(out, name, "_count", m, std::to_string(h.sample_count));
+}
+
+}  // namespace
+
+std::string FormatGoFloat(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  if (v == 0) return std::signbit(v) ? "-0" : "0";
+  // Shortest round-trip digits in exponent form, e.g. "8.192e-06".
+  char sci[64];
+  const auto res = std::to_chars(sci, sci + sizeof(sci), v, std::chars_format::scientific);
+  const std::string s(sci, res.ptr);
+  const auto e = s.find('e');
+  const int exponent = std::atoi(s.c_str() + e + 1);
+  // strconv's 'g' with the shortest precision switches to %e when the
+  // exponent is < -4 or >= 6 (eprec = 6 in ftoa.go): 1e6 is "1e+06".
+  if (exponent < -4 || exponent >= 6) return s;
+  char fixed[64];
+  const auto fres = std::to_chars(fixed, fixed + sizeof(fixed), v, std::chars_format::fixed);
+  return std::string(fixed, fres.ptr);
+}
+
+std::string SerializeText(const std::vector<prometheus::MetricFamily>& families) {
+  std::string out;
+  for (const auto& f : families) {
+    out += "# HELP " + f.name + ' ';
+    AppendEscaped(&out, f.help, false);
+    out += "\n# TYPE " + f.name + ' ' + TypeName(f.type) + '\n';
+    for (const auto& m : f.metric) {
+      switch (f.type) {
+        case prometheus::MetricType::Counter:
+          AppendSample(&out, f.name, "", m, FormatGoFloat(m.counter.value));
+          break;
+        case prometheus::MetricType::Gauge:
+          AppendSample(&out, f.name, "", m, FormatGoFloat(m.gauge.value));
+          break;
+        case prometheus::MetricType::Histogram:
+          AppendHistogram(&out, f.name, m);
+          break;
+        default:
+          AppendSample(&out, f.name, "", m, FormatGoFloat(m.untyped.value));
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace netstacklat

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs, from Debian 12's archive, what building (and with --test, testing)
+# netstacklat-exporter needs. Idempotent; runs apt-get update only when a
+# package is missing.
+set -euo pipefail
+
+build=(cmake make g++ clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev pkg-config
+       prometheus-cpp-dev libcivetweb-dev libyaml-cpp-dev libspdlog-dev libfmt-dev git)
+test=(catch2 clang-format python3 prometheus curl iproute2
+      # the Debian 6.1 kernel booted under QEMU for the fentry end-to-end test
+      qemu-system-x86 linux-image-amd64 busybox-static cpio xz-utils kmod)
+
+want=("${build[@]}")
+[[ "${1:-}" == "--test" ]] && want+=("${test[@]}")
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "install-deps: installing ${missing[*]}"
+  sudo=""; [[ $(id -u) -ne 0 ]] && sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

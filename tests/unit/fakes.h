@@ -1,0 +1,51 @@
+// Stand-ins for the kernel-facing parts, so the collector's logic is tested
+// without root: a map source fed with rows, fixed names, fixed status.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "exporter_status.h"
+#include "map_reader.h"
+#include "metrics_config.h"
+#include "name_resolver.h"
+#include "netstacklat.h"
+
+namespace netstacklat::testing {
+
+struct Row {
+  struct hist_key key;
+  uint64_t value;  // summed over CPUs
+};
+
+MapSnapshot MakeSnapshot(const std::vector<Row>& rows);
+
+class FakeHistogramSource : public HistogramSource {
+ public:
+  std::vector<Row> rows;
+  bool fail = false;
+  void Read(MapSnapshot* out) override;
+};
+
+class FakeNameResolver : public NameResolver {
+ public:
+  std::map<uint32_t, std::string> interfaces;
+  std::map<uint64_t, std::string> cgroups;
+  int lookups = 0;
+  std::optional<std::string> InterfaceName(uint32_t ifindex) override;
+  std::optional<std::string> CgroupPath(uint64_t id) override;
+};
+
+class FakeExporterStatus : public ExporterStatus {
+ public:
+  std::vector<ProgramInfo> programs;
+  std::vector<HookStatus> hooks;
+  std::vector<ProgramInfo> Programs() const override { return programs; }
+  std::vector<HookStatus> Hooks() const override { return hooks; }
+};
+
+// The built-in config's histogram (config/netstacklat.yaml).
+const HistogramSpec& BuiltinSpec();
+
+}  // namespace netstacklat::testing

@@ -1,0 +1,80 @@
+// The whole /metrics body for known map contents, compared with a golden
+// file (node_exporter's e2e-output.txt pattern). Regenerate it after an
+// intended change with: NETSTACKLAT_UPDATE_GOLDEN=1 ./unit_tests "[golden]"
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "collector.h"
+#include "fakes.h"
+#include "text_exposition.h"
+
+using namespace netstacklat;
+using namespace netstacklat::testing;
+
+namespace {
+
+struct hist_key Key(uint16_t hook, uint16_t bucket) {
+  struct hist_key k = {};
+  k.hook = hook;
+  k.bucket = bucket;
+  return k;
+}
+
+FakeExporterStatus Status() {
+  FakeExporterStatus s;
+  s.programs = {
+      {"nstl_tp_tcp_prb", "tp_btf/tcp_probe", 41, "0123456789abcdef", true, 2500000, 1000},
+      {"nstl_tp_netif", "tp_btf/netif_receive_skb", 42, "fedcba9876543210", false, 0, 0}};
+  s.hooks = {{1, "ip-start", {}, "fentry/ip_rcv_core: load refused: Operation not permitted"},
+             {2, "tcp-start", {"tp_btf/tcp_probe"}, ""},
+             {8, "netif-receive", {"tp_btf/netif_receive_skb"}, ""}};
+  return s;
+}
+
+// Build details change with every commit; the rest must match exactly.
+std::string WithoutBuildDetails(const std::string& text) {
+  return std::regex_replace(text, std::regex("(version|revision)=\"[^\"]*\""), "$1=\"X\"");
+}
+
+std::string Scrape(Collector& c) {
+  return WithoutBuildDetails(SerializeText(c.Collect()));
+}
+
+}  // namespace
+
+TEST_CASE("a scrape of known map contents matches the golden /metrics", "[golden]") {
+  FakeHistogramSource source;
+  source.rows = {{Key(2, 10), 3}, {Key(2, 12), 1}, {Key(2, HIST_SUM_SLOT), 6000},
+                 {Key(8, 0), 1},  {Key(8, 34), 1}, {Key(8, HIST_SUM_SLOT), 20000000000}};
+  FakeNameResolver names;
+  const FakeExporterStatus status = Status();
+  double now = 100.0;
+  Collector collector("netstacklat", BuiltinSpec(), source, status, names,
+                      [&now] { return now += 0.125; });
+
+  const std::string text = Scrape(collector);
+  const std::string path = NETSTACKLAT_GOLDEN_DIR "/metrics.txt";
+  if (std::getenv("NETSTACKLAT_UPDATE_GOLDEN")) std::ofstream(path) << text;
+  std::ifstream in(path);
+  REQUIRE(in.good());
+  std::stringstream golden;
+  golden << in.rdbuf();
+  CHECK(text == golden.str());
+}
+
+TEST_CASE("a failed map read still serves the exporter's own metrics and counts it") {
+  FakeHistogramSource source;
+  source.fail = true;
+  FakeNameResolver names;
+  const FakeExporterStatus status = Status();
+  Collector collector("netstacklat", BuiltinSpec(), source, status, names,
+                      Collector::MonotonicSeconds);
+  std::string text = Scrape(collector);
+  text = Scrape(collector);
+  CHECK(text.find("ebpf_exporter_netstack_latency_seconds") == std::string::npos);
+  CHECK(text.find("netstacklat_exporter_map_read_errors_total 2") != std::string::npos);
+  CHECK(text.find("netstacklat_exporter_hook_attached{hook=\"tcp-start\"") != std::string::npos);
+}

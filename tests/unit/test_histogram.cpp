@@ -1,0 +1,142 @@
+// Map contents -> cumulative Prometheus buckets, in ebpf_exporter's shape.
+#include <catch2/catch.hpp>
+#include <cmath>
+
+#include "fakes.h"
+#include "histogram.h"
+#include "text_exposition.h"
+
+using namespace netstacklat;
+using namespace netstacklat::testing;
+
+namespace {
+
+struct hist_key Key(uint16_t hook, uint16_t bucket, uint32_t ifindex = 0, uint64_t cgroup = 0) {
+  struct hist_key k = {};
+  k.cgroup = cgroup;
+  k.ifindex = ifindex;
+  k.hook = hook;
+  k.bucket = bucket;
+  return k;
+}
+
+prometheus::MetricFamily Convert(const std::vector<Row>& rows, FakeNameResolver& names,
+                                 uint64_t* errors) {
+  HistogramConverter converter(BuiltinSpec(), names);
+  return converter.Convert(MakeSnapshot(rows), errors);
+}
+
+}  // namespace
+
+TEST_CASE("sparse buckets become 35 cumulative buckets with 2^i ns bounds") {
+  FakeNameResolver names;
+  uint64_t errors = 0;
+  const auto f =
+      Convert({{Key(2, 3), 5}, {Key(2, 10), 2}, {Key(2, HIST_SUM_SLOT), 2100}}, names, &errors);
+  CHECK(f.name == "ebpf_exporter_netstack_latency_seconds");
+  CHECK(f.type == prometheus::MetricType::Histogram);
+  REQUIRE(f.metric.size() == 1);
+  const auto& h = f.metric[0].histogram;
+  REQUIRE(h.bucket.size() == 35);
+  for (size_t i = 0; i < h.bucket.size(); ++i) {
+    INFO("bucket " << i);
+    CHECK(h.bucket[i].upper_bound == std::ldexp(1e-9, static_cast<int>(i)));
+    CHECK(h.bucket[i].cumulative_count == (i < 3 ? 0u : i < 10 ? 5u : 7u));
+  }
+  CHECK(h.bucket[34].upper_bound == 17.179869184);
+  CHECK(h.sample_count == 7);  // == the +Inf bucket
+  CHECK(h.sample_sum == Approx(2100e-9));
+  CHECK(errors == 0);
+}
+
+TEST_CASE("ungrouped keys render as ebpf_exporter renders them") {
+  FakeNameResolver names;
+  uint64_t errors = 0;
+  const auto f = Convert({{Key(6, 1), 1}}, names, &errors);
+  REQUIRE(f.metric.size() == 1);
+  const auto& labels = f.metric[0].label;
+  REQUIRE(labels.size() == 3);
+  CHECK(labels[0].name == "cgroup");
+  CHECK(labels[0].value == "unknown_cgroup_id:0");
+  CHECK(labels[1].name == "iface");
+  CHECK(labels[1].value == "unknown:0");
+  CHECK(labels[2].name == "hook");
+  CHECK(labels[2].value == "tcp-socket-read");
+}
+
+TEST_CASE("one series per label set, decoded names, unknown hook ids") {
+  FakeNameResolver names;
+  names.interfaces[2] = "eth0";
+  names.cgroups[77] = "/sys/fs/cgroup/system.slice/a.service";
+  uint64_t errors = 0;
+  const auto f = Convert({{Key(1, 0, 2, 77), 4}, {Key(9, 0), 1}, {Key(1, 0), 3}}, names, &errors);
+  REQUIRE(f.metric.size() == 3);
+  std::vector<std::string> seen;
+  for (const auto& m : f.metric)
+    seen.push_back(m.label[0].value + "|" + m.label[1].value + "|" + m.label[2].value + "=" +
+                   std::to_string(m.histogram.sample_count));
+  CHECK_THAT(seen, Catch::UnorderedEquals(std::vector<std::string>{
+                       "/sys/fs/cgroup/system.slice/a.service|eth0|ip-start=4",
+                       "unknown_cgroup_id:0|unknown:0|ip-start=3",
+                       "unknown_cgroup_id:0|unknown:0|unknown:9=1"}));
+}
+
+TEST_CASE("label sets that decode to the same strings are summed") {
+  FakeNameResolver names;  // two ifindexes that resolve to one name
+  names.interfaces[5] = "veth0";
+  names.interfaces[6] = "veth0";  // e.g. renamed between two samples
+  uint64_t errors = 0;
+  const auto f = Convert({{Key(3, 4, 5), 2}, {Key(3, 4, 6), 3}}, names, &errors);
+  REQUIRE(f.metric.size() == 1);
+  CHECK(f.metric[0].histogram.sample_count == 5);
+}
+
+TEST_CASE("slots beyond the sum slot are ignored; empty map gives no series") {
+  FakeNameResolver names;
+  uint64_t errors = 0;
+  auto f = Convert({{Key(2, 36), 99}, {Key(2, 100), 99}}, names, &errors);
+  CHECK(f.metric.empty());
+  f = Convert({}, names, &errors);
+  CHECK(f.metric.empty());
+  CHECK(f.name == "ebpf_exporter_netstack_latency_seconds");
+}
+
+TEST_CASE("a series with only a sum slot has zero count") {
+  FakeNameResolver names;
+  uint64_t errors = 0;
+  const auto f = Convert({{Key(2, HIST_SUM_SLOT), 10}}, names, &errors);
+  REQUIRE(f.metric.size() == 1);
+  CHECK(f.metric[0].histogram.sample_count == 0);
+  CHECK(f.metric[0].histogram.sample_sum == Approx(10e-9));
+}
+
+TEST_CASE("per-CPU values are summed per key") {
+  const std::vector<uint64_t> percpu = {1, 2, 3, 10, 20, 30};  // 2 keys x 3 CPUs
+  std::vector<uint64_t> values;
+  SumPerCpuValues(percpu, 2, 3, &values);
+  CHECK(values == std::vector<uint64_t>{6, 60});
+  SumPerCpuValues(percpu, 0, 3, &values);
+  CHECK(values.empty());
+}
+
+TEST_CASE("le strings are exactly ebpf_exporter's (Go's shortest form)") {
+  // From ebpf_exporter's output for bucket_multiplier 1e-9, bucket_max 34.
+  const std::vector<std::string> go = {
+      "1e-09",       "2e-09",       "4e-09",       "8e-09",       "1.6e-08",     "3.2e-08",
+      "6.4e-08",     "1.28e-07",    "2.56e-07",    "5.12e-07",    "1.024e-06",   "2.048e-06",
+      "4.096e-06",   "8.192e-06",   "1.6384e-05",  "3.2768e-05",  "6.5536e-05",  "0.000131072",
+      "0.000262144", "0.000524288", "0.001048576", "0.002097152", "0.004194304", "0.008388608",
+      "0.016777216", "0.033554432", "0.067108864", "0.134217728", "0.268435456", "0.536870912",
+      "1.073741824", "2.147483648", "4.294967296", "8.589934592", "17.179869184"};
+  FakeNameResolver names;
+  uint64_t errors = 0;
+  const auto f = Convert({{Key(2, 0), 1}}, names, &errors);
+  const std::string text = SerializeText({f});
+  std::vector<std::string> le;
+  for (size_t at = text.find("le=\""); at != std::string::npos; at = text.find("le=\"", at + 1))
+    le.push_back(text.substr(at + 4, text.find('"', at + 4) - at - 4));
+  REQUIRE(le.size() == go.size() + 1);
+  CHECK(le.back() == "+Inf");
+  le.pop_back();
+  CHECK(le == go);
+}

@@ -1,0 +1,97 @@
+#include <catch2/catch.hpp>
+#include <set>
+
+#include "fakes.h"
+#include "hooks.h"
+#include "netstacklat.h"
+
+using namespace netstacklat;
+
+namespace {
+
+// A kernel where only the named programs can attach.
+ProbeFn KernelWith(std::set<std::string> ok) {
+  return [ok](const std::string& p) { return ok.count(p) ? "" : p + ": refused"; };
+}
+
+const HookChoice& Find(const std::vector<HookChoice>& choices, const std::string& label) {
+  for (const auto& c : choices)
+    if (c.hook->label == label) return c;
+  FAIL("no hook " << label);
+  throw;
+}
+
+}  // namespace
+
+TEST_CASE("the hook table has upstream's ids and labels, and netif-receive") {
+  std::map<uint16_t, std::string> labels;
+  for (const auto& h : AllHooks()) labels[h.id] = h.label;
+  CHECK(labels == std::map<uint16_t, std::string>{{1, "ip-start"},
+                                                  {2, "tcp-start"},
+                                                  {3, "udp-start"},
+                                                  {4, "tcp-socket-enqueued"},
+                                                  {5, "udp-socket-enqueued"},
+                                                  {6, "tcp-socket-read"},
+                                                  {7, "udp-socket-read"},
+                                                  {8, "netif-receive"}});
+  CHECK(labels.size() == NETSTACKLAT_HOOK_MAX - 1);
+}
+
+TEST_CASE("the built-in config's static_map names each hook as the table does") {
+  const auto& hook_label = netstacklat::testing::BuiltinSpec().labels.at(2);
+  REQUIRE(hook_label.name == "hook");
+  const auto& map = hook_label.decoders.at(1).static_map;
+  CHECK(map.size() == AllHooks().size());
+  for (const auto& h : AllHooks()) CHECK(map.at(std::to_string(h.id)) == h.label);
+}
+
+TEST_CASE("no program serves two hooks") {
+  std::set<std::string> seen;
+  for (const auto& h : AllHooks())
+    for (const auto& alt : h.alternatives)
+      for (const char* p : alt) CHECK(seen.insert(p).second);
+}
+
+TEST_CASE("with fentry everywhere, every hook takes its first alternative") {
+  std::set<std::string> all;
+  for (const auto& h : AllHooks())
+    for (const auto& alt : h.alternatives) all.insert(alt.begin(), alt.end());
+  const auto choices = ChooseAttachPoints(AllHooks(), KernelWith(all));
+  for (const auto& c : choices) {
+    INFO(c.hook->label);
+    CHECK(c.reason.empty());
+    CHECK(c.programs.size() == c.hook->alternatives.front().size());
+  }
+  CHECK(Find(choices, "tcp-start").programs ==
+        std::vector<std::string>{"nstl_tcp_v4_rcv", "nstl_tcp_v6_rcv"});
+}
+
+TEST_CASE("where fentry is refused, tracepoints take over and the rest report why") {
+  const auto choices = ChooseAttachPoints(
+      AllHooks(),
+      KernelWith({"nstl_tp_tcp_prb", "nstl_tp_tcp_rd", "nstl_tp_udp_rd", "nstl_tp_netif"}));
+  CHECK(Find(choices, "tcp-start").programs == std::vector<std::string>{"nstl_tp_tcp_prb"});
+  CHECK(Find(choices, "tcp-socket-read").programs == std::vector<std::string>{"nstl_tp_tcp_rd"});
+  const auto& ip = Find(choices, "ip-start");
+  CHECK(ip.programs.empty());
+  CHECK_THAT(ip.reason,
+             Catch::Contains("nstl_ip_rcv: refused") && Catch::Contains("nstl_ip6_rcv: refused"));
+}
+
+TEST_CASE("the seed's functions are the fallback when upstream's are missing") {
+  const auto choices = ChooseAttachPoints(
+      AllHooks(), KernelWith({"nstl_tcp_v4_do", "nstl_tcp_v6_do", "nstl_tp_tcp_prb",
+                              "nstl_tcp_dataq", "nstl_udp_q_one", "nstl_udp6_q_one"}));
+  CHECK(Find(choices, "tcp-start").programs ==
+        std::vector<std::string>{"nstl_tcp_v4_do", "nstl_tcp_v6_do"});
+  CHECK(Find(choices, "tcp-socket-enqueued").programs ==
+        std::vector<std::string>{"nstl_tcp_dataq"});
+  CHECK(Find(choices, "udp-socket-enqueued").programs.size() == 2);
+}
+
+TEST_CASE("a hook covered only in part (IPv4 without IPv6) is attached and says so") {
+  const auto choices = ChooseAttachPoints(AllHooks(), KernelWith({"nstl_udp_rcv"}));
+  const auto& udp = Find(choices, "udp-start");
+  CHECK(udp.programs == std::vector<std::string>{"nstl_udp_rcv"});
+  CHECK_THAT(udp.reason, Catch::StartsWith("partly attached") && Catch::Contains("nstl_udpv6_rcv"));
+}

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Runs a command as root inside Debian's stock kernel (linux-image-amd64,
+# 6.1 on bookworm) booted under QEMU, with this machine's root file system
+# shared read-only, and exits with the command's exit code. This is how the
+# end-to-end test reaches a kernel where fentry/fexit work (the way libbpf's
+# vmtest and virtme-ng test BPF against real kernels).
+#
+#   tests/vm/run_in_vm.sh CMD [ARGS...]
+#
+# Env: NSTL_VM_KERNEL (path to a vmlinuz; default: newest /boot/vmlinuz-*-amd64),
+#      NSTL_VM_TIMEOUT (seconds, default 600), NSTL_VM_KEEP=1 keeps the work dir.
+# Exit 77 (skipped) when no such kernel or QEMU is installed, except under
+# CI=true, where that is a failure.
+set -euo pipefail
+
+SKIP=77
+skip() {
+  if [[ "${CI:-}" == "true" ]]; then
+    echo "FAIL: would skip under CI, where the VM test must run: $*"
+    exit 1
+  fi
+  echo "SKIPPED: $*"
+  exit $SKIP
+}
+
+(($#)) || { echo "usage: $0 CMD [ARGS...]" >&2; exit 2; }
+kernel="${NSTL_VM_KERNEL:-$(ls /boot/vmlinuz-*-amd64 2>/dev/null | sort -V | tail -n 1)}"
+[[ -n "$kernel" && -r "$kernel" ]] ||
+  skip "no Debian kernel in /boot (install linux-image-amd64)"
+version="${kernel##*/vmlinuz-}"
+command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 not installed"
+busybox=/bin/busybox  # busybox-static's: the initramfs has no libc
+[[ -x "$busybox" ]] || skip "static busybox not installed (busybox-static)"
+[[ $(id -u) -eq 0 ]] || skip "needs root (QEMU shares / with the guest, which runs as root)"
+
+work=$(mktemp -d /var/tmp/nstl-vm.XXXXXX)
+[[ "${NSTL_VM_KEEP:-}" == 1 ]] || trap 'rm -rf "$work"' EXIT
+root="$work/initramfs"
+mkdir -p "$root"/{bin,dev,proc,sys,mnt,modules}
+cp "$busybox" "$root/bin/busybox"
+
+# The 9p and virtio modules, in dependency order, decompressed.
+: >"$root/modules/order"
+for mod in virtio_pci 9pnet_virtio 9p; do
+  modprobe -S "$version" --show-depends "$mod" | awk '$1 == "insmod" {print $2}'
+done | awk '!seen[$0]++' | while read -r ko; do
+  name=$(basename "$ko")
+  case "$ko" in
+    *.xz) xz -dc "$ko" >"$root/modules/${name%.xz}"; name=${name%.xz} ;;
+    *.zst) zstd -qdc "$ko" >"$root/modules/${name%.zst}"; name=${name%.zst} ;;
+    *) cp "$ko" "$root/modules/$name" ;;
+  esac
+  echo "$name" >>"$root/modules/order"
+done
+
+# The command, quoted, run from the current directory in the host's root.
+{
+  printf 'cd %q || exit 1\n' "$PWD"
+  printf 'export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root'
+  printf ' CI=%q\n' "${CI:-}"
+  printf 'exec'
+  printf ' %q' "$@"
+  printf '\n'
+} >"$root/cmd.sh"
+
+cat >"$root/init" <<'EOF'
+#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+for m in $(cat /modules/order); do insmod "/modules/$m" || echo "insmod $m failed"; done
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,cache=loose hostroot /mnt
+for d in proc sys dev; do mount --bind "/$d" "/mnt/$d"; done
+mount -t bpf bpf /mnt/sys/fs/bpf
+mount -t tracefs tracefs /mnt/sys/kernel/tracing
+mount -t tmpfs tmpfs /mnt/tmp
+ip link set lo up
+echo "NSTL_VM_KERNEL=$(uname -r)"
+chroot /mnt /bin/sh < /cmd.sh
+echo "NSTL_VM_EXIT=$?"
+poweroff -f
+EOF
+chmod +x "$root/init"
+(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$work/initrd.gz"
+
+echo "booting $kernel under QEMU (TCG; fentry works in this kernel)"
+log="$work/console.log"
+set +e
+timeout "${NSTL_VM_TIMEOUT:-600}" qemu-system-x86_64 \
+  -accel tcg -cpu max -m 1G -smp 1 -nographic -no-reboot \
+  -kernel "$kernel" -initrd "$work/initrd.gz" \
+  -append "console=ttyS0 quiet panic=-1 rdinit=/init" \
+  -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
+  </dev/null 2>&1 | tee "$log"
+set -e
+code=$(sed -n 's/^NSTL_VM_EXIT=\([0-9]*\).*/\1/p' "$log" | tail -n 1)
+if [[ -z "$code" ]]; then
+  echo "FAIL: the guest did not report an exit code (timeout or crash)"
+  exit 1
+fi
+exit "$code"
