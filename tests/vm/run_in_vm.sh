@@ -57,7 +57,7 @@ done
 {
   printf 'cd %q || exit 1\n' "$PWD"
   printf 'export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root'
-  printf ' CI=%q\n' "${CI:-}"
+  printf ' TMPDIR=/dev/shm CI=%q\n' "${CI:-}"
   printf 'exec'
   printf ' %q' "$@"
   printf '\n'
@@ -74,7 +74,9 @@ mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,cache=loose hostroot /
 for d in proc sys dev; do mount --bind "/$d" "/mnt/$d"; done
 mount -t bpf bpf /mnt/sys/fs/bpf
 mount -t tracefs tracefs /mnt/sys/kernel/tracing
-mount -t tmpfs tmpfs /mnt/tmp
+# Scratch space; /tmp stays the host's (read-only), since the build tree
+# may live there (CI clones into /tmp).
+mkdir -p /dev/shm && mount -t tmpfs tmpfs /dev/shm
 ip link set lo up
 echo "NSTL_VM_KERNEL=$(uname -r)"
 chroot /mnt /bin/sh < /cmd.sh
