@@ -3,7 +3,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <set>
 
 #include "errors.h"
@@ -52,7 +54,26 @@ void BpfLoader::CheckProgramsMatchHookTable() const {
   }
 }
 
+namespace {
+
+// Every attach point would fail the same way without BPF rights; say so in
+// one line instead of listing each refusal.
+void CheckBpfPermission() {
+  const int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "nstl_perm", 4, 4, 1, nullptr);
+  if (fd >= 0) {
+    close(fd);
+    return;
+  }
+  if (fd == -EPERM || fd == -EACCES)
+    throw StartupError("no permission to use BPF (" + ErrnoText(fd) +
+                       "): run as root or with CAP_BPF and CAP_PERFMON");
+  throw StartupError("BPF is not usable here: " + ErrnoText(fd));
+}
+
+}  // namespace
+
 void BpfLoader::LoadAndAttach(const AttachProbe& probe) {
+  CheckBpfPermission();
   const auto choices = ChooseAttachPoints(AllHooks(), [&](const std::string& name) {
     return probe.Check(bpf_program__section_name(Program(name)));
   });
