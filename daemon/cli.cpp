@@ -34,6 +34,7 @@ bool ApplyBoolFlag(Options& o, const std::string& name) {
   if (name == "-h" || name == "--help") return o.show_help = true;
   if (name == "--version") return o.show_version = true;
   if (name == "--log.no-timestamps") return o.log_no_timestamps = true;
+  if (name == "--config.check") return o.config_check = true;
   if (name == "--debug") {
     o.log_level = "debug";
     return true;
@@ -81,6 +82,8 @@ std::string UsageText() {
          "                              Path under which to expose metrics.\n"
          "      --metrics.config=FILE   Metrics shape in ebpf_exporter's config schema\n"
          "                              (default: the built-in netstacklat.yaml).\n"
+         "      --config.check          Validate the metrics config and exit (0: valid,\n"
+         "                              2: invalid); touches neither kernel nor network.\n"
          "      --log.level=info        debug, info, warn or error.\n"
          "      --debug                 Same as --log.level=debug.\n"
          "      --log.no-timestamps     Leave timestamps out of log lines (journald has them).\n";

@@ -16,6 +16,7 @@ struct Options {
   std::string metrics_config;  // empty: the built-in config/netstacklat.yaml
   std::string log_level = "info";
   bool log_no_timestamps = false;
+  bool config_check = false;  // validate the config and exit
   bool show_help = false;
   bool show_version = false;
 };

@@ -2,6 +2,7 @@
 // timestamps -> bind the port -> load and attach BPF -> serve -> wait for a
 // signal -> detach everything.
 #include <spdlog/spdlog.h>
+#include <systemd/sd-daemon.h>
 
 #include <csignal>
 #include <cstdio>
@@ -53,6 +54,13 @@ void RefreshTaiOffset(BpfLoader& bpf, int64_t* current) {
   }
 }
 
+std::string StatusLine(const BpfLoader& bpf) {
+  size_t attached = 0;
+  const auto hooks = bpf.Hooks();
+  for (const HookStatus& h : hooks) attached += h.attached();
+  return std::to_string(attached) + " of " + std::to_string(hooks.size()) + " hooks attached";
+}
+
 // Signals are blocked in every thread and taken here, synchronously.
 int WaitForTermination(BpfLoader& bpf, int64_t* tai_offset, const sigset_t& signals) {
   for (;;) {
@@ -66,6 +74,10 @@ int WaitForTermination(BpfLoader& bpf, int64_t* tai_offset, const sigset_t& sign
 
 int Run(const Options& opts) {
   const MetricsConfig config = LoadConfig(opts);  // before touching the kernel
+  if (opts.config_check) {
+    std::printf("%s: config OK\n", config.source.c_str());
+    return 0;
+  }
 
   sigset_t signals;
   sigemptyset(&signals);
@@ -86,8 +98,11 @@ int Run(const Options& opts) {
                                                names, Collector::MonotonicSeconds);
   web.Register(collector);
   spdlog::info("serving {} on {} (port {})", opts.telemetry_path, opts.listen_address, web.Port());
+  // Type=notify: ready only now that the port is bound and the hooks attached.
+  sd_notifyf(0, "READY=1\nSTATUS=%s", StatusLine(bpf).c_str());
 
   const int sig = WaitForTermination(bpf, &tai_offset, signals);
+  sd_notify(0, "STOPPING=1");
   spdlog::info("{}: detaching and exiting", strsignal(sig));
   return 0;  // destructors: web server stops, links detach, programs unload
 }

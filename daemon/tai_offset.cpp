@@ -1,13 +1,23 @@
 #include "tai_offset.h"
 
-#include <sys/timex.h>
+#include <time.h>
+
+#include <cmath>
 
 namespace netstacklat {
 
+// CLOCK_TAI - CLOCK_REALTIME, rounded to whole seconds (the offset is an
+// integer number of seconds; the rounding absorbs the time between the two
+// reads). Two vDSO clock reads: unlike adjtimex() this needs no syscall
+// that a hardened unit (ProtectClock=) filters.
 std::optional<int64_t> ReadTaiOffsetNs() {
-  struct timex tx = {};  // modes = 0: read only
-  if (adjtimex(&tx) < 0) return std::nullopt;
-  return static_cast<int64_t>(tx.tai) * 1000000000LL;
+  struct timespec tai {
+  }, real{};
+  if (clock_gettime(CLOCK_TAI, &tai) != 0 || clock_gettime(CLOCK_REALTIME, &real) != 0)
+    return std::nullopt;
+  const double diff = static_cast<double>(tai.tv_sec - real.tv_sec) +
+                      static_cast<double>(tai.tv_nsec - real.tv_nsec) / 1e9;
+  return static_cast<int64_t>(std::llround(diff)) * 1000000000LL;
 }
 
 }  // namespace netstacklat

@@ -8,7 +8,7 @@
 
 namespace netstacklat {
 
-// In ns, from adjtimex(); nullopt if the kernel refuses.
+// In ns; nullopt if the clocks cannot be read.
 std::optional<int64_t> ReadTaiOffsetNs();
 
 }  // namespace netstacklat

@@ -101,23 +101,39 @@ def free_port():
         return s.getsockname()[1]
 
 
-def start_daemon(path, port, timeout):
-    proc = subprocess.Popen([path, f"--web.listen-address=127.0.0.1:{port}"],
+def start_daemon(path, port, timeout, caps=None):
+    """Starts the daemon as systemd would for Type=notify and waits for
+    READY=1, which must come only once the port serves the attached hooks."""
+    notify_path = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"nstl-notify-{os.getpid()}")
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    if os.path.exists(notify_path):
+        os.unlink(notify_path)
+    notify.bind(notify_path)
+    os.chmod(notify_path, 0o777)  # the daemon may run as nobody (--caps)
+    notify.settimeout(timeout)
+    env = dict(os.environ, NOTIFY_SOCKET=notify_path)
+    cmd = [path, f"--web.listen-address=127.0.0.1:{port}"]
+    if caps:
+        # As user nobody with exactly these capabilities: proves they suffice.
+        cmd = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+               f"--inh-caps=-all,{caps}", f"--ambient-caps=-all,{caps}",
+               f"--bounding-set=-all,{caps}"] + cmd
+        log(f"running the daemon as nobody with only {caps}")
+    proc = subprocess.Popen(cmd, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise Failure(f"daemon exited with {proc.returncode}: {proc.stdout.read()}")
-        try:
-            # The port is bound before the BPF side is ready; wait for it.
-            if "netstacklat_exporter_hook_attached" in scrape(port):
-                return proc
-        except OSError:
-            pass
-        else:
-            time.sleep(0.2)
-    proc.kill()
-    raise Failure(f"daemon did not serve /metrics within {timeout} s")
+    try:
+        messages = ""
+        while "READY=1" not in messages:
+            messages += notify.recv(4096).decode() + "\n"
+    except socket.timeout:
+        proc.kill()
+        raise Failure(f"no READY=1 from the daemon within {timeout} s: {proc.stdout.read()}")
+    finally:
+        notify.close()
+        os.unlink(notify_path)
+    check("netstacklat_exporter_hook_attached" in scrape(port),
+          f"sd_notify READY=1 came once /metrics served the hooks ({messages.strip()!r})")
+    return proc
 
 
 # --- traffic ----------------------------------------------------------------
@@ -263,7 +279,7 @@ def run(args):
     old_stats = set_bpf_stats("1")
     proc = None
     try:
-        proc = start_daemon(args.daemon, port, args.start_timeout)
+        proc = start_daemon(args.daemon, port, args.start_timeout, args.caps)
         before = parse(scrape(port))
         hooks = values(before, "netstacklat_exporter_hook_attached", "hook")
         points = {l["hook"]: l["attach_point"] for n, l, _ in before
@@ -331,6 +347,8 @@ def main():
     p.add_argument("--min-mean-early", type=float, default=5e-8,
                    help="the same for the hooks before the socket read")
     p.add_argument("--start-timeout", type=float, default=60)
+    p.add_argument("--caps", help="run the daemon as nobody with only these capabilities, "
+                   "setpriv syntax, e.g. +bpf,+perfmon")
     args = p.parse_args()
 
     if os.geteuid() != 0:

@@ -35,3 +35,8 @@ TEST_CASE("bad flags are rejected with the flag's name") {
                     Catch::Contains("must start with '/'"));
   CHECK_THROWS_WITH(ParseCommandLine({"--metrics.config"}), Catch::Contains("needs a value"));
 }
+
+TEST_CASE("--config.check is a flag") {
+  CHECK(ParseCommandLine({"--config.check"}).config_check);
+  CHECK_FALSE(ParseCommandLine({}).config_check);
+}
