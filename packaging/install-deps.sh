@@ -6,7 +6,9 @@ set -euo pipefail
 
 build=(cmake make g++ clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev pkg-config
        prometheus-cpp-dev libcivetweb-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libsystemd-dev git)
-test=(catch2 clang-format python3 prometheus curl iproute2
+test=(catch2 clang-format python3 prometheus curl iproute2 util-linux
+      # building and checking the Debian package
+      debhelper lintian dpkg-dev systemd
       # the Debian 6.1 kernel booted under QEMU for the fentry end-to-end test
       qemu-system-x86 linux-image-amd64 busybox-static cpio xz-utils kmod)
 

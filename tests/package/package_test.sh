@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# The Debian package, as a new user meets it: build it, lintian it, install it
+# with apt-get (which pulls its dependencies), validate the shipped config,
+# verify the unit, run the installed binary the way the unit does, then purge
+# it and check that nothing it installed is left.
+#
+#   tests/package/package_test.sh OUT_DIR
+# Exit 77 (skipped) without root, except under CI=true, where that fails.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+src=$(cd "$here/../.." && pwd)
+out=${1:?usage: $0 OUT_DIR}
+
+if [[ $(id -u) -ne 0 ]]; then
+  [[ "${CI:-}" == "true" ]] && { echo "FAIL: would skip under CI: needs root"; exit 1; }
+  echo "SKIPPED: needs root (installs and purges a package)"; exit 77
+fi
+fail() { echo "FAIL: $*"; exit 1; }
+ok() { echo "ok: $*"; }
+
+deb=$("$src/packaging/build-deb.sh" "$out" | tail -n 1)
+ok "built $(basename "$deb") ($(du -k "$deb" | cut -f1) KiB)"
+dpkg-deb -f "$deb" Package Version Depends
+
+# lintian: no errors (E:); warnings and info are printed for the record.
+lint=$(lintian --fail-on none --no-tag-display-limit "$deb" 2>&1 || true)
+[[ -n "$lint" ]] && echo "$lint"
+grep -q '^E:' <<<"$lint" && fail "lintian reports errors"
+ok "lintian: no errors"
+
+cleanup() { apt-get purge -y -qq netstacklat-exporter >/dev/null 2>&1 || true; }
+trap cleanup EXIT
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$deb" >/dev/null
+ok "apt-get install $(basename "$deb")"
+
+files=(/usr/bin/netstacklat-exporter /etc/netstacklat-exporter/netstacklat.yaml
+       /etc/default/netstacklat-exporter /lib/systemd/system/netstacklat-exporter.service
+       /usr/share/man/man8/netstacklat-exporter.8.gz
+       /usr/share/netstacklat-exporter/netstacklat-dashboard.json
+       /usr/share/netstacklat-exporter/netstacklat-rules.yml)
+for f in "${files[@]}"; do [[ -e "$f" ]] || fail "missing after install: $f"; done
+ok "installed files in place"
+dpkg-query -W -f='${Conffiles}\n' netstacklat-exporter | grep -q /etc/netstacklat-exporter/netstacklat.yaml ||
+  fail "the config is not a conffile"
+ok "config is a conffile"
+
+/usr/bin/netstacklat-exporter --config.check --metrics.config=/etc/netstacklat-exporter/netstacklat.yaml ||
+  fail "--config.check rejects the shipped config"
+ok "--config.check accepts the shipped config"
+
+systemd-analyze verify /lib/systemd/system/netstacklat-exporter.service || fail "systemd-analyze verify"
+ok "systemd-analyze verify"
+score=$(systemd-analyze security --offline=true /lib/systemd/system/netstacklat-exporter.service 2>&1 |
+  sed -n 's/.*Overall exposure level for .*: \([0-9.]*\).*/\1/p')
+echo "systemd-analyze security --offline=true: exposure $score"
+awk -v s="$score" 'BEGIN { exit !(s != "" && s <= 2.5) }' || fail "exposure $score > 2.5"
+ok "exposure score $score <= 2.5"
+
+# Run the installed binary as the unit does: its ExecStart and /etc/default.
+# shellcheck disable=SC1091
+source /etc/default/netstacklat-exporter
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+/usr/bin/netstacklat-exporter --metrics.config=/etc/netstacklat-exporter/netstacklat.yaml \
+  $OPTIONS --web.listen-address=127.0.0.1:$port >"$out/installed-daemon.log" 2>&1 &
+pid=$!
+for _ in $(seq 100); do
+  curl -sf "http://127.0.0.1:$port/metrics" 2>/dev/null | grep -q 'hook_attached{hook="tcp-start"' && break
+  sleep 0.2
+done
+curl -s "http://127.0.0.1:$port/" >/dev/null  # some traffic on loopback
+metrics=$(curl -sf "http://127.0.0.1:$port/metrics") || fail "installed daemon does not serve /metrics"
+kill -TERM $pid; wait $pid || fail "installed daemon did not exit 0 on SIGTERM"
+grep -q 'netstacklat_exporter_hook_attached{hook="tcp-start",attach_point="tp_btf/tcp_probe"} 1\|netstacklat_exporter_hook_attached{hook="tcp-start",attach_point="fentry' <<<"$metrics" ||
+  fail "installed daemon: tcp-start not attached: $(cat "$out/installed-daemon.log")"
+grep -q '^ebpf_exporter_netstack_latency_seconds_count{' <<<"$metrics" || fail "installed daemon: no histogram"
+ok "installed binary with the shipped config serves live histograms"
+
+apt-get purge -y -qq netstacklat-exporter >/dev/null
+for f in "${files[@]}" /etc/netstacklat-exporter; do [[ ! -e "$f" ]] || fail "left after purge: $f"; done
+ok "purge removed everything it installed"
+echo PASS
