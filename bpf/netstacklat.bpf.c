@@ -28,43 +28,31 @@ char LICENSE[] SEC("license") = "GPL";
  */
 __s64 tai_offset_ns = 0;
 
+/*
+ * Without grouping the key space is tiny and fixed (hook x slot), so the
+ * histogram is a per-CPU array indexed by hook whose value holds all the
+ * slots of that hook: one array lookup per sample (no key hashing, no
+ * lookup-or-insert), and no atomics, as the value is per CPU. The daemon
+ * turns each (hook, slot) into upstream's hist_key when it reads the map.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, HIST_MAX_ENTRIES);
-	__type(key, struct hist_key);
-	__type(value, __u64);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, NETSTACKLAT_HOOK_MAX);
+	__type(key, __u32);
+	__type(value, struct hook_hist);
 } netstack_latency_seconds SEC(".maps");
-
-static __always_inline void hist_add(struct hist_key *key, __u64 n)
-{
-	__u64 *slot = bpf_map_lookup_elem(&netstack_latency_seconds, key);
-
-	if (slot) {
-		*slot += n; /* per-CPU value: no atomic needed */
-		return;
-	}
-	/* First sample of this key on any CPU; a racing creator wins. */
-	if (bpf_map_update_elem(&netstack_latency_seconds, key, &n,
-				BPF_NOEXIST) == 0)
-		return;
-	slot = bpf_map_lookup_elem(&netstack_latency_seconds, key);
-	if (slot)
-		*slot += n;
-}
 
 static __always_inline void record_latency(__u64 latency_ns,
 					   enum netstacklat_hook hook)
 {
-	struct hist_key key = {
-		.hook = hook,
-		.bucket = hist_bucket_index(latency_ns),
-	};
+	__u32 key = hook;
+	struct hook_hist *hist =
+		bpf_map_lookup_elem(&netstack_latency_seconds, &key);
 
-	hist_add(&key, 1);
-	if (latency_ns) {
-		key.bucket = HIST_SUM_SLOT;
-		hist_add(&key, latency_ns);
-	}
+	if (!hist)
+		return;
+	hist->slots[hist_bucket_index(latency_ns)]++;
+	hist->slots[HIST_SUM_SLOT] += latency_ns;
 }
 
 static __always_inline void record_since(__s64 tstamp_ns,

@@ -36,8 +36,10 @@ enum netstacklat_hook {
 #define HIST_MAX_BUCKET 34
 #define HIST_SUM_SLOT (HIST_MAX_BUCKET + 1)
 #define HIST_NSLOTS (HIST_SUM_SLOT + 1)
-/* Ungrouped: one key per hook and slot. */
-#define HIST_MAX_ENTRIES (NETSTACKLAT_HOOK_MAX * HIST_NSLOTS)
+/* One hook's histogram: the value of the per-CPU array, indexed by hook. */
+struct hook_hist {
+	__u64 slots[HIST_NSLOTS];
+};
 
 /*
  * Map key, upstream's layout. ebpf_exporter splits the key into labels in

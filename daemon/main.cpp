@@ -92,7 +92,7 @@ int Run(const Options& opts) {
   bpf.LoadAndAttach(AttachProbe());
 
   SystemNameResolver names;
-  BpfMapReader reader(bpf.HistogramMapFd());
+  HookArraySource reader(bpf.HistogramMapFd());
   const std::string config_name = "netstacklat";
   auto collector = std::make_shared<Collector>(config_name, config.histograms[0], reader, bpf,
                                                names, Collector::MonotonicSeconds);

@@ -5,10 +5,12 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 
 #include "errors.h"
+#include "netstacklat.h"
 
 namespace netstacklat {
 
@@ -17,48 +19,51 @@ BpfMapReader::BpfMapReader(int map_fd) : fd_(map_fd) {
   __u32 len = sizeof(info);
   if (int err = bpf_obj_get_info_by_fd(fd_, &info, &len); err)
     throw std::runtime_error("map info: " + ErrnoText(err));
-  if (info.value_size != sizeof(uint64_t))
-    throw std::runtime_error("map value size is " + std::to_string(info.value_size) +
-                             ", expected 8");
+  if (info.value_size == 0 || info.value_size % sizeof(uint64_t) != 0)
+    throw std::runtime_error("map value size " + std::to_string(info.value_size) +
+                             " is not a whole number of u64 counters");
   key_size_ = info.key_size;
+  lanes_ = info.value_size / sizeof(uint64_t);
   max_entries_ = info.max_entries;
   const int ncpus = libbpf_num_possible_cpus();
   if (ncpus <= 0) throw std::runtime_error("cannot count possible CPUs");
   ncpus_ = static_cast<size_t>(ncpus);
 }
 
-void BpfMapReader::Read(MapSnapshot* out) {
+void BpfMapReader::Read(RawMapContents* out) {
   out->key_size = key_size_;
+  out->lanes = lanes_;
   out->keys.resize(size_t{max_entries_} * key_size_);
-  percpu_.resize(size_t{max_entries_} * ncpus_);
-  if (!batch_supported_ || !ReadBatched(out)) ReadKeyByKey(out);
+  percpu_.resize(size_t{max_entries_} * ncpus_ * lanes_);
+  size_t count = batch_supported_ ? ReadBatched(out) : SIZE_MAX;
+  if (count == SIZE_MAX) count = ReadKeyByKey(out);
+  out->keys.resize(count * key_size_);
+  SumPerCpuValues(percpu_, count, ncpus_, lanes_, &out->values);
 }
 
-bool BpfMapReader::ReadBatched(MapSnapshot* out) {
-  // Hash maps use a 4-byte bucket cursor; a key-sized one fits every type.
+size_t BpfMapReader::ReadBatched(RawMapContents* out) {
+  // Hash maps use a 4-byte bucket cursor, arrays a key; 8 bytes fit both.
   std::vector<uint8_t> cursor(std::max<size_t>(key_size_, 8));
   size_t total = 0;
   bool first = true;
-  for (;;) {
+  while (total < max_entries_) {
     __u32 count = max_entries_ - static_cast<__u32>(total);
-    if (count == 0) break;
     const int err = bpf_map_lookup_batch(fd_, first ? nullptr : cursor.data(), cursor.data(),
                                          out->keys.data() + total * key_size_,
-                                         percpu_.data() + total * ncpus_, &count, nullptr);
+                                         percpu_.data() + total * ncpus_ * lanes_, &count, nullptr);
     total += count;
     first = false;
     if (err == -ENOENT) break;  // the end of the map
     if (err == -EINVAL || err == -ENOTSUP || err == -EOPNOTSUPP) {
       batch_supported_ = false;  // old kernel: fall back, once and for all
-      return false;
+      return SIZE_MAX;
     }
     if (err) throw std::runtime_error("batch lookup: " + ErrnoText(err));
   }
-  Finish(total, out);
-  return true;
+  return total;
 }
 
-void BpfMapReader::ReadKeyByKey(MapSnapshot* out) {
+size_t BpfMapReader::ReadKeyByKey(RawMapContents* out) {
   std::vector<uint8_t> prev(key_size_);
   size_t total = 0;
   bool first = true;
@@ -68,21 +73,56 @@ void BpfMapReader::ReadKeyByKey(MapSnapshot* out) {
     first = false;
     std::copy(key, key + key_size_, prev.begin());
     // A key deleted between the two calls is skipped, not an error.
-    if (bpf_map_lookup_elem(fd_, key, percpu_.data() + total * ncpus_) == 0) ++total;
+    if (bpf_map_lookup_elem(fd_, key, percpu_.data() + total * ncpus_ * lanes_) == 0) ++total;
   }
-  Finish(total, out);
+  return total;
 }
 
-void BpfMapReader::Finish(size_t count, MapSnapshot* out) const {
-  out->keys.resize(count * key_size_);
-  SumPerCpuValues(percpu_, count, ncpus_, &out->values);
-}
-
-void SumPerCpuValues(const std::vector<uint64_t>& percpu, size_t count, size_t ncpus,
+void SumPerCpuValues(const std::vector<uint64_t>& percpu, size_t count, size_t ncpus, size_t lanes,
                      std::vector<uint64_t>* values) {
-  values->assign(count, 0);
+  values->assign(count * lanes, 0);
   for (size_t i = 0; i < count; ++i)
-    for (size_t cpu = 0; cpu < ncpus; ++cpu) (*values)[i] += percpu[i * ncpus + cpu];
+    for (size_t cpu = 0; cpu < ncpus; ++cpu) {
+      const uint64_t* in = &percpu[(i * ncpus + cpu) * lanes];
+      uint64_t* sum = &(*values)[i * lanes];
+      for (size_t l = 0; l < lanes; ++l) sum[l] += in[l];
+    }
+}
+
+void ExpandHookArray(const RawMapContents& raw, MapSnapshot* out) {
+  if (raw.key_size != sizeof(__u32) || raw.lanes != HIST_NSLOTS)
+    throw std::runtime_error("not an array of struct hook_hist");
+  out->key_size = sizeof(struct hist_key);
+  out->keys.clear();
+  out->values.clear();
+  for (size_t i = 0; i < raw.count(); ++i) {
+    __u32 hook;
+    std::memcpy(&hook, &raw.keys[i * raw.key_size], sizeof(hook));
+    for (__u16 slot = 0; slot < HIST_NSLOTS; ++slot) {
+      const uint64_t v = raw.values[i * raw.lanes + slot];
+      if (v == 0) continue;  // as the hash map: only slots that were hit
+      struct hist_key key = {};
+      key.hook = static_cast<__u16>(hook);
+      key.bucket = slot;
+      const auto* bytes = reinterpret_cast<const uint8_t*>(&key);
+      out->keys.insert(out->keys.end(), bytes, bytes + sizeof(key));
+      out->values.push_back(v);
+    }
+  }
+}
+
+void HookArraySource::Read(MapSnapshot* out) {
+  reader_.Read(&raw_);
+  ExpandHookArray(raw_, out);
+}
+
+void HistKeyHashSource::Read(MapSnapshot* out) {
+  reader_.Read(&raw_);
+  if (raw_.key_size != sizeof(struct hist_key) || raw_.lanes != 1)
+    throw std::runtime_error("not a hash of struct hist_key -> u64");
+  out->key_size = raw_.key_size;
+  out->keys.swap(raw_.keys);
+  out->values.swap(raw_.values);
 }
 
 }  // namespace netstacklat

@@ -1,4 +1,4 @@
-// Reading a histogram map: an interface with the real BPF reader and, in
+// Reading the histogram map: an interface with the real BPF reader and, in
 // tests, a fake, so the collector's logic runs without a kernel.
 #pragma once
 
@@ -8,8 +8,9 @@
 
 namespace netstacklat {
 
-// All entries of a map, values already summed over CPUs. Flat arrays so a
-// scrape of a large map does not allocate per entry.
+// Histogram rows in upstream netstacklat's layout: one u64 per struct
+// hist_key {cgroup, ifindex, hook, bucket}, summed over CPUs. Flat arrays
+// so a scrape of a large map does not allocate per entry.
 struct MapSnapshot {
   uint32_t key_size = 0;
   std::vector<uint8_t> keys;     // size() * key_size bytes
@@ -21,10 +22,6 @@ struct MapSnapshot {
   }
 };
 
-// values[i] = sum of percpu[i * ncpus .. i * ncpus + ncpus - 1].
-void SumPerCpuValues(const std::vector<uint64_t>& percpu, size_t count, size_t ncpus,
-                     std::vector<uint64_t>* values);
-
 class HistogramSource {
  public:
   virtual ~HistogramSource() = default;
@@ -32,24 +29,65 @@ class HistogramSource {
   virtual void Read(MapSnapshot* out) = 0;
 };
 
-// A BPF_MAP_TYPE_PERCPU_HASH with u64 values, read with batch lookups where
-// the kernel has them (one syscall per batch) and key by key otherwise.
-class BpfMapReader : public HistogramSource {
+// Any per-CPU map (hash or array) with values of `lanes` u64 counters:
+// every key, with each lane summed over CPUs.
+struct RawMapContents {
+  uint32_t key_size = 0;
+  uint32_t lanes = 0;
+  std::vector<uint8_t> keys;     // count * key_size bytes
+  std::vector<uint64_t> values;  // count * lanes
+
+  size_t count() const { return lanes ? values.size() / lanes : 0; }
+};
+
+// values[i * lanes + l] = sum over CPUs c of percpu[(i * ncpus + c) * lanes + l].
+void SumPerCpuValues(const std::vector<uint64_t>& percpu, size_t count, size_t ncpus, size_t lanes,
+                     std::vector<uint64_t>* values);
+
+// Reads a per-CPU map with batch lookups where the kernel has them (one
+// syscall per batch) and key by key otherwise.
+class BpfMapReader {
  public:
-  explicit BpfMapReader(int map_fd);
-  void Read(MapSnapshot* out) override;
+  explicit BpfMapReader(int map_fd);  // throws std::runtime_error
+  void Read(RawMapContents* out);
 
  private:
-  bool ReadBatched(MapSnapshot* out);
-  void ReadKeyByKey(MapSnapshot* out);
-  void Finish(size_t count, MapSnapshot* out) const;
+  size_t ReadBatched(RawMapContents* out);  // SIZE_MAX: no batch support
+  size_t ReadKeyByKey(RawMapContents* out);
 
   int fd_;
   uint32_t key_size_ = 0;
+  uint32_t lanes_ = 0;
   uint32_t max_entries_ = 0;
   size_t ncpus_ = 0;
   bool batch_supported_ = true;
   std::vector<uint64_t> percpu_;  // reused between scrapes
+};
+
+// The per-CPU array of struct hook_hist (netstacklat.h), indexed by hook,
+// as hist_key rows: one per non-zero slot.
+void ExpandHookArray(const RawMapContents& raw, MapSnapshot* out);
+
+class HookArraySource : public HistogramSource {
+ public:
+  explicit HookArraySource(int map_fd) : reader_(map_fd) {}
+  void Read(MapSnapshot* out) override;
+
+ private:
+  BpfMapReader reader_;
+  RawMapContents raw_;
+};
+
+// A per-CPU hash keyed by struct hist_key with u64 values: upstream
+// netstacklat's (and ebpf_exporter's) layout, read as is.
+class HistKeyHashSource : public HistogramSource {
+ public:
+  explicit HistKeyHashSource(int map_fd) : reader_(map_fd) {}
+  void Read(MapSnapshot* out) override;
+
+ private:
+  BpfMapReader reader_;
+  RawMapContents raw_;
 };
 
 }  // namespace netstacklat

@@ -1,6 +1,7 @@
 // Map contents -> cumulative Prometheus buckets, in ebpf_exporter's shape.
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <cstring>
 
 #include "fakes.h"
 #include "histogram.h"
@@ -110,13 +111,58 @@ TEST_CASE("a series with only a sum slot has zero count") {
   CHECK(f.metric[0].histogram.sample_sum == Approx(10e-9));
 }
 
-TEST_CASE("per-CPU values are summed per key") {
-  const std::vector<uint64_t> percpu = {1, 2, 3, 10, 20, 30};  // 2 keys x 3 CPUs
+TEST_CASE("per-CPU values are summed per key and lane") {
+  // 2 keys x 3 CPUs x 2 lanes, laid out as the kernel's batch lookup does.
+  const std::vector<uint64_t> percpu = {1, 100, 2, 200, 3, 300, 10, 1000, 20, 2000, 30, 3000};
   std::vector<uint64_t> values;
-  SumPerCpuValues(percpu, 2, 3, &values);
-  CHECK(values == std::vector<uint64_t>{6, 60});
-  SumPerCpuValues(percpu, 0, 3, &values);
+  SumPerCpuValues(percpu, 2, 3, 2, &values);
+  CHECK(values == std::vector<uint64_t>{6, 600, 60, 6000});
+  SumPerCpuValues(percpu, 0, 3, 2, &values);
   CHECK(values.empty());
+}
+
+TEST_CASE("the per-hook array becomes hist_key rows for the slots that were hit") {
+  RawMapContents raw;
+  raw.key_size = 4;
+  raw.lanes = HIST_NSLOTS;
+  for (uint32_t hook : {2u, 6u}) {
+    const auto* b = reinterpret_cast<const uint8_t*>(&hook);
+    raw.keys.insert(raw.keys.end(), b, b + 4);
+  }
+  raw.values.assign(2 * HIST_NSLOTS, 0);
+  raw.values[10] = 3;                               // hook 2, bucket 10
+  raw.values[HIST_SUM_SLOT] = 3000;                 // hook 2, sum
+  raw.values[HIST_NSLOTS + 34] = 1;                 // hook 6, bucket 34
+  raw.values[HIST_NSLOTS + HIST_SUM_SLOT] = 20000;  // hook 6, sum
+  MapSnapshot snap;
+  ExpandHookArray(raw, &snap);
+  REQUIRE(snap.size() == 4);
+  CHECK(snap.key_size == sizeof(struct hist_key));
+  std::vector<std::string> rows;
+  for (size_t i = 0; i < snap.size(); ++i) {
+    struct hist_key k;
+    std::memcpy(&k, snap.Key(i).data(), sizeof(k));
+    rows.push_back(std::to_string(k.cgroup) + "/" + std::to_string(k.ifindex) + "/" +
+                   std::to_string(k.hook) + "/" + std::to_string(k.bucket) + "=" +
+                   std::to_string(snap.values[i]));
+  }
+  CHECK(rows ==
+        std::vector<std::string>{"0/0/2/10=3", "0/0/2/35=3000", "0/0/6/34=1", "0/0/6/35=20000"});
+
+  FakeNameResolver names;
+  uint64_t errors = 0;
+  HistogramConverter converter(BuiltinSpec(), names);
+  const auto f = converter.Convert(snap, &errors);
+  REQUIRE(f.metric.size() == 2);
+  CHECK(f.metric[0].histogram.sample_count + f.metric[1].histogram.sample_count == 4);
+}
+
+TEST_CASE("a map that is not the per-hook array is refused") {
+  RawMapContents raw;
+  raw.key_size = 16;
+  raw.lanes = 1;
+  MapSnapshot snap;
+  CHECK_THROWS(ExpandHookArray(raw, &snap));
 }
 
 TEST_CASE("le strings are exactly ebpf_exporter's (Go's shortest form)") {

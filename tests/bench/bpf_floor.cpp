@@ -1,0 +1,48 @@
+// nstl-bench-floor: loads and attaches the empty programs of floor.bpf.c on
+// every attach point this kernel accepts, prints one line per program
+// ("floor <prog id> <section>"), then "ready", and holds them until stdin
+// closes or SIGTERM. Used by bench.py.
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "attach_probe.h"
+#include "floor.skel.h"
+
+int main() {
+  netstacklat::AttachProbe probe;
+  std::unique_ptr<floor_bpf, void (*)(floor_bpf*)> skel(floor_bpf::open(), floor_bpf::destroy);
+  if (!skel) return 1;
+  struct bpf_program* prog;
+  bpf_object__for_each_program(prog, skel->obj) {
+    const bool ok = probe.Check(bpf_program__section_name(prog)).empty();
+    bpf_program__set_autoload(prog, ok);
+  }
+  if (floor_bpf::load(skel.get()) != 0) return 1;
+  std::vector<std::unique_ptr<bpf_link, int (*)(bpf_link*)>> links;
+  bpf_object__for_each_program(prog, skel->obj) {
+    if (bpf_program__fd(prog) < 0) continue;
+    bpf_link* link = bpf_program__attach(prog);
+    if (!link) continue;
+    links.emplace_back(link, bpf_link__destroy);
+    struct bpf_prog_info info = {};
+    __u32 len = sizeof(info);
+    bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len);
+    std::printf("floor %u %s\n", info.id, bpf_program__section_name(prog));
+  }
+  std::printf("ready\n");
+  std::fflush(stdout);
+  struct sigaction sa = {};
+  sa.sa_handler = [](int) {};  // no SA_RESTART: read() below returns, links detach
+  sigaction(SIGTERM, &sa, nullptr);
+  char buf[64];
+  while (read(STDIN_FILENO, buf, sizeof(buf)) > 0) {
+  }
+  return 0;
+}
