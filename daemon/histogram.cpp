@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstring>
 #include <map>
+#include <unordered_map>
 
 namespace netstacklat {
 namespace {
@@ -28,28 +29,44 @@ HistogramConverter::HistogramConverter(const HistogramSpec& spec, NameResolver& 
 prometheus::MetricFamily HistogramConverter::Convert(const MapSnapshot& snapshot,
                                                      uint64_t* decoder_errors) {
   const size_t nslots = spec_.bucket_max + 2;  // buckets 0..max, then the sum
-  // Ordered, so series come out in a stable order; label sets that decode
-  // to the same strings are summed into one series, as ebpf_exporter does.
-  std::map<std::vector<std::string>, Slots> series;
-  std::vector<std::string> labels(decoders_.size());
+  const size_t label_bytes = spec_.KeySize() - spec_.labels.back().size;
+
+  // Pass 1, per key: group by the raw label bytes (all but the bucket) with
+  // one hash lookup; a large map has ~36 keys per label set, so labels are
+  // decoded once per label set below, not once per key.
+  std::unordered_map<std::string_view, size_t> group_of;
+  group_of.reserve(last_group_count_);
+  std::vector<std::string_view> group_labels;
+  std::vector<Slots> group_slots;
+  std::vector<uint64_t> group_keys;
   for (size_t i = 0; i < snapshot.size(); ++i) {
     const std::string_view key = snapshot.Key(i);
-    size_t offset = 0;
-    bool ok = true;
-    for (size_t l = 0; l < decoders_.size() && ok; ++l) {
-      const uint32_t size = spec_.labels[l].size;
-      ok = decoders_[l].Decode(key.substr(offset, size), &labels[l]);
-      offset += size;
+    const uint64_t bucket = BucketIndex(key.substr(label_bytes));
+    if (bucket >= nslots) continue;  // beyond the sum slot: not ours
+    const auto [it, added] = group_of.try_emplace(key.substr(0, label_bytes), group_slots.size());
+    if (added) {
+      group_labels.push_back(it->first);
+      group_slots.emplace_back(nslots);
+      group_keys.push_back(0);
     }
-    if (!ok) {
-      ++*decoder_errors;
+    group_slots[it->second][bucket] += snapshot.values[i];
+    ++group_keys[it->second];
+  }
+  last_group_count_ = group_slots.size();
+
+  // Pass 2, per label set: decode. Ordered, so series come out in a stable
+  // order; label sets that decode to the same strings are summed into one
+  // series, as ebpf_exporter does.
+  std::map<std::vector<std::string>, Slots> series;
+  std::vector<std::string> labels(decoders_.size());
+  for (size_t g = 0; g < group_slots.size(); ++g) {
+    if (!DecodeLabels(group_labels[g], &labels)) {
+      *decoder_errors += group_keys[g];  // ebpf_exporter counts per key
       continue;
     }
-    const uint64_t bucket = BucketIndex(key.substr(offset));
-    if (bucket >= nslots) continue;  // beyond the sum slot: not ours
-    Slots& slots = series[labels];
-    if (slots.empty()) slots.resize(nslots);
-    slots[bucket] += snapshot.values[i];
+    auto [it, added] = series.try_emplace(labels, std::move(group_slots[g]));
+    if (!added)
+      for (size_t b = 0; b < nslots; ++b) it->second[b] += group_slots[g][b];
   }
 
   prometheus::MetricFamily family;
@@ -60,6 +77,16 @@ prometheus::MetricFamily HistogramConverter::Convert(const MapSnapshot& snapshot
   for (const auto& [label_values, slots] : series)
     family.metric.push_back(ToMetric(label_values, slots));
   return family;
+}
+
+bool HistogramConverter::DecodeLabels(std::string_view raw, std::vector<std::string>* out) {
+  size_t offset = 0;
+  for (size_t l = 0; l < decoders_.size(); ++l) {
+    const uint32_t size = spec_.labels[l].size;
+    if (!decoders_[l].Decode(raw.substr(offset, size), &(*out)[l])) return false;
+    offset += size;
+  }
+  return true;
 }
 
 prometheus::ClientMetric HistogramConverter::ToMetric(const std::vector<std::string>& label_values,

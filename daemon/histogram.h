@@ -26,12 +26,14 @@ class HistogramConverter {
  private:
   using Slots = std::vector<uint64_t>;  // bucket_min..bucket_max, then sum
 
+  bool DecodeLabels(std::string_view raw, std::vector<std::string>* out);
   prometheus::ClientMetric ToMetric(const std::vector<std::string>& labels,
                                     const Slots& slots) const;
 
   const HistogramSpec& spec_;
   std::vector<LabelDecoder> decoders_;  // all labels but the bucket
   std::vector<double> bounds_;          // le of bucket_min..bucket_max
+  size_t last_group_count_ = 0;         // to size the next scrape's table
 };
 
 }  // namespace netstacklat

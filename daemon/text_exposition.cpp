@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <unordered_map>
 
 namespace netstacklat {
 namespace {
@@ -68,15 +69,42 @@ const char* TypeName(prometheus::MetricType t) {
   }
 }
 
-void AppendHistogram(std::string* out, const std::string& name, const prometheus::ClientMetric& m) {
+// le strings, formatted once per distinct bound: every series of a family
+// shares the same 35 bounds, and a large scrape has thousands of series.
+class BoundStrings {
+ public:
+  const std::string& Get(double bound) {
+    auto it = cache_.find(bound);
+    if (it == cache_.end()) it = cache_.emplace(bound, FormatGoFloat(bound)).first;
+    return it->second;
+  }
+
+ private:
+  std::unordered_map<double, std::string> cache_;
+};
+
+void AppendHistogram(std::string* out, const std::string& name, const prometheus::ClientMetric& m,
+                     BoundStrings* bounds) {
   const auto& h = m.histogram;
+  // The labels, escaped once: "{a="x",b="y"" (open, to append le=).
+  std::string labels;
+  AppendLabels(&labels, m.label);
+  const bool no_labels = labels.empty();
+  if (!no_labels) labels.pop_back();  // the closing '}'
+  const std::string bucket_open = name + "_bucket" + (no_labels ? "{" : labels + ",") + "le=\"";
   bool has_inf = false;
+  auto append_bucket = [&](const std::string& le, uint64_t count) {
+    *out += bucket_open;
+    *out += le;
+    *out += "\"} ";
+    *out += std::to_string(count);
+    *out += '\n';
+  };
   for (const auto& b : h.bucket) {
     has_inf = has_inf || std::isinf(b.upper_bound);
-    AppendSample(out, name, "_bucket", m, std::to_string(b.cumulative_count), "le",
-                 FormatGoFloat(b.upper_bound));
+    append_bucket(bounds->Get(b.upper_bound), b.cumulative_count);
   }
-  if (!has_inf) AppendSample(out, name, "_bucket", m, std::to_string(h.sample_count), "le", "+Inf");
+  if (!has_inf) append_bucket("+Inf", h.sample_count);
   AppendSample(out, name, "_sum", m, FormatGoFloat(h.sample_sum));
   AppendSample(out, name, "_count", m, std::to_string(h.sample_count));
 }
@@ -103,6 +131,7 @@ std::string FormatGoFloat(double v) {
 
 std::string SerializeText(const std::vector<prometheus::MetricFamily>& families) {
   std::string out;
+  BoundStrings bounds;
   for (const auto& f : families) {
     out += "# HELP " + f.name + ' ';
     AppendEscaped(&out, f.help, false);
@@ -116,7 +145,7 @@ std::string SerializeText(const std::vector<prometheus::MetricFamily>& families)
           AppendSample(&out, f.name, "", m, FormatGoFloat(m.gauge.value));
           break;
         case prometheus::MetricType::Histogram:
-          AppendHistogram(&out, f.name, m);
+          AppendHistogram(&out, f.name, m, &bounds);
           break;
         default:
           AppendSample(&out, f.name, "", m, FormatGoFloat(m.untyped.value));
