@@ -29,6 +29,13 @@ char LICENSE[] SEC("license") = "GPL";
 __s64 tai_offset_ns = 0;
 
 /*
+ * Which hooks are attached, set by the daemon before load. Only programs
+ * shared by several hooks look at it; it is read-only data, so the
+ * verifier drops the branches of hooks that are off: no cost per event.
+ */
+const volatile __u8 hook_on[NETSTACKLAT_HOOK_MAX] = {};
+
+/*
  * Without grouping the key space is tiny and fixed (hook x slot), so the
  * histogram is a per-CPU array indexed by hook whose value holds all the
  * slots of that hook: one array lookup per sample (no key hashing, no
@@ -256,24 +263,22 @@ int BPF_PROG(nstl_udp_read, struct sock *sk, struct sk_buff *skb, int len)
 
 /*
  * Socket reads where fentry is refused: the tracepoint fires when an skb's
- * data is copied to user space, for every protocol, so each program keeps
- * only its own. Limitation: udp_recvmsg() copies linear skbs with
- * copy_linear_skb(), which fires no tracepoint, so on such kernels only
- * datagrams held in paged skbs (NIC page frags, or > ~16 KB on loopback)
- * are seen; the fentry program sees them all.
+ * data is copied to user space, for every protocol. One program serves
+ * both read hooks (one run per copied skb, not one per hook); hook_on[]
+ * says which of them chose it. Limitation: udp_recvmsg() copies linear
+ * skbs with copy_linear_skb(), which fires no tracepoint, so on such
+ * kernels only datagrams held in paged skbs (NIC page frags, or > ~16 KB
+ * on loopback) are seen; the fentry program sees them all.
  */
 SEC("tp_btf/skb_copy_datagram_iovec")
-int BPF_PROG(nstl_tp_tcp_rd, const struct sk_buff *skb, int len)
+int BPF_PROG(nstl_tp_sk_read, const struct sk_buff *skb, int len)
 {
-	if (skb_read_protocol(skb) == IPPROTO_TCP)
-		record_skb(skb, NETSTACKLAT_HOOK_TCP_SOCK_READ);
-	return 0;
-}
+	int protocol = skb_read_protocol(skb);
 
-SEC("tp_btf/skb_copy_datagram_iovec")
-int BPF_PROG(nstl_tp_udp_rd, const struct sk_buff *skb, int len)
-{
-	if (skb_read_protocol(skb) == IPPROTO_UDP)
+	if (protocol == IPPROTO_TCP && hook_on[NETSTACKLAT_HOOK_TCP_SOCK_READ])
+		record_skb(skb, NETSTACKLAT_HOOK_TCP_SOCK_READ);
+	else if (protocol == IPPROTO_UDP &&
+		 hook_on[NETSTACKLAT_HOOK_UDP_SOCK_READ])
 		record_skb(skb, NETSTACKLAT_HOOK_UDP_SOCK_READ);
 	return 0;
 }

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <map>
 #include <set>
 
 #include "errors.h"
@@ -74,11 +75,19 @@ void CheckBpfPermission() {
 
 void BpfLoader::LoadAndAttach(const AttachProbe& probe) {
   CheckBpfPermission();
+  std::map<std::string, std::string> probed;  // section -> why not ("" if it can)
   const auto choices = ChooseAttachPoints(AllHooks(), [&](const std::string& name) {
-    return probe.Check(bpf_program__section_name(Program(name)));
+    const std::string section = bpf_program__section_name(Program(name));
+    auto it = probed.find(section);
+    if (it == probed.end()) it = probed.emplace(section, probe.Check(section)).first;
+    return it->second;
   });
   std::set<std::string> chosen;
-  for (const HookChoice& c : choices) chosen.insert(c.programs.begin(), c.programs.end());
+  for (const HookChoice& c : choices) {
+    chosen.insert(c.programs.begin(), c.programs.end());
+    // Programs shared by hooks serve only the hooks that chose them.
+    if (!c.programs.empty()) skel_->rodata->hook_on[c.hook->id] = 1;
+  }
   if (chosen.empty())
     throw StartupError("no hook can attach on this kernel: " + choices.front().reason);
 
@@ -96,6 +105,10 @@ void BpfLoader::AttachChosen(const std::vector<HookChoice>& choices) {
     HookStatus status{c.hook->id, c.hook->label, {}, c.reason};
     for (const std::string& name : c.programs) {
       struct bpf_program* prog = Program(name);
+      if (IsAttached(name)) {  // shared with a hook handled before
+        status.attach_points.emplace_back(bpf_program__section_name(prog));
+        continue;
+      }
       bpf_link* link = bpf_program__attach(prog);
       if (!link) {
         status.reason += std::string(status.reason.empty() ? "" : "; ") +
@@ -115,6 +128,12 @@ void BpfLoader::AttachChosen(const std::vector<HookChoice>& choices) {
     }
     hooks_.push_back(std::move(status));
   }
+}
+
+bool BpfLoader::IsAttached(const std::string& name) const {
+  for (const auto& link : links_)
+    if (link.first == name) return true;
+  return false;
 }
 
 int BpfLoader::HistogramMapFd() const {

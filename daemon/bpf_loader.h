@@ -37,6 +37,7 @@ class BpfLoader : public ExporterStatus {
   struct bpf_program* Program(const std::string& name) const;
   void CheckProgramsMatchHookTable() const;
   void AttachChosen(const std::vector<HookChoice>& choices);
+  bool IsAttached(const std::string& program) const;
 
   struct SkeletonDeleter {
     void operator()(netstacklat_bpf* skel) const;

@@ -6,7 +6,9 @@ namespace netstacklat {
 
 const std::vector<HookDef>& AllHooks() {
   // Program names are the functions in bpf/netstacklat.bpf.c; their section
-  // names there give the attach point (fentry/ip_rcv_core, tp_btf/...).
+  // names there give the attach point (fentry/ip_rcv_core, tp_btf/...). A
+  // program in several hooks (nstl_tp_sk_read) serves each hook that chose
+  // it, as the BPF side's hook_on[] says.
   static const std::vector<HookDef> hooks = {
       {NETSTACKLAT_HOOK_IP_START,
        "ip-start",
@@ -33,11 +35,11 @@ const std::vector<HookDef>& AllHooks() {
       {NETSTACKLAT_HOOK_TCP_SOCK_READ,
        "tcp-socket-read",
        "TCP payload delivered to user space",
-       {{"nstl_tcp_read"}, {"nstl_tp_tcp_rd"}}},
+       {{"nstl_tcp_read"}, {"nstl_tp_sk_read"}}},
       {NETSTACKLAT_HOOK_UDP_SOCK_READ,
        "udp-socket-read",
        "UDP datagram delivered to user space",
-       {{"nstl_udp_read"}, {"nstl_tp_udp_rd"}}},
+       {{"nstl_udp_read"}, {"nstl_tp_sk_read"}}},
       {NETSTACKLAT_HOOK_NETIF_RECEIVE,
        "netif-receive",
        "core receive path picked the skb up (net/netif_receive_skb)",
