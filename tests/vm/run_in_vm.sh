@@ -39,9 +39,10 @@ root="$work/initramfs"
 mkdir -p "$root"/{bin,dev,proc,sys,mnt,modules}
 cp "$busybox" "$root/bin/busybox"
 
-# The 9p and virtio modules, in dependency order, decompressed.
+# The 9p and virtio modules (and veth for tests between namespaces), in
+# dependency order, decompressed.
 : >"$root/modules/order"
-for mod in virtio_pci 9pnet_virtio 9p; do
+for mod in virtio_pci 9pnet_virtio 9p veth; do
   modprobe -S "$version" --show-depends "$mod" | awk '$1 == "insmod" {print $2}'
 done | awk '!seen[$0]++' | while read -r ko; do
   name=$(basename "$ko")
@@ -77,6 +78,7 @@ mount -t tracefs tracefs /mnt/sys/kernel/tracing
 # Scratch space; /tmp stays the host's (read-only), since the build tree
 # may live there (CI clones into /tmp).
 mkdir -p /dev/shm && mount -t tmpfs tmpfs /dev/shm
+mount -t tmpfs tmpfs /mnt/run  # ip netns, sockets
 ip link set lo up
 echo "NSTL_VM_KERNEL=$(uname -r)"
 chroot /mnt /bin/sh < /cmd.sh
