@@ -10,6 +10,7 @@
 
 #include "attach_probe.h"
 #include "bpf_loader.h"
+#include "capabilities.h"
 #include "cli.h"
 #include "collector.h"
 #include "errors.h"
@@ -90,6 +91,8 @@ int Run(const Options& opts) {
   int64_t tai_offset = 0;
   RefreshTaiOffset(bpf, &tai_offset);
   bpf.LoadAndAttach(AttachProbe());
+  DropAllCapabilities();  // nothing below needs any
+  spdlog::info("dropped all capabilities (CapEff {})", EffectiveCapabilities());
 
   SystemNameResolver names;
   HookArraySource reader(bpf.HistogramMapFd());

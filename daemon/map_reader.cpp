@@ -23,7 +23,7 @@ BpfMapReader::BpfMapReader(int map_fd) : fd_(map_fd) {
     throw std::runtime_error("map value size " + std::to_string(info.value_size) +
                              " is not a whole number of u64 counters");
   key_size_ = info.key_size;
-  lanes_ = info.value_size / sizeof(uint64_t);
+  lanes_ = info.value_size / static_cast<uint32_t>(sizeof(uint64_t));
   max_entries_ = info.max_entries;
   const int ncpus = libbpf_num_possible_cpus();
   if (ncpus <= 0) throw std::runtime_error("cannot count possible CPUs");

@@ -43,7 +43,8 @@ class Context {
 void RequireMap(const YAML::Node& node, const Context& ctx, const std::set<std::string>& allowed) {
   if (!node.IsMap()) ctx.Fail(node, "must be a mapping");
   for (const auto& kv : node) {
-    const std::string key = kv.first.as<std::string>();
+    if (!kv.first.IsScalar()) ctx.Fail(kv.first, "keys must be plain strings");
+    const std::string key = kv.first.Scalar();
     if (!allowed.count(key)) ctx.Child(key).Fail(kv.first, "unknown or unsupported key");
   }
 }
@@ -146,22 +147,12 @@ HistogramSpec ParseHistogram(const YAML::Node& node, const Context& ctx) {
   return h;
 }
 
-}  // namespace
-
-uint32_t HistogramSpec::KeySize() const {
-  uint32_t size = 0;
-  for (const auto& l : labels) size += l.size;
-  return size;
+ConfigError LocatedError(const std::string& source, const YAML::Exception& e) {
+  return ConfigError(source + ":" + std::to_string(e.mark.line + 1) + ":" +
+                     std::to_string(e.mark.column + 1) + ": " + e.msg);
 }
 
-MetricsConfig ParseMetricsConfig(const std::string& yaml_text, const std::string& source) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(yaml_text);
-  } catch (const YAML::ParserException& e) {
-    throw ConfigError(source + ":" + std::to_string(e.mark.line + 1) + ":" +
-                      std::to_string(e.mark.column + 1) + ": " + e.msg);
-  }
+MetricsConfig ParseRoot(const YAML::Node& root, const std::string& source) {
   const Context top(source, "");
   RequireMap(root, top, {"metrics"});
   const YAML::Node metrics = Required(root, "metrics", top);
@@ -175,6 +166,23 @@ MetricsConfig ParseMetricsConfig(const std::string& yaml_text, const std::string
   for (size_t i = 0; i < hists.size(); ++i)
     config.histograms.push_back(ParseHistogram(hists[i], hctx.Index(i)));
   return config;
+}
+
+}  // namespace
+
+uint32_t HistogramSpec::KeySize() const {
+  uint32_t size = 0;
+  for (const auto& l : labels) size += l.size;
+  return size;
+}
+
+MetricsConfig ParseMetricsConfig(const std::string& yaml_text, const std::string& source) {
+  try {
+    return ParseRoot(YAML::Load(yaml_text), source);
+  } catch (const YAML::Exception& e) {
+    // Syntax errors, and (defense in depth) any other yaml-cpp surprise.
+    throw LocatedError(source, e);
+  }
 }
 
 MetricsConfig LoadMetricsConfigFile(const std::string& path) {

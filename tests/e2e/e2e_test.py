@@ -101,7 +101,7 @@ def free_port():
         return s.getsockname()[1]
 
 
-def start_daemon(path, port, timeout, caps=None):
+def start_daemon(path, port, timeout, caps=None, wrapper=None):
     """Starts the daemon as systemd would for Type=notify and waits for
     READY=1, which must come only once the port serves the attached hooks."""
     notify_path = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"nstl-notify-{os.getpid()}")
@@ -112,7 +112,7 @@ def start_daemon(path, port, timeout, caps=None):
     os.chmod(notify_path, 0o777)  # the daemon may run as nobody (--caps)
     notify.settimeout(timeout)
     env = dict(os.environ, NOTIFY_SOCKET=notify_path)
-    cmd = [path, f"--web.listen-address=127.0.0.1:{port}"]
+    cmd = (wrapper or [path]) + [f"--web.listen-address=127.0.0.1:{port}"]
     if caps:
         # As user nobody with exactly these capabilities: proves they suffice.
         cmd = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",

@@ -111,6 +111,8 @@ TEST_CASE("bad configs name the file, line, column and key") {
       {"- name: netstack_latency_seconds", "- name: [a, b]",
        "test.yaml:3:13: metrics.histograms[0].name: must be a string"},
       {"metrics:\n", "metrics: [\n", "test.yaml:"},
+      // Found by the fuzzer: a mapping used as a key.
+      {"metrics:", "{a: 1}: x\nmetrics:", "test.yaml:1:1: (top level): keys must be plain strings"},
   };
   for (const Case& c : cases) {
     INFO(c.from << " -> " << c.to);
