@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <map>
 #include <set>
 
@@ -73,10 +74,18 @@ void CheckBpfPermission() {
 
 }  // namespace
 
-void BpfLoader::LoadAndAttach(const AttachProbe& probe) {
+void BpfLoader::LoadAndAttach(const AttachProbe& probe, const std::set<uint16_t>& enabled) {
   CheckBpfPermission();
+  std::vector<HookDef> hooks;
+  for (const HookDef& h : AllHooks()) {
+    if (enabled.count(h.id)) {
+      hooks.push_back(h);
+    } else {
+      spdlog::info("hook {} disabled by the config", h.label);
+    }
+  }
   std::map<std::string, std::string> probed;  // section -> why not ("" if it can)
-  const auto choices = ChooseAttachPoints(AllHooks(), [&](const std::string& name) {
+  const auto choices = ChooseAttachPoints(hooks, [&](const std::string& name) {
     const std::string section = bpf_program__section_name(Program(name));
     auto it = probed.find(section);
     if (it == probed.end()) it = probed.emplace(section, probe.Check(section)).first;
@@ -134,6 +143,21 @@ bool BpfLoader::IsAttached(const std::string& name) const {
   for (const auto& link : links_)
     if (link.first == name) return true;
   return false;
+}
+
+std::string BpfLoader::DescribeHooks(const AttachProbe& probe) const {
+  std::string out;
+  for (const HookDef& h : AllHooks()) {
+    out += fmt::format("{:<20} {}\n", h.label, h.description);
+    for (const auto& alternative : h.alternatives)
+      for (const char* name : alternative) {
+        const char* section = bpf_program__section_name(Program(name));
+        std::string why = probe.Check(section);
+        if (why.rfind(std::string(section) + ": ", 0) == 0) why.erase(0, strlen(section) + 2);
+        out += fmt::format("    {:<40} {}\n", section, why.empty() ? "available" : why);
+      }
+  }
+  return out;
 }
 
 int BpfLoader::HistogramMapFd() const {

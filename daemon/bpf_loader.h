@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -24,8 +25,13 @@ class BpfLoader : public ExporterStatus {
   BpfLoader(const BpfLoader&) = delete;
   BpfLoader& operator=(const BpfLoader&) = delete;
 
-  // Probes, loads and attaches; throws StartupError if nothing can attach.
-  void LoadAndAttach(const AttachProbe& probe);
+  // Probes, loads and attaches the enabled hooks (ids); throws StartupError
+  // if none can attach.
+  void LoadAndAttach(const AttachProbe& probe, const std::set<uint16_t>& enabled);
+
+  // For --list-hooks: each hook, its attach points in order of preference
+  // and whether this kernel accepts each (needs CAP_BPF to know).
+  std::string DescribeHooks(const AttachProbe& probe) const;
 
   int HistogramMapFd() const;
   void SetTaiOffset(int64_t ns);  // takes effect at once (mmapped .bss)

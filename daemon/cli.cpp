@@ -15,10 +15,14 @@ const std::map<std::string, Setter>& ValueFlags() {
       {"--web.listen-address", [](Options& o, const std::string& v) { o.listen_address = v; }},
       {"--web.telemetry-path",
        [](Options& o, const std::string& v) {
-         if (v.empty() || v[0] != '/' || v == "/")
-           throw ConfigError("--web.telemetry-path: must start with '/' and not be '/': " + v);
+         try {
+           ValidateTelemetryPath(v);
+         } catch (const ConfigError& e) {
+           throw ConfigError(std::string("--web.telemetry-path: ") + e.what());
+         }
          o.telemetry_path = v;
        }},
+      {"--config.file", [](Options& o, const std::string& v) { o.config_file = v; }},
       {"--metrics.config", [](Options& o, const std::string& v) { o.metrics_config = v; }},
       {"--log.level",
        [](Options& o, const std::string& v) {
@@ -35,6 +39,7 @@ bool ApplyBoolFlag(Options& o, const std::string& name) {
   if (name == "--version") return o.show_version = true;
   if (name == "--log.no-timestamps") return o.log_no_timestamps = true;
   if (name == "--config.check") return o.config_check = true;
+  if (name == "--list-hooks") return o.list_hooks = true;
   if (name == "--debug") {
     o.log_level = "debug";
     return true;
@@ -74,6 +79,10 @@ std::string UsageText() {
              "Flags:\n"
              "  -h, --help                  Show this help and exit.\n"
              "      --version               Show the version and exit.\n"
+             "      --config.file=FILE      The daemon's config (YAML; see\n"
+             "                              config/netstacklat-exporter.yaml). Flags override it.\n"
+             "      --list-hooks            List the hooks, their attach points and whether\n"
+             "                              this kernel accepts them, then exit.\n"
              "      --web.listen-address=\":PORT\"\n"
              "                              Address to listen on (default \"") +
          kDefaultListenAddress +
@@ -82,11 +91,20 @@ std::string UsageText() {
          "                              Path under which to expose metrics.\n"
          "      --metrics.config=FILE   Metrics shape in ebpf_exporter's config schema\n"
          "                              (default: the built-in netstacklat.yaml).\n"
-         "      --config.check          Validate the metrics config and exit (0: valid,\n"
+         "      --config.check          Validate the config files and exit (0: valid,\n"
          "                              2: invalid); touches neither kernel nor network.\n"
          "      --log.level=info        debug, info, warn or error.\n"
          "      --debug                 Same as --log.level=debug.\n"
          "      --log.no-timestamps     Leave timestamps out of log lines (journald has them).\n";
+}
+
+DaemonConfig ResolveConfig(const Options& o) {
+  DaemonConfig c =
+      o.config_file.empty() ? DefaultDaemonConfig() : LoadDaemonConfigFile(o.config_file);
+  if (o.listen_address) c.listen_address = *o.listen_address;
+  if (o.telemetry_path) c.telemetry_path = *o.telemetry_path;
+  if (o.metrics_config) c.metrics_config = *o.metrics_config;
+  return c;
 }
 
 }  // namespace netstacklat

@@ -5,18 +5,24 @@
 #include <string>
 #include <vector>
 
+#include "daemon_config.h"
+
 namespace netstacklat {
 
 // Far from node_exporter (9100) and ebpf_exporter (9435).
 inline constexpr const char* kDefaultListenAddress = ":9661";
 
+// Flags; those that are also config file keys are unset unless given, and
+// override the file when given.
 struct Options {
-  std::string listen_address = kDefaultListenAddress;
-  std::string telemetry_path = "/metrics";
-  std::string metrics_config;  // empty: the built-in config/netstacklat.yaml
+  std::string config_file;  // --config.file; empty: defaults
+  std::optional<std::string> listen_address;
+  std::optional<std::string> telemetry_path;
+  std::optional<std::string> metrics_config;
   std::string log_level = "info";
   bool log_no_timestamps = false;
   bool config_check = false;  // validate the config and exit
+  bool list_hooks = false;    // print the hooks and exit
   bool show_help = false;
   bool show_version = false;
 };
@@ -25,5 +31,8 @@ struct Options {
 Options ParseCommandLine(const std::vector<std::string>& args);
 
 std::string UsageText();
+
+// The config file (or the defaults) with the flags applied over it.
+DaemonConfig ResolveConfig(const Options& options);
 
 }  // namespace netstacklat

@@ -35,13 +35,19 @@ void SetUpLogging(const Options& opts) {
   RouteLibbpfLogs();
 }
 
-MetricsConfig LoadConfig(const Options& opts) {
+MetricsConfig LoadMetricsConfig(const DaemonConfig& daemon) {
   MetricsConfig config =
-      opts.metrics_config.empty()
+      daemon.metrics_config.empty()
           ? ParseMetricsConfig(kBuiltinMetricsConfig, "<built-in netstacklat.yaml>")
-          : LoadMetricsConfigFile(opts.metrics_config);
+          : LoadMetricsConfigFile(daemon.metrics_config);
   ValidateForProgram(config);
   return config;
+}
+
+int ListHooks() {
+  BpfLoader bpf;
+  std::fputs(bpf.DescribeHooks(AttachProbe()).c_str(), stdout);
+  return 0;
 }
 
 void RefreshTaiOffset(BpfLoader& bpf, int64_t* current) {
@@ -74,9 +80,12 @@ int WaitForTermination(BpfLoader& bpf, int64_t* tai_offset, const sigset_t& sign
 }
 
 int Run(const Options& opts) {
-  const MetricsConfig config = LoadConfig(opts);  // before touching the kernel
+  if (opts.list_hooks) return ListHooks();
+  // Both config files are read and checked before the kernel is touched.
+  const DaemonConfig daemon = ResolveConfig(opts);
+  const MetricsConfig config = LoadMetricsConfig(daemon);
   if (opts.config_check) {
-    std::printf("%s: config OK\n", config.source.c_str());
+    std::printf("%s: config OK\n%s: config OK\n", daemon.source.c_str(), config.source.c_str());
     return 0;
   }
 
@@ -85,12 +94,12 @@ int Run(const Options& opts) {
   for (int s : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&signals, s);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // before any thread starts
 
-  WebServer web(opts.listen_address, opts.telemetry_path);
+  WebServer web(daemon.listen_address, daemon.telemetry_path);
   RxTimestamping rx_timestamping;
   BpfLoader bpf;
   int64_t tai_offset = 0;
   RefreshTaiOffset(bpf, &tai_offset);
-  bpf.LoadAndAttach(AttachProbe());
+  bpf.LoadAndAttach(AttachProbe(), daemon.hooks);
   DropAllCapabilities();  // nothing below needs any
   spdlog::info("dropped all capabilities (CapEff {})", EffectiveCapabilities());
 
@@ -100,7 +109,8 @@ int Run(const Options& opts) {
   auto collector = std::make_shared<Collector>(config_name, config.histograms[0], reader, bpf,
                                                names, Collector::MonotonicSeconds);
   web.Register(collector);
-  spdlog::info("serving {} on {} (port {})", opts.telemetry_path, opts.listen_address, web.Port());
+  spdlog::info("serving {} on {} (port {})", daemon.telemetry_path, daemon.listen_address,
+               web.Port());
   // Type=notify: ready only now that the port is bound and the hooks attached.
   sd_notifyf(0, "READY=1\nSTATUS=%s", StatusLine(bpf).c_str());
 

@@ -8,70 +8,13 @@
 
 #include "errors.h"
 #include "netstacklat.h"
+#include "yaml_util.h"
 
 namespace netstacklat {
 namespace {
 
 constexpr uint32_t kMaxBucket = 63;
 const std::set<std::string> kDecoders = {"uint", "static_map", "ifname", "cgroup"};
-
-// Carries the file name and the dotted key path down the tree for messages.
-class Context {
- public:
-  Context(std::string source, std::string path)
-      : source_(std::move(source)), path_(std::move(path)) {}
-
-  Context Child(const std::string& key) const {
-    return Context(source_, path_.empty() ? key : path_ + "." + key);
-  }
-  Context Index(size_t i) const { return Context(source_, path_ + "[" + std::to_string(i) + "]"); }
-
-  [[noreturn]] void Fail(const YAML::Node& node, const std::string& what) const {
-    const YAML::Mark mark = node.Mark();
-    std::ostringstream msg;
-    msg << source_;
-    if (!mark.is_null()) msg << ":" << mark.line + 1 << ":" << mark.column + 1;
-    msg << ": " << (path_.empty() ? "(top level)" : path_) << ": " << what;
-    throw ConfigError(msg.str());
-  }
-
- private:
-  std::string source_;
-  std::string path_;
-};
-
-void RequireMap(const YAML::Node& node, const Context& ctx, const std::set<std::string>& allowed) {
-  if (!node.IsMap()) ctx.Fail(node, "must be a mapping");
-  for (const auto& kv : node) {
-    if (!kv.first.IsScalar()) ctx.Fail(kv.first, "keys must be plain strings");
-    const std::string key = kv.first.Scalar();
-    if (!allowed.count(key)) ctx.Child(key).Fail(kv.first, "unknown or unsupported key");
-  }
-}
-
-YAML::Node Required(const YAML::Node& parent, const std::string& key, const Context& ctx) {
-  const YAML::Node node = parent[key];
-  if (!node) ctx.Fail(parent, "missing required key '" + key + "'");
-  return node;
-}
-
-template <typename T>
-T Scalar(const YAML::Node& node, const Context& ctx, const char* type) {
-  if (!node.IsScalar()) ctx.Fail(node, std::string("must be ") + type);
-  try {
-    return node.as<T>();
-  } catch (const YAML::Exception&) {
-    ctx.Fail(node, std::string("must be ") + type + ", not '" + node.Scalar() + "'");
-  }
-}
-
-uint32_t UnsignedIn(const YAML::Node& node, const Context& ctx, uint32_t lo, uint32_t hi) {
-  const auto v = Scalar<int64_t>(node, ctx, "an integer");
-  if (v < lo || v > hi)
-    ctx.Fail(node, "must be between " + std::to_string(lo) + " and " + std::to_string(hi) +
-                       ", not " + std::to_string(v));
-  return static_cast<uint32_t>(v);
-}
 
 DecoderSpec ParseDecoder(const YAML::Node& node, const Context& ctx) {
   RequireMap(node, ctx, {"name", "static_map"});
@@ -145,11 +88,6 @@ HistogramSpec ParseHistogram(const YAML::Node& node, const Context& ctx) {
     if (!seen.insert(h.labels[i].name).second)
       ctx.Child("labels").Index(i).Fail(labels[i], "duplicate label '" + h.labels[i].name + "'");
   return h;
-}
-
-ConfigError LocatedError(const std::string& source, const YAML::Exception& e) {
-  return ConfigError(source + ":" + std::to_string(e.mark.line + 1) + ":" +
-                     std::to_string(e.mark.column + 1) + ": " + e.msg);
 }
 
 MetricsConfig ParseRoot(const YAML::Node& root, const std::string& source) {

@@ -101,7 +101,7 @@ def free_port():
         return s.getsockname()[1]
 
 
-def start_daemon(path, port, timeout, caps=None, wrapper=None):
+def start_daemon(path, port, timeout, caps=None, wrapper=None, extra=()):
     """Starts the daemon as systemd would for Type=notify and waits for
     READY=1, which must come only once the port serves the attached hooks."""
     notify_path = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"nstl-notify-{os.getpid()}")
@@ -112,7 +112,7 @@ def start_daemon(path, port, timeout, caps=None, wrapper=None):
     os.chmod(notify_path, 0o777)  # the daemon may run as nobody (--caps)
     notify.settimeout(timeout)
     env = dict(os.environ, NOTIFY_SOCKET=notify_path)
-    cmd = (wrapper or [path]) + [f"--web.listen-address=127.0.0.1:{port}"]
+    cmd = (wrapper or [path]) + [f"--web.listen-address=127.0.0.1:{port}"] + list(extra)
     if caps:
         # As user nobody with exactly these capabilities: proves they suffice.
         cmd = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
@@ -275,11 +275,18 @@ def set_bpf_stats(value):
 def run(args):
     attached = [h for h in args.expect_attached.split(",") if h]
     detached = [h for h in (args.expect_detached or "").split(",") if h]
+    listing = subprocess.run([args.daemon, "--list-hooks"], capture_output=True, text=True,
+                             timeout=60).stdout
+    for h in attached:
+        block = listing.split(h, 1)[1].split("\n\n")[0] if h in listing else ""
+        check("available" in block.split("\n", 2)[0] + block,
+              f"--list-hooks lists {h} with an available attach point")
     port = free_port()
     old_stats = set_bpf_stats("1")
     proc = None
     try:
-        proc = start_daemon(args.daemon, port, args.start_timeout, args.caps)
+        extra = [f"--config.file={args.config_file}"] if args.config_file else []
+        proc = start_daemon(args.daemon, port, args.start_timeout, args.caps, extra=extra)
         before = parse(scrape(port))
         hooks = values(before, "netstacklat_exporter_hook_attached", "hook")
         points = {l["hook"]: l["attach_point"] for n, l, _ in before
@@ -291,6 +298,9 @@ def run(args):
                       f"hook {h} uses fentry/fexit where the kernel allows it")
         for h in detached:
             check(hooks.get(h) == 0, f"hook {h} reported as not attached (not missing)")
+        for h in args.expect_disabled.split(","):
+            if h:
+                check(h not in hooks, f"hook {h} disabled by the config: not loaded, not reported")
 
         send_traffic()
         time.sleep(0.5)
@@ -305,7 +315,7 @@ def run(args):
             low = args.min_mean if h.endswith("-read") else args.min_mean_early
             check(low <= mean <= 1.0, f"hook {h}: mean latency {mean * 1e6:.2f} us is "
                   f"plausible (in [{low * 1e6:g} us, 1 s])")
-        for h in detached:
+        for h in detached + [h for h in args.expect_disabled.split(",") if h]:
             check(h not in c1, f"hook {h}: no series, as it is not attached")
         check_histogram_shape(after)
         check_promtool(text)
@@ -336,6 +346,8 @@ def main():
     p.add_argument("--daemon", required=True)
     p.add_argument("--expect-attached", required=True)
     p.add_argument("--expect-detached")
+    p.add_argument("--expect-disabled", default="", help="hooks the config disables")
+    p.add_argument("--config-file", help="--config.file for the daemon")
     p.add_argument("--expect-fentry", action="store_true",
                    help="hooks must use their fentry/fexit attach points")
     p.add_argument("--allow-fentry-refused", action="store_true",

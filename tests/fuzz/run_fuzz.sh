@@ -15,7 +15,7 @@ cp "$src/config/netstacklat.yaml" "$out/corpus-metrics-config/seed.yaml"
 clang++ -std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
   -I"$src/daemon" -I"$src/bpf" -I"$build/daemon" \
   "$src/tests/fuzz/fuzz_metrics_config.cpp" "$src/daemon/metrics_config.cpp" \
-  "$src/daemon/errors.cpp" "$build/daemon/builtin_metrics_config.cpp" \
+  "$src/daemon/errors.cpp" "$src/daemon/yaml_util.cpp" "$build/daemon/builtin_metrics_config.cpp" \
   -lyaml-cpp -o "$out/fuzz_metrics_config"
 
 cd "$out"

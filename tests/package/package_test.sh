@@ -34,19 +34,23 @@ DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$deb" >/dev/null
 ok "apt-get install $(basename "$deb")"
 
 files=(/usr/bin/netstacklat-exporter /etc/netstacklat-exporter/netstacklat.yaml
+       /etc/netstacklat-exporter/netstacklat-exporter.yaml
        /etc/default/netstacklat-exporter /lib/systemd/system/netstacklat-exporter.service
        /usr/share/man/man8/netstacklat-exporter.8.gz
        /usr/share/netstacklat-exporter/netstacklat-dashboard.json
        /usr/share/netstacklat-exporter/netstacklat-rules.yml)
 for f in "${files[@]}"; do [[ -e "$f" ]] || fail "missing after install: $f"; done
 ok "installed files in place"
-dpkg-query -W -f='${Conffiles}\n' netstacklat-exporter | grep -q /etc/netstacklat-exporter/netstacklat.yaml ||
-  fail "the config is not a conffile"
+for c in netstacklat.yaml netstacklat-exporter.yaml; do
+  dpkg-query -W -f='${Conffiles}\n' netstacklat-exporter | grep -q "/etc/netstacklat-exporter/$c " ||
+    fail "$c is not a conffile"
+done
 ok "config is a conffile"
 
-/usr/bin/netstacklat-exporter --config.check --metrics.config=/etc/netstacklat-exporter/netstacklat.yaml ||
+conf=/etc/netstacklat-exporter/netstacklat-exporter.yaml
+/usr/bin/netstacklat-exporter --config.file=$conf --config.check ||
   fail "--config.check rejects the shipped config"
-ok "--config.check accepts the shipped config"
+ok "--config.check accepts the shipped config files"
 
 systemd-analyze verify /lib/systemd/system/netstacklat-exporter.service || fail "systemd-analyze verify"
 ok "systemd-analyze verify"
@@ -60,7 +64,7 @@ ok "exposure score $score <= 2.5"
 # shellcheck disable=SC1091
 source /etc/default/netstacklat-exporter
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-/usr/bin/netstacklat-exporter --metrics.config=/etc/netstacklat-exporter/netstacklat.yaml \
+/usr/bin/netstacklat-exporter --config.file=$conf \
   $OPTIONS --web.listen-address=127.0.0.1:$port >"$out/installed-daemon.log" 2>&1 &
 pid=$!
 for _ in $(seq 100); do

@@ -7,18 +7,19 @@ using netstacklat::ConfigError;
 using netstacklat::ParseCommandLine;
 
 TEST_CASE("no flags give the documented defaults") {
-  const auto o = ParseCommandLine({});
-  CHECK(o.listen_address == ":9661");
-  CHECK(o.telemetry_path == "/metrics");
-  CHECK(o.metrics_config.empty());
-  CHECK(o.log_level == "info");
+  const auto c = netstacklat::ResolveConfig(ParseCommandLine({}));
+  CHECK(c.listen_address == ":9661");
+  CHECK(c.telemetry_path == "/metrics");
+  CHECK(c.metrics_config.empty());
+  CHECK(c.hooks.size() == 8);
+  CHECK(ParseCommandLine({}).log_level == "info");
 }
 
 TEST_CASE("flags take --flag=value and --flag value") {
   const auto o = ParseCommandLine(
       {"--web.listen-address=127.0.0.1:1234", "--web.telemetry-path", "/m", "--debug"});
-  CHECK(o.listen_address == "127.0.0.1:1234");
-  CHECK(o.telemetry_path == "/m");
+  CHECK(*o.listen_address == "127.0.0.1:1234");
+  CHECK(*o.telemetry_path == "/m");
   CHECK(o.log_level == "debug");
 }
 

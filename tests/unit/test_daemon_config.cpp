@@ -1,0 +1,110 @@
+// The daemon's config file: defaults, overrides by flags, and every
+// validation rule with the file, line, column and key it names.
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <fstream>
+
+#include "cli.h"
+#include "daemon_config.h"
+#include "errors.h"
+#include "netstacklat.h"
+
+using namespace netstacklat;
+
+namespace {
+
+DaemonConfig Parse(const std::string& text) {
+  return ParseDaemonConfig(text, "d.yaml");
+}
+
+std::string TempFile(const std::string& text) {
+  char path[] = "/tmp/nstl-config-XXXXXX";
+  const int fd = mkstemp(path);
+  REQUIRE(fd >= 0);
+  close(fd);
+  std::ofstream(path) << text;
+  return path;
+}
+
+}  // namespace
+
+TEST_CASE("the shipped config file is valid and equals the defaults but for the paths") {
+  const DaemonConfig shipped =
+      LoadDaemonConfigFile(NETSTACKLAT_CONFIG_DIR "/netstacklat-exporter.yaml");
+  const DaemonConfig defaults = DefaultDaemonConfig();
+  CHECK(shipped.listen_address == defaults.listen_address);
+  CHECK(shipped.telemetry_path == defaults.telemetry_path);
+  CHECK(shipped.hooks == defaults.hooks);
+  CHECK(shipped.metrics_config == "/etc/netstacklat-exporter/netstacklat.yaml");
+}
+
+TEST_CASE("an empty file means the defaults") {
+  const DaemonConfig c = Parse("");
+  CHECK(c.listen_address == ":9661");
+  CHECK(c.hooks.size() == NETSTACKLAT_HOOK_MAX - 1);
+}
+
+TEST_CASE("hooks can be enabled or disabled by label") {
+  CHECK(Parse("hooks: {enable: [tcp-start, udp-socket-read]}").hooks ==
+        std::set<uint16_t>{NETSTACKLAT_HOOK_TCP_START, NETSTACKLAT_HOOK_UDP_SOCK_READ});
+  const DaemonConfig c = Parse("hooks:\n  disable: [netif-receive, ip-start]\n");
+  CHECK(c.hooks.size() == NETSTACKLAT_HOOK_MAX - 3);
+  CHECK_FALSE(c.hooks.count(NETSTACKLAT_HOOK_NETIF_RECEIVE));
+}
+
+TEST_CASE("flags override the file") {
+  const std::string path = TempFile(
+      "web:\n  listen_address: 127.0.0.1:1000\n  telemetry_path: /x\nmetrics_config: /a.yaml\n");
+  Options o = ParseCommandLine({"--config.file=" + path, "--web.listen-address=:2000"});
+  DaemonConfig c = ResolveConfig(o);
+  CHECK(c.listen_address == ":2000");    // flag
+  CHECK(c.telemetry_path == "/x");       // file
+  CHECK(c.metrics_config == "/a.yaml");  // file
+  CHECK(c.source == path);
+  unlink(path.c_str());
+}
+
+TEST_CASE("bad config files name the file, line, column and key") {
+  struct Case {
+    const char* yaml;
+    const char* message;
+  };
+  const Case cases[] = {
+      {"webb: {}", "d.yaml:1:1: webb: unknown or unsupported key"},
+      {"web: [1]", "d.yaml:1:6: web: must be a mapping"},
+      {"web:\n  port: 80", "d.yaml:2:3: web.port: unknown or unsupported key"},
+      {"web:\n  listen_address: 9661", "d.yaml:2:19: web.listen_address: expected [host]:port"},
+      {"web:\n  listen_address: ':99999'", "web.listen_address: expected [host]:port"},
+      {"web:\n  listen_address: [a]", "d.yaml:2:19: web.listen_address: must be a string"},
+      {"web:\n  telemetry_path: metrics", "d.yaml:2:19: web.telemetry_path: must start with '/'"},
+      {"web:\n  telemetry_path: /", "web.telemetry_path: must start with '/' and not be '/'"},
+      {"metrics_config: {a: b}", "d.yaml:1:17: metrics_config: must be a file path"},
+      {"hooks: [tcp-start]", "d.yaml:1:8: hooks: must be a mapping"},
+      {"hooks:\n  enable: [tcp-start]\n  disable: [ip-start]",
+       "d.yaml:2:3: hooks: give either 'enable' (only these) or 'disable'"},
+      {"hooks:\n  enable: tcp-start", "d.yaml:2:11: hooks.enable: must be a list of hook labels"},
+      {"hooks:\n  enable: [tcp-begin]", "d.yaml:2:12: hooks.enable[0]: unknown hook 'tcp-begin'"},
+      {"hooks:\n  enable: [tcp-start, tcp-start]",
+       "d.yaml:2:23: hooks.enable[1]: hook 'tcp-start' is listed twice"},
+      {"hooks:\n  enable: []", "d.yaml:2:11: hooks.enable: enables no hook"},
+      {"hooks:\n  disable: [ip-start, tcp-start, udp-start, tcp-socket-enqueued, "
+       "udp-socket-enqueued, tcp-socket-read, udp-socket-read, netif-receive]",
+       "hooks.disable: disables every hook"},
+      {"hooks:\n  enable: [[a]]", "d.yaml:2:12: hooks.enable[0]: must be a hook label"},
+      {"hooks:\n  only: [ip-start]", "d.yaml:2:3: hooks.only: unknown or unsupported key"},
+      {"web: {listen_address: ':1'", "d.yaml:"},
+      {"[a, b]", "d.yaml:1:1: (top level): must be a mapping"},
+      {"{a: 1}: x", "d.yaml:1:1: (top level): keys must be plain strings"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.yaml);
+    CHECK_THROWS_AS(Parse(c.yaml), ConfigError);
+    CHECK_THROWS_WITH(Parse(c.yaml), Catch::Contains(c.message));
+  }
+}
+
+TEST_CASE("a missing config file is named") {
+  CHECK_THROWS_WITH(ResolveConfig(ParseCommandLine({"--config.file=/nonexistent.yaml"})),
+                    Catch::Contains("/nonexistent.yaml: cannot open"));
+}
