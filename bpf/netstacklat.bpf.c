@@ -49,28 +49,194 @@ struct {
 	__type(value, struct hook_hist);
 } netstack_latency_seconds SEC(".maps");
 
+/*
+ * Filters and grouping (struct netstacklat_config in netstacklat.h). In
+ * .bss, not .rodata, so the daemon can change them on reload without
+ * reloading the programs.
+ */
+struct netstacklat_config netstacklat_cfg = {};
+
+/* Filter sets: key present = selected. Sized by the daemon from the config. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u8);
+} netstacklat_pids SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u8);
+} netstacklat_ifindexes SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, __u64);
+	__type(value, __u8);
+} netstacklat_cgroups SEC(".maps");
+
+/*
+ * With grouping the key space is open (interfaces x cgroups), so grouped
+ * samples go to a per-CPU hash in upstream's layout, sized by the daemon
+ * from the config; samples that find it full are counted, not lost
+ * silently.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 1);
+	__type(key, struct hist_key);
+	__type(value, __u64);
+} netstack_latency_grouped SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} netstacklat_drops SEC(".maps");
+
+static __always_inline bool is_socket_read(enum netstacklat_hook hook)
+{
+	return hook == NETSTACKLAT_HOOK_TCP_SOCK_READ ||
+	       hook == NETSTACKLAT_HOOK_UDP_SOCK_READ;
+}
+
+/* The network namespace of a sample (inode), 0 if it cannot be told. */
+static __always_inline __u64 sample_netns(const struct sk_buff *skb,
+					  struct sock *sk)
+{
+	if (sk)
+		return sk->__sk_common.skc_net.net->ns.inum;
+	if (skb)
+		return skb->dev->nd_net.net->ns.inum;
+	return 0;
+}
+
+static __always_inline __u32 sample_ifindex(const struct sk_buff *skb,
+					    struct sock *sk)
+{
+	if (skb)
+		return skb->skb_iif;
+	return sk ? sk->sk_rx_dst_ifindex : 0;
+}
+
+/*
+ * Before the clock is read: a filtered-out sample costs a few loads. The
+ * process (pid, cgroup) is only known where user space reads a socket.
+ */
+static __always_inline bool selected(const struct sk_buff *skb, struct sock *sk,
+				     enum netstacklat_hook hook)
+{
+	if (netstacklat_cfg.netns_inum) {
+		__u64 netns = sample_netns(skb, sk);
+
+		if (netns && netns != netstacklat_cfg.netns_inum)
+			return false;
+	}
+	if (netstacklat_cfg.filter_ifindex) {
+		__u32 ifindex = sample_ifindex(skb, sk);
+
+		if (!bpf_map_lookup_elem(&netstacklat_ifindexes, &ifindex))
+			return false;
+	}
+	if (!is_socket_read(hook))
+		return true;
+	if (netstacklat_cfg.filter_pid) {
+		__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+		if (!bpf_map_lookup_elem(&netstacklat_pids, &tgid))
+			return false;
+	}
+	if (netstacklat_cfg.filter_cgroup) {
+		__u64 cgroup = bpf_get_current_cgroup_id();
+
+		if (!bpf_map_lookup_elem(&netstacklat_cgroups, &cgroup))
+			return false;
+	}
+	return true;
+}
+
+static __always_inline void count_drop(void)
+{
+	__u32 zero = 0;
+	__u64 *drops = bpf_map_lookup_elem(&netstacklat_drops, &zero);
+
+	if (drops)
+		(*drops)++;
+}
+
+static __always_inline void grouped_add(struct hist_key *key, __u64 n)
+{
+	__u64 *slot = bpf_map_lookup_elem(&netstack_latency_grouped, key);
+
+	if (slot) {
+		*slot += n; /* per-CPU value: no atomic needed */
+		return;
+	}
+	/* First sample of this key on any CPU; a racing creator wins. */
+	if (bpf_map_update_elem(&netstack_latency_grouped, key, &n,
+				BPF_NOEXIST) == 0)
+		return;
+	slot = bpf_map_lookup_elem(&netstack_latency_grouped, key);
+	if (slot)
+		*slot += n;
+	else
+		count_drop(); /* the map is full */
+}
+
+static __always_inline void record_grouped(__u64 latency_ns,
+					   const struct sk_buff *skb,
+					   struct sock *sk,
+					   enum netstacklat_hook hook)
+{
+	struct hist_key key = {
+		.hook = hook,
+		.bucket = hist_bucket_index(latency_ns),
+	};
+
+	if (netstacklat_cfg.groupby_ifindex)
+		key.ifindex = sample_ifindex(skb, sk);
+	if (netstacklat_cfg.groupby_cgroup && is_socket_read(hook))
+		key.cgroup = bpf_get_current_cgroup_id();
+	grouped_add(&key, 1);
+	key.bucket = HIST_SUM_SLOT;
+	grouped_add(&key, latency_ns);
+}
+
 static __always_inline void record_latency(__u64 latency_ns,
+					   const struct sk_buff *skb,
+					   struct sock *sk,
 					   enum netstacklat_hook hook)
 {
 	__u32 key = hook;
-	struct hook_hist *hist =
-		bpf_map_lookup_elem(&netstack_latency_seconds, &key);
+	struct hook_hist *hist;
 
+	if (netstacklat_cfg.groupby_ifindex || netstacklat_cfg.groupby_cgroup) {
+		record_grouped(latency_ns, skb, sk, hook);
+		return;
+	}
+	hist = bpf_map_lookup_elem(&netstack_latency_seconds, &key);
 	if (!hist)
 		return;
 	hist->slots[hist_bucket_index(latency_ns)]++;
 	hist->slots[HIST_SUM_SLOT] += latency_ns;
 }
 
-static __always_inline void record_since(__s64 tstamp_ns,
-					 enum netstacklat_hook hook)
+static __always_inline void record(__s64 tstamp_ns, const struct sk_buff *skb,
+				   struct sock *sk, enum netstacklat_hook hook)
 {
-	__s64 now = bpf_ktime_get_tai_ns() - tai_offset_ns;
+	__s64 now;
 
-	/* A timestamp from the future means a clock step: not a latency. */
-	if (tstamp_ns <= 0 || now < tstamp_ns)
+	if (tstamp_ns <= 0 || !selected(skb, sk, hook))
 		return;
-	record_latency(now - tstamp_ns, hook);
+	now = bpf_ktime_get_tai_ns() - tai_offset_ns;
+	/* A timestamp from the future means a clock step: not a latency. */
+	if (now < tstamp_ns)
+		return;
+	record_latency(now - tstamp_ns, skb, sk, hook);
 }
 
 /*
@@ -89,6 +255,7 @@ static __always_inline bool tstamp_is_rx(const struct sk_buff *skb)
 }
 
 static __always_inline void record_skb(const struct sk_buff *skb,
+				       struct sock *sk,
 				       enum netstacklat_hook hook)
 {
 	/* Direct BTF reads: fentry and tp_btf arguments are typed pointers. */
@@ -96,7 +263,7 @@ static __always_inline void record_skb(const struct sk_buff *skb,
 
 	if (tstamp <= 0 || !tstamp_is_rx(skb))
 		return;
-	record_since(tstamp, hook);
+	record(tstamp, skb, sk, hook);
 }
 
 /* The IP header's protocol field (IPv6: next header), 0 if not IP. */
@@ -137,14 +304,14 @@ static __always_inline int skb_read_protocol(const struct sk_buff *skb)
 SEC("fentry/ip_rcv_core")
 int BPF_PROG(nstl_ip_rcv, struct sk_buff *skb)
 {
-	record_skb(skb, NETSTACKLAT_HOOK_IP_START);
+	record_skb(skb, NULL, NETSTACKLAT_HOOK_IP_START);
 	return 0;
 }
 
 SEC("fentry/ip6_rcv_core")
 int BPF_PROG(nstl_ip6_rcv, struct sk_buff *skb)
 {
-	record_skb(skb, NETSTACKLAT_HOOK_IP_START);
+	record_skb(skb, NULL, NETSTACKLAT_HOOK_IP_START);
 	return 0;
 }
 
@@ -152,14 +319,14 @@ int BPF_PROG(nstl_ip6_rcv, struct sk_buff *skb)
 SEC("fentry/tcp_v4_rcv")
 int BPF_PROG(nstl_tcp_v4_rcv, struct sk_buff *skb)
 {
-	record_skb(skb, NETSTACKLAT_HOOK_TCP_START);
+	record_skb(skb, NULL, NETSTACKLAT_HOOK_TCP_START);
 	return 0;
 }
 
 SEC("fentry/tcp_v6_rcv")
 int BPF_PROG(nstl_tcp_v6_rcv, struct sk_buff *skb)
 {
-	record_skb(skb, NETSTACKLAT_HOOK_TCP_START);
+	record_skb(skb, NULL, NETSTACKLAT_HOOK_TCP_START);
 	return 0;
 }
 
@@ -167,14 +334,14 @@ int BPF_PROG(nstl_tcp_v6_rcv, struct sk_buff *skb)
 SEC("fentry/tcp_v4_do_rcv")
 int BPF_PROG(nstl_tcp_v4_do, struct sock *sk, struct sk_buff *skb)
 {
-	record_skb(skb, NETSTACKLAT_HOOK_TCP_START);
+	record_skb(skb, sk, NETSTACKLAT_HOOK_TCP_START);
 	return 0;
 }
 
 SEC("fentry/tcp_v6_do_rcv")
 int BPF_PROG(nstl_tcp_v6_do, struct sock *sk, struct sk_buff *skb)
 {
-	record_skb(skb, NETSTACKLAT_HOOK_TCP_START);
+	record_skb(skb, sk, NETSTACKLAT_HOOK_TCP_START);
 	return 0;
 }
 
@@ -182,7 +349,7 @@ int BPF_PROG(nstl_tcp_v6_do, struct sock *sk, struct sk_buff *skb)
 SEC("tp_btf/tcp_probe")
 int BPF_PROG(nstl_tp_tcp_prb, struct sock *sk, struct sk_buff *skb)
 {
-	record_skb(skb, NETSTACKLAT_HOOK_TCP_START);
+	record_skb(skb, sk, NETSTACKLAT_HOOK_TCP_START);
 	return 0;
 }
 
@@ -190,14 +357,14 @@ int BPF_PROG(nstl_tp_tcp_prb, struct sock *sk, struct sk_buff *skb)
 SEC("fentry/udp_rcv")
 int BPF_PROG(nstl_udp_rcv, struct sk_buff *skb)
 {
-	record_skb(skb, NETSTACKLAT_HOOK_UDP_START);
+	record_skb(skb, NULL, NETSTACKLAT_HOOK_UDP_START);
 	return 0;
 }
 
 SEC("fentry/udpv6_rcv")
 int BPF_PROG(nstl_udpv6_rcv, struct sk_buff *skb)
 {
-	record_skb(skb, NETSTACKLAT_HOOK_UDP_START);
+	record_skb(skb, NULL, NETSTACKLAT_HOOK_UDP_START);
 	return 0;
 }
 
@@ -207,14 +374,14 @@ SEC("fexit/tcp_queue_rcv")
 int BPF_PROG(nstl_tcp_queue, struct sock *sk, struct sk_buff *skb,
 	     bool *fragstolen, int eaten)
 {
-	record_skb(skb, NETSTACKLAT_HOOK_TCP_SOCK_ENQUEUED);
+	record_skb(skb, sk, NETSTACKLAT_HOOK_TCP_SOCK_ENQUEUED);
 	return 0;
 }
 
 SEC("fentry/tcp_data_queue")
 int BPF_PROG(nstl_tcp_dataq, struct sock *sk, struct sk_buff *skb)
 {
-	record_skb(skb, NETSTACKLAT_HOOK_TCP_SOCK_ENQUEUED);
+	record_skb(skb, sk, NETSTACKLAT_HOOK_TCP_SOCK_ENQUEUED);
 	return 0;
 }
 
@@ -223,21 +390,21 @@ SEC("fexit/__udp_enqueue_schedule_skb")
 int BPF_PROG(nstl_udp_enq, struct sock *sk, struct sk_buff *skb, int ret)
 {
 	if (ret == 0)
-		record_skb(skb, NETSTACKLAT_HOOK_UDP_SOCK_ENQUEUED);
+		record_skb(skb, sk, NETSTACKLAT_HOOK_UDP_SOCK_ENQUEUED);
 	return 0;
 }
 
 SEC("fentry/udp_queue_rcv_one_skb")
 int BPF_PROG(nstl_udp_q_one, struct sock *sk, struct sk_buff *skb)
 {
-	record_skb(skb, NETSTACKLAT_HOOK_UDP_SOCK_ENQUEUED);
+	record_skb(skb, sk, NETSTACKLAT_HOOK_UDP_SOCK_ENQUEUED);
 	return 0;
 }
 
 SEC("fentry/udpv6_queue_rcv_one_skb")
 int BPF_PROG(nstl_udp6_q_one, struct sock *sk, struct sk_buff *skb)
 {
-	record_skb(skb, NETSTACKLAT_HOOK_UDP_SOCK_ENQUEUED);
+	record_skb(skb, sk, NETSTACKLAT_HOOK_UDP_SOCK_ENQUEUED);
 	return 0;
 }
 
@@ -248,8 +415,8 @@ int BPF_PROG(nstl_tcp_read, struct msghdr *msg, struct sock *sk,
 {
 	struct timespec64 *ts = &tss->ts[0];
 
-	record_since(ts->tv_sec * NS_PER_S + ts->tv_nsec,
-		     NETSTACKLAT_HOOK_TCP_SOCK_READ);
+	record(ts->tv_sec * NS_PER_S + ts->tv_nsec, NULL, sk,
+	       NETSTACKLAT_HOOK_TCP_SOCK_READ);
 	return 0;
 }
 
@@ -257,7 +424,7 @@ int BPF_PROG(nstl_tcp_read, struct msghdr *msg, struct sock *sk,
 SEC("fentry/skb_consume_udp")
 int BPF_PROG(nstl_udp_read, struct sock *sk, struct sk_buff *skb, int len)
 {
-	record_skb(skb, NETSTACKLAT_HOOK_UDP_SOCK_READ);
+	record_skb(skb, sk, NETSTACKLAT_HOOK_UDP_SOCK_READ);
 	return 0;
 }
 
@@ -276,10 +443,10 @@ int BPF_PROG(nstl_tp_sk_read, const struct sk_buff *skb, int len)
 	int protocol = skb_read_protocol(skb);
 
 	if (protocol == IPPROTO_TCP && hook_on[NETSTACKLAT_HOOK_TCP_SOCK_READ])
-		record_skb(skb, NETSTACKLAT_HOOK_TCP_SOCK_READ);
+		record_skb(skb, skb->sk, NETSTACKLAT_HOOK_TCP_SOCK_READ);
 	else if (protocol == IPPROTO_UDP &&
 		 hook_on[NETSTACKLAT_HOOK_UDP_SOCK_READ])
-		record_skb(skb, NETSTACKLAT_HOOK_UDP_SOCK_READ);
+		record_skb(skb, skb->sk, NETSTACKLAT_HOOK_UDP_SOCK_READ);
 	return 0;
 }
 
@@ -288,6 +455,6 @@ int BPF_PROG(nstl_tp_sk_read, const struct sk_buff *skb, int len)
 SEC("tp_btf/netif_receive_skb")
 int BPF_PROG(nstl_tp_netif, struct sk_buff *skb)
 {
-	record_skb(skb, NETSTACKLAT_HOOK_NETIF_RECEIVE);
+	record_skb(skb, NULL, NETSTACKLAT_HOOK_NETIF_RECEIVE);
 	return 0;
 }

@@ -53,6 +53,21 @@ struct hist_key {
 	__u16 bucket;
 };
 
+/*
+ * Filters and grouping, written by the daemon into the program's .bss.
+ * The filter sets themselves are hash maps (netstacklat_pids, _ifindexes,
+ * _cgroups); a flag here says whether a set is in force.
+ */
+struct netstacklat_config {
+	__u64 netns_inum;     /* only this network namespace; 0: all */
+	__u8 filter_pid;      /* socket-read hooks: only listed processes */
+	__u8 filter_ifindex;  /* only listed interfaces */
+	__u8 filter_cgroup;   /* socket-read hooks: only listed cgroups */
+	__u8 groupby_ifindex; /* one histogram per interface */
+	__u8 groupby_cgroup;  /* socket-read hooks: one per cgroup */
+	__u8 pad[3];
+};
+
 /* The bucket of a latency in ns: ceil(log2(v)) clamped to HIST_MAX_BUCKET. */
 static inline __u32 hist_bucket_index(__u64 v)
 {

@@ -29,6 +29,7 @@ typedef _Bool bool;
 
 /* UAPI constants (stable ABI) used by the map definitions. */
 enum bpf_map_type {
+	BPF_MAP_TYPE_HASH = 1,
 	BPF_MAP_TYPE_PERCPU_HASH = 5,
 	BPF_MAP_TYPE_PERCPU_ARRAY = 6,
 };
@@ -48,18 +49,38 @@ enum {
 #pragma clang attribute push(__attribute__((preserve_access_index)),           \
 			     apply_to = record)
 
+struct ns_common {
+	unsigned int inum;
+};
+
+struct net {
+	struct ns_common ns;
+};
+
+typedef struct {
+	struct net *net;
+} possible_net_t;
+
+struct net_device {
+	possible_net_t nd_net;
+};
+
 struct sock_common {
 	unsigned short skc_family;
+	possible_net_t skc_net;
 };
 
 struct sock {
 	struct sock_common __sk_common;
 	__u16 sk_protocol;
+	int sk_rx_dst_ifindex;
 };
 
 struct sk_buff {
 	ktime_t tstamp;
 	struct sock *sk;
+	struct net_device *dev;
+	int skb_iif;
 	__be16 protocol;
 	__u16 network_header;
 	unsigned char *head;

@@ -5,13 +5,16 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <map>
 #include <set>
 
 #include "errors.h"
+#include "map_reader.h"
 #include "metrics_config.h"
+#include "netstacklat.h"  // before the skeleton: its .bss has our structs
 #include "netstacklat.skel.h"
 
 namespace netstacklat {
@@ -74,11 +77,11 @@ void CheckBpfPermission() {
 
 }  // namespace
 
-void BpfLoader::LoadAndAttach(const AttachProbe& probe, const std::set<uint16_t>& enabled) {
+void BpfLoader::LoadAndAttach(const AttachProbe& probe, const DaemonConfig& config) {
   CheckBpfPermission();
   std::vector<HookDef> hooks;
   for (const HookDef& h : AllHooks()) {
-    if (enabled.count(h.id)) {
+    if (config.hooks.count(h.id)) {
       hooks.push_back(h);
     } else {
       spdlog::info("hook {} disabled by the config", h.label);
@@ -104,8 +107,10 @@ void BpfLoader::LoadAndAttach(const AttachProbe& probe, const std::set<uint16_t>
   bpf_object__for_each_program(prog, skel_->obj) {
     bpf_program__set_autoload(prog, chosen.count(bpf_program__name(prog)) > 0);
   }
+  ApplyConfigBeforeLoad(config);
   if (int err = netstacklat_bpf::load(skel_.get()); err)
     throw StartupError("loading the BPF programs: " + ErrnoText(err));
+  FillFilterMaps(config);  // before attaching: no sample escapes a filter
   AttachChosen(choices);
 }
 
@@ -145,6 +150,41 @@ bool BpfLoader::IsAttached(const std::string& name) const {
   return false;
 }
 
+void BpfLoader::ApplyConfigBeforeLoad(const DaemonConfig& config) {
+  const Filters& f = config.filters;
+  struct netstacklat_config& cfg = skel_->bss->netstacklat_cfg;
+  cfg.netns_inum = f.netns_inum;
+  cfg.filter_pid = !f.pids.empty();
+  cfg.filter_ifindex = !f.ifindexes.empty();
+  cfg.filter_cgroup = !f.cgroup_ids.empty();
+  cfg.groupby_ifindex = config.grouping.by_interface;
+  cfg.groupby_cgroup = config.grouping.by_cgroup;
+  // Maps sized from the config (at least one entry: the kernel wants one).
+  auto size = [](struct bpf_map* map, size_t n) {
+    bpf_map__set_max_entries(map, static_cast<__u32>(std::max<size_t>(n, 1)));
+  };
+  size(skel_->maps.netstacklat_pids, f.pids.size());
+  size(skel_->maps.netstacklat_ifindexes, f.ifindexes.size());
+  size(skel_->maps.netstacklat_cgroups, f.cgroup_ids.size());
+  size(skel_->maps.netstack_latency_grouped, size_t{config.GroupedLabelSets()} * HIST_NSLOTS);
+  if (config.grouped())
+    spdlog::info("grouping by{}{}: room for {} label sets",
+                 config.grouping.by_interface ? " interface" : "",
+                 config.grouping.by_cgroup ? " cgroup" : "", config.GroupedLabelSets());
+}
+
+void BpfLoader::FillFilterMaps(const DaemonConfig& config) {
+  const __u8 on = 1;
+  auto fill = [&](struct bpf_map* map, const void* key, size_t key_size) {
+    if (int err = bpf_map__update_elem(map, key, key_size, &on, sizeof(on), BPF_ANY); err)
+      throw StartupError(std::string("filling ") + bpf_map__name(map) + ": " + ErrnoText(err));
+  };
+  for (const uint32_t pid : config.filters.pids) fill(skel_->maps.netstacklat_pids, &pid, 4);
+  for (const uint32_t idx : config.filters.ifindexes)
+    fill(skel_->maps.netstacklat_ifindexes, &idx, 4);
+  for (const uint64_t id : config.filters.cgroup_ids) fill(skel_->maps.netstacklat_cgroups, &id, 8);
+}
+
 std::string BpfLoader::DescribeHooks(const AttachProbe& probe) const {
   std::string out;
   for (const HookDef& h : AllHooks()) {
@@ -162,6 +202,16 @@ std::string BpfLoader::DescribeHooks(const AttachProbe& probe) const {
 
 int BpfLoader::HistogramMapFd() const {
   return bpf_map__fd(skel_->maps.netstack_latency_seconds);
+}
+
+int BpfLoader::GroupedMapFd() const {
+  return bpf_map__fd(skel_->maps.netstack_latency_grouped);
+}
+
+uint64_t BpfLoader::GroupedMapDrops() const {
+  RawMapContents raw;
+  BpfMapReader(bpf_map__fd(skel_->maps.netstacklat_drops)).Read(&raw);
+  return raw.values.empty() ? 0 : raw.values[0];
 }
 
 void BpfLoader::SetTaiOffset(int64_t ns) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "attach_probe.h"
+#include "daemon_config.h"
 #include "exporter_status.h"
 #include "hooks.h"
 
@@ -25,24 +26,28 @@ class BpfLoader : public ExporterStatus {
   BpfLoader(const BpfLoader&) = delete;
   BpfLoader& operator=(const BpfLoader&) = delete;
 
-  // Probes, loads and attaches the enabled hooks (ids); throws StartupError
-  // if none can attach.
-  void LoadAndAttach(const AttachProbe& probe, const std::set<uint16_t>& enabled);
+  // Probes, loads and attaches the hooks the config enables, with its
+  // filters and grouping; throws StartupError if no hook can attach.
+  void LoadAndAttach(const AttachProbe& probe, const DaemonConfig& config);
 
   // For --list-hooks: each hook, its attach points in order of preference
   // and whether this kernel accepts each (needs CAP_BPF to know).
   std::string DescribeHooks(const AttachProbe& probe) const;
 
-  int HistogramMapFd() const;
+  int HistogramMapFd() const;     // per-CPU array per hook (ungrouped)
+  int GroupedMapFd() const;       // per-CPU hash of hist_key (grouped)
   void SetTaiOffset(int64_t ns);  // takes effect at once (mmapped .bss)
 
   std::vector<ProgramInfo> Programs() const override;
   std::vector<HookStatus> Hooks() const override;
+  uint64_t GroupedMapDrops() const override;
 
  private:
   struct bpf_program* Program(const std::string& name) const;
   void CheckProgramsMatchHookTable() const;
   void AttachChosen(const std::vector<HookChoice>& choices);
+  void ApplyConfigBeforeLoad(const DaemonConfig& config);
+  void FillFilterMaps(const DaemonConfig& config);
   bool IsAttached(const std::string& program) const;
 
   struct SkeletonDeleter {

@@ -30,6 +30,7 @@ std::vector<prometheus::MetricFamily> Collector::Collect() const {
     ++counters_.map_read_errors;
     spdlog::error("reading the histogram map: {}", e.what());
   }
+  counters_.grouped_map_drops = status_.GroupedMapDrops();
   AppendEbpfExporterMetrics(config_name_, status_.Programs(), counters_, &families);
   counters_.last_duration_seconds = clock_() - start;
   AppendOwnMetrics(status_.Hooks(), counters_, &families);

@@ -1,10 +1,16 @@
 #include "daemon_config.h"
 
+#include <ftw.h>
+#include <net/if.h>
+#include <sys/stat.h>
+
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
 #include "errors.h"
 #include "hooks.h"
+#include "name_resolver.h"
 #include "web_server.h"
 #include "yaml_util.h"
 
@@ -52,6 +58,97 @@ void ParseHooks(const YAML::Node& node, const Context& ctx, DaemonConfig* c) {
   }
 }
 
+template <typename T>
+std::vector<T> List(const YAML::Node& node, const Context& ctx, const char* type) {
+  if (!node.IsSequence()) ctx.Fail(node, std::string("must be a list of ") + type);
+  std::vector<T> out;
+  for (size_t i = 0; i < node.size(); ++i) out.push_back(Scalar<T>(node[i], ctx.Index(i), type));
+  return out;
+}
+
+uint64_t InodeOf(const std::string& path) {
+  struct stat st {};
+  return stat(path.c_str(), &st) == 0 ? st.st_ino : 0;
+}
+
+// cgroup v2 ids are directory inodes; nftw() takes no context pointer.
+std::vector<uint64_t>* g_cgroup_ids = nullptr;
+int AddCgroupId(const char*, const struct stat* st, int type, struct FTW*) {
+  if (type == FTW_D) g_cgroup_ids->push_back(st->st_ino);
+  return 0;
+}
+
+void ResolveNetns(const YAML::Node& node, const Context& ctx, Filters* f) {
+  f->network_namespace = Scalar<std::string>(node, ctx, "self, all, an inode or a path");
+  const std::string& ns = f->network_namespace;
+  if (ns == "all") {
+    f->netns_inum = 0;
+  } else if (ns == "self") {
+    f->netns_inum = InodeOf("/proc/self/ns/net");
+  } else if (!ns.empty() && ns.find_first_not_of("0123456789") == std::string::npos) {
+    f->netns_inum = std::stoull(ns);
+    if (f->netns_inum == 0 || f->netns_inum > UINT32_MAX) ctx.Fail(node, "not a namespace inode");
+  } else if (!ns.empty() && ns[0] == '/') {
+    f->netns_inum = InodeOf(ns);
+    if (f->netns_inum == 0) ctx.Fail(node, "no network namespace at '" + ns + "'");
+  } else {
+    ctx.Fail(node, "must be self, all, an inode number or a path such as /run/netns/NAME");
+  }
+}
+
+void ParseFilters(const YAML::Node& node, const Context& ctx, Filters* f) {
+  RequireMap(node, ctx,
+             {"pids", "interfaces", "network_namespace", "cgroups", "cgroups_include_children"});
+  if (const YAML::Node n = node["pids"]) {
+    f->pids = List<uint32_t>(n, ctx.Child("pids"), "process ids");
+    for (size_t i = 0; i < f->pids.size(); ++i)
+      if (f->pids[i] == 0) ctx.Child("pids").Index(i).Fail(n[i], "pid 0 is not a process");
+  }
+  if (const YAML::Node n = node["interfaces"]) {
+    f->interfaces = List<std::string>(n, ctx.Child("interfaces"), "interface names");
+    for (size_t i = 0; i < f->interfaces.size(); ++i) {
+      const unsigned idx = if_nametoindex(f->interfaces[i].c_str());
+      if (idx == 0)
+        ctx.Child("interfaces").Index(i).Fail(n[i], "no interface '" + f->interfaces[i] + "'");
+      f->ifindexes.push_back(idx);
+    }
+  }
+  if (const YAML::Node n = node["network_namespace"])
+    ResolveNetns(n, ctx.Child("network_namespace"), f);
+  if (const YAML::Node n = node["cgroups_include_children"])
+    f->cgroups_include_children =
+        Scalar<bool>(n, ctx.Child("cgroups_include_children"), "true or false");
+  if (const YAML::Node n = node["cgroups"]) {
+    f->cgroups = List<std::string>(n, ctx.Child("cgroups"), "cgroup paths");
+    for (size_t i = 0; i < f->cgroups.size(); ++i) {
+      const std::string& path = f->cgroups[i];
+      struct stat st {};
+      if (!IsCgroup2Dir(path) || stat(path.c_str(), &st) != 0)
+        ctx.Child("cgroups").Index(i).Fail(n[i], "'" + path + "' is not a cgroup v2 directory");
+      if (!f->cgroups_include_children) {
+        f->cgroup_ids.push_back(st.st_ino);
+        continue;
+      }
+      g_cgroup_ids = &f->cgroup_ids;
+      nftw(path.c_str(), AddCgroupId, 16, FTW_PHYS | FTW_MOUNT);
+      g_cgroup_ids = nullptr;
+    }
+  } else if (f->cgroups_include_children) {
+    ctx.Child("cgroups_include_children")
+        .Fail(node["cgroups_include_children"], "needs a list of cgroups");
+  }
+}
+
+void ParseGrouping(const YAML::Node& node, const Context& ctx, Grouping* g) {
+  RequireMap(node, ctx, {"by_interface", "by_cgroup", "max_label_sets"});
+  if (const YAML::Node n = node["by_interface"])
+    g->by_interface = Scalar<bool>(n, ctx.Child("by_interface"), "true or false");
+  if (const YAML::Node n = node["by_cgroup"])
+    g->by_cgroup = Scalar<bool>(n, ctx.Child("by_cgroup"), "true or false");
+  if (const YAML::Node n = node["max_label_sets"])
+    g->max_label_sets = UnsignedIn(n, ctx.Child("max_label_sets"), 1, 1000000);
+}
+
 void ParseWeb(const YAML::Node& node, const Context& ctx, DaemonConfig* c) {
   RequireMap(node, ctx, {"listen_address", "telemetry_path"});
   if (const YAML::Node a = node["listen_address"]) {
@@ -77,11 +174,13 @@ DaemonConfig ParseRoot(const YAML::Node& root, const std::string& source) {
   c.source = source;
   if (root.IsNull()) return c;  // an empty file: all defaults
   const Context top(source, "");
-  RequireMap(root, top, {"web", "metrics_config", "hooks"});
+  RequireMap(root, top, {"web", "metrics_config", "hooks", "filters", "grouping"});
   if (root["web"]) ParseWeb(root["web"], top.Child("web"), &c);
   if (const YAML::Node m = root["metrics_config"])
     c.metrics_config = Scalar<std::string>(m, top.Child("metrics_config"), "a file path");
   if (root["hooks"]) ParseHooks(root["hooks"], top.Child("hooks"), &c);
+  if (root["filters"]) ParseFilters(root["filters"], top.Child("filters"), &c.filters);
+  if (root["grouping"]) ParseGrouping(root["grouping"], top.Child("grouping"), &c.grouping);
   return c;
 }
 
@@ -90,7 +189,20 @@ DaemonConfig ParseRoot(const YAML::Node& root, const std::string& source) {
 DaemonConfig DefaultDaemonConfig() {
   DaemonConfig c;
   c.hooks = AllHookIds();
+  c.filters.netns_inum = InodeOf("/proc/self/ns/net");  // as upstream: our own
   return c;
+}
+
+uint32_t DaemonConfig::GroupedLabelSets() const {
+  if (!grouped()) return 0;
+  if (grouping.max_label_sets) return grouping.max_label_sets;
+  // Bounded by the filters when they list what can appear; else a default.
+  const bool ifaces_known = !grouping.by_interface || !filters.ifindexes.empty();
+  const bool cgroups_known = !grouping.by_cgroup || !filters.cgroup_ids.empty();
+  if (!ifaces_known || !cgroups_known) return 1024;
+  const uint64_t ifaces = grouping.by_interface ? filters.ifindexes.size() : 1;
+  const uint64_t cgroups = grouping.by_cgroup ? filters.cgroup_ids.size() + 1 : 1;  // + none
+  return static_cast<uint32_t>(std::min<uint64_t>(ifaces * cgroups * hooks.size(), 1000000));
 }
 
 void ValidateTelemetryPath(const std::string& path) {

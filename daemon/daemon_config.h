@@ -6,8 +6,28 @@
 #include <cstdint>
 #include <set>
 #include <string>
+#include <vector>
 
 namespace netstacklat {
+
+// What to measure; names are resolved when the file is read, so a filter
+// that names something missing is an error before the kernel is touched.
+struct Filters {
+  std::vector<uint32_t> pids;              // socket-read hooks
+  std::vector<std::string> interfaces;     // names, in the daemon's namespace
+  std::vector<uint32_t> ifindexes;         // resolved
+  std::string network_namespace = "self";  // self | all | inode | path
+  uint64_t netns_inum = 0;                 // resolved; 0: all
+  std::vector<std::string> cgroups;        // paths under /sys/fs/cgroup
+  bool cgroups_include_children = false;
+  std::vector<uint64_t> cgroup_ids;  // resolved (with children if asked)
+};
+
+struct Grouping {
+  bool by_interface = false;
+  bool by_cgroup = false;       // socket-read hooks
+  uint32_t max_label_sets = 0;  // 0: derived from the filters, else 1024
+};
 
 struct DaemonConfig {
   std::string source = "<defaults>";  // file name, for messages
@@ -15,6 +35,12 @@ struct DaemonConfig {
   std::string telemetry_path = "/metrics";
   std::string metrics_config;  // ebpf_exporter-schema file; "" = built in
   std::set<uint16_t> hooks;    // enabled hook ids; default: all
+  Filters filters;
+  Grouping grouping;
+
+  bool grouped() const { return grouping.by_interface || grouping.by_cgroup; }
+  // Label sets (cgroup, iface, hook) the grouped map must hold.
+  uint32_t GroupedLabelSets() const;
 };
 
 DaemonConfig DefaultDaemonConfig();

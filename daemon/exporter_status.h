@@ -32,6 +32,8 @@ class ExporterStatus {
   virtual ~ExporterStatus() = default;
   virtual std::vector<ProgramInfo> Programs() const = 0;  // run stats read now
   virtual std::vector<HookStatus> Hooks() const = 0;
+  // Grouped samples lost because the grouped map was full.
+  virtual uint64_t GroupedMapDrops() const = 0;
 };
 
 }  // namespace netstacklat

@@ -99,12 +99,14 @@ int Run(const Options& opts) {
   BpfLoader bpf;
   int64_t tai_offset = 0;
   RefreshTaiOffset(bpf, &tai_offset);
-  bpf.LoadAndAttach(AttachProbe(), daemon.hooks);
+  bpf.LoadAndAttach(AttachProbe(), daemon);
   DropAllCapabilities();  // nothing below needs any
   spdlog::info("dropped all capabilities (CapEff {})", EffectiveCapabilities());
 
   SystemNameResolver names;
-  HookArraySource reader(bpf.HistogramMapFd());
+  HookArraySource ungrouped(bpf.HistogramMapFd());
+  HistKeyHashSource grouped(bpf.GroupedMapFd());
+  MergedSource reader({&ungrouped, &grouped});
   const std::string config_name = "netstacklat";
   auto collector = std::make_shared<Collector>(config_name, config.histograms[0], reader, bpf,
                                                names, Collector::MonotonicSeconds);

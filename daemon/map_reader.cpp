@@ -125,4 +125,15 @@ void HistKeyHashSource::Read(MapSnapshot* out) {
   out->values.swap(raw_.values);
 }
 
+void MergedSource::Read(MapSnapshot* out) {
+  out->keys.clear();
+  out->values.clear();
+  out->key_size = sizeof(struct hist_key);
+  for (HistogramSource* source : sources_) {
+    source->Read(&part_);
+    out->keys.insert(out->keys.end(), part_.keys.begin(), part_.keys.end());
+    out->values.insert(out->values.end(), part_.values.begin(), part_.values.end());
+  }
+}
+
 }  // namespace netstacklat

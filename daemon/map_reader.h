@@ -90,4 +90,16 @@ class HistKeyHashSource : public HistogramSource {
   RawMapContents raw_;
 };
 
+// Several maps read as one: the ungrouped array and the grouped hash. Both
+// stay readable after a grouping change, so counts already collected stay.
+class MergedSource : public HistogramSource {
+ public:
+  explicit MergedSource(std::vector<HistogramSource*> sources) : sources_(std::move(sources)) {}
+  void Read(MapSnapshot* out) override;
+
+ private:
+  std::vector<HistogramSource*> sources_;
+  MapSnapshot part_;
+};
+
 }  // namespace netstacklat

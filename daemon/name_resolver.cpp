@@ -1,8 +1,12 @@
 #include "name_resolver.h"
 
 #include <ftw.h>
+#include <linux/magic.h>
 #include <net/if.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
+
+#include <fstream>
 
 namespace netstacklat {
 namespace {
@@ -17,6 +21,21 @@ int AddCgroup(const char* path, const struct stat* st, int type, struct FTW*) {
 }
 
 }  // namespace
+
+std::string Cgroup2Root() {
+  std::ifstream mounts("/proc/self/mounts");
+  std::string device, dir, type, rest;
+  while (mounts >> device >> dir >> type && std::getline(mounts, rest))
+    if (type == "cgroup2") return dir;
+  return "";
+}
+
+bool IsCgroup2Dir(const std::string& path) {
+  struct statfs fs {};
+  struct stat st {};
+  return statfs(path.c_str(), &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC &&
+         stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
 
 SystemNameResolver::SystemNameResolver(std::string cgroup_root)
     : cgroup_root_(std::move(cgroup_root)) {}
@@ -41,6 +60,7 @@ std::optional<std::string> SystemNameResolver::CgroupPath(uint64_t cgroup_id) {
 
 void SystemNameResolver::RescanCgroups() {
   last_scan_ = std::chrono::steady_clock::now();
+  if (cgroup_root_.empty()) return;  // no cgroup v2: ids stay unknown
   std::unordered_map<uint64_t, std::string> paths;
   g_scan_target = &paths;
   nftw(cgroup_root_.c_str(), AddCgroup, 16, FTW_PHYS | FTW_MOUNT);

@@ -17,10 +17,17 @@ class NameResolver {
   virtual std::optional<std::string> CgroupPath(uint64_t cgroup_id) = 0;
 };
 
+// Where the cgroup v2 hierarchy is mounted (/proc/self/mounts): usually
+// /sys/fs/cgroup, /sys/fs/cgroup/unified on hybrid systems; "" if nowhere.
+std::string Cgroup2Root();
+
+// Whether path is a directory of a cgroup v2 file system.
+bool IsCgroup2Dir(const std::string& path);
+
 // The daemon's own network namespace and the cgroup v2 tree.
 class SystemNameResolver : public NameResolver {
  public:
-  explicit SystemNameResolver(std::string cgroup_root = "/sys/fs/cgroup");
+  explicit SystemNameResolver(std::string cgroup_root = Cgroup2Root());
   std::optional<std::string> InterfaceName(uint32_t ifindex) override;
   std::optional<std::string> CgroupPath(uint64_t cgroup_id) override;
 

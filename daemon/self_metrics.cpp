@@ -113,6 +113,14 @@ void AppendOwnMetrics(const std::vector<HookStatus>& hooks, const ScrapeCounters
   duration.metric.push_back(Sample({}, counters.last_duration_seconds, MetricType::Gauge));
   out->push_back(std::move(duration));
 
+  MetricFamily drops = Family("netstacklat_exporter_grouped_map_full_drops_total",
+                              "Grouped samples lost because the grouped histogram map was full "
+                              "(raise grouping.max_label_sets)",
+                              MetricType::Counter);
+  drops.metric.push_back(
+      Sample({}, static_cast<double>(counters.grouped_map_drops), MetricType::Counter));
+  out->push_back(std::move(drops));
+
   MetricFamily read_errors =
       Family("netstacklat_exporter_map_read_errors_total",
              "Scrapes in which reading the histogram map failed", MetricType::Counter);

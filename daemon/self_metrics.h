@@ -14,6 +14,7 @@ namespace netstacklat {
 struct ScrapeCounters {
   uint64_t decoder_errors = 0;
   uint64_t map_read_errors = 0;
+  uint64_t grouped_map_drops = 0;  // read from the BPF side each scrape
   double last_duration_seconds = 0;
 };
 

@@ -38,6 +38,7 @@ class NoPrograms : public ExporterStatus {
  public:
   std::vector<ProgramInfo> Programs() const override { return {}; }
   std::vector<HookStatus> Hooks() const override { return {}; }
+  uint64_t GroupedMapDrops() const override { return 0; }
 };
 
 // Real cgroups, so the cgroup decoder resolves (and caches) real paths.

@@ -43,6 +43,8 @@ class FakeExporterStatus : public ExporterStatus {
   std::vector<HookStatus> hooks;
   std::vector<ProgramInfo> Programs() const override { return programs; }
   std::vector<HookStatus> Hooks() const override { return hooks; }
+  uint64_t GroupedMapDrops() const override { return drops; }
+  uint64_t drops = 0;
 };
 
 // The built-in config's histogram (config/netstacklat.yaml).

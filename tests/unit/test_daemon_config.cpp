@@ -94,6 +94,27 @@ TEST_CASE("bad config files name the file, line, column and key") {
       {"hooks:\n  enable: [[a]]", "d.yaml:2:12: hooks.enable[0]: must be a hook label"},
       {"hooks:\n  only: [ip-start]", "d.yaml:2:3: hooks.only: unknown or unsupported key"},
       {"web: {listen_address: ':1'", "d.yaml:"},
+      {"filters: [1]", "d.yaml:1:10: filters: must be a mapping"},
+      {"filters:\n  pid: [1]", "d.yaml:2:3: filters.pid: unknown or unsupported key"},
+      {"filters:\n  pids: 12", "d.yaml:2:9: filters.pids: must be a list of process ids"},
+      {"filters:\n  pids: [12, x]", "d.yaml:2:14: filters.pids[1]: must be process ids, not 'x'"},
+      {"filters:\n  pids: [0]", "d.yaml:2:10: filters.pids[0]: pid 0 is not a process"},
+      {"filters:\n  interfaces: [lo, nstl-nonexistent0]",
+       "d.yaml:2:20: filters.interfaces[1]: no interface 'nstl-nonexistent0'"},
+      {"filters:\n  network_namespace: /nonexistent/ns",
+       "d.yaml:2:22: filters.network_namespace: no network namespace at '/nonexistent/ns'"},
+      {"filters:\n  network_namespace: mine",
+       "filters.network_namespace: must be self, all, an inode number or a path"},
+      {"filters:\n  network_namespace: 0", "filters.network_namespace: not a namespace inode"},
+      {"filters:\n  cgroups: [/tmp]", "d.yaml:2:13: filters.cgroups[0]: '/tmp' is not a cgroup v2"},
+      {"filters:\n  cgroups_include_children: true",
+       "filters.cgroups_include_children: needs a list of cgroups"},
+      {"filters:\n  cgroups_include_children: maybe",
+       "filters.cgroups_include_children: must be true or false, not 'maybe'"},
+      {"grouping:\n  by_iface: true", "d.yaml:2:3: grouping.by_iface: unknown or unsupported key"},
+      {"grouping:\n  by_cgroup: 2", "grouping.by_cgroup: must be true or false, not '2'"},
+      {"grouping:\n  max_label_sets: 0",
+       "grouping.max_label_sets: must be between 1 and 1000000, not 0"},
       {"[a, b]", "d.yaml:1:1: (top level): must be a mapping"},
       {"{a: 1}: x", "d.yaml:1:1: (top level): keys must be plain strings"},
   };
@@ -102,6 +123,23 @@ TEST_CASE("bad config files name the file, line, column and key") {
     CHECK_THROWS_AS(Parse(c.yaml), ConfigError);
     CHECK_THROWS_WITH(Parse(c.yaml), Catch::Contains(c.message));
   }
+}
+
+TEST_CASE("filters resolve names; grouping sizes its map from them") {
+  const DaemonConfig c = Parse(
+      "filters:\n  interfaces: [lo]\n  pids: [1, 2]\n  network_namespace: all\n"
+      "grouping: {by_interface: true}\n");
+  CHECK(c.filters.ifindexes == std::vector<uint32_t>{1});
+  CHECK(c.filters.pids == std::vector<uint32_t>{1, 2});
+  CHECK(c.filters.netns_inum == 0);
+  CHECK(c.grouped());
+  CHECK(c.GroupedLabelSets() == 1 * 8);  // one interface x 8 hooks
+  CHECK(Parse("grouping: {by_cgroup: true}").GroupedLabelSets() == 1024);  // unbounded
+  CHECK(Parse("grouping: {by_cgroup: true, max_label_sets: 10}").GroupedLabelSets() == 10);
+  CHECK(Parse("").GroupedLabelSets() == 0);
+  CHECK(Parse("").filters.netns_inum != 0);  // our own namespace, as upstream
+  CHECK(Parse("filters: {network_namespace: /proc/self/ns/net}").filters.netns_inum ==
+        Parse("").filters.netns_inum);
 }
 
 TEST_CASE("a missing config file is named") {

@@ -1,0 +1,202 @@
+#!/usr/bin/env python3
+"""Filters and grouping on a real kernel, with real traffic from two network
+namespaces, two interfaces and two cgroups that the test creates:
+
+  root netns:  lo  and  nstl-f0 (10.198.0.1)  <-veth->  nstl-f1 (10.198.0.2): netns nstl-f-b
+  cgroups:     <cgroup2 mount>/nstl-test-{a,b,c}, one per receiver
+
+Each case starts the daemon with a config, sends TCP traffic to receivers
+in the test's cgroups, and checks which tcp-socket-read series grew (the
+cgroups keep the daemon's own HTTP reads out of the picture).
+Exit 0 pass, 1 fail, 77 skipped (never under CI=true)."""
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import e2e_test as e2e
+
+NS_B = "nstl-f-b"
+HOOK = "tcp-socket-read"
+N = 40
+RECEIVER = r"""
+import socket, sys, threading
+s = socket.socket()
+s.bind((sys.argv[1], 0))
+s.listen(8)
+print(s.getsockname()[1], flush=True)
+sys.stdin.readline()  # go: the test has put us in our cgroup
+def drain(c):
+    while c.recv(65536):
+        pass
+while True:
+    threading.Thread(target=drain, args=(s.accept()[0],), daemon=True).start()
+"""
+
+
+def sh(*cmd):
+    subprocess.run(cmd, check=True, capture_output=True)
+
+
+def setup():
+    teardown()
+    sh("ip", "netns", "add", NS_B)
+    sh("ip", "netns", "exec", NS_B, "ip", "link", "set", "lo", "up")
+    sh("ip", "link", "add", "nstl-f0", "type", "veth", "peer", "name", "nstl-f1", "netns", NS_B)
+    sh("ip", "addr", "add", "10.198.0.1/24", "dev", "nstl-f0")
+    sh("ip", "link", "set", "nstl-f0", "up")
+    sh("ip", "netns", "exec", NS_B, "ip", "addr", "add", "10.198.0.2/24", "dev", "nstl-f1")
+    sh("ip", "netns", "exec", NS_B, "ip", "link", "set", "nstl-f1", "up")
+    for cg in "abc":
+        os.makedirs(cgroup_dir(cg), exist_ok=True)
+
+
+CGROUP2 = None  # where cgroup v2 is mounted (mounted by the test if nowhere)
+MOUNTED = "/run/nstl-test-cgroup2"
+
+
+def cgroup2_root():
+    global CGROUP2
+    if CGROUP2:
+        return CGROUP2
+    for line in open("/proc/self/mounts"):
+        fields = line.split()
+        if fields[2] == "cgroup2":
+            CGROUP2 = fields[1]
+            return CGROUP2
+    # Hybrid or v1-only hosts: mount the v2 hierarchy (no controllers needed).
+    os.makedirs(MOUNTED, exist_ok=True)
+    sh("mount", "-t", "cgroup2", "none", MOUNTED)
+    CGROUP2 = MOUNTED
+    return CGROUP2
+
+
+def cgroup_dir(name):
+    return f"{cgroup2_root()}/nstl-test-{name}"
+
+
+def teardown():
+    subprocess.run(["ip", "link", "del", "nstl-f0"], capture_output=True)
+    subprocess.run(["ip", "netns", "del", NS_B], capture_output=True)
+
+
+class Receiver:
+    """A UDP reader process in a cgroup (and optionally a netns)."""
+
+    def __init__(self, addr, cgroup, netns=None):
+        cmd = ["python3", "-c", RECEIVER, addr]
+        if netns:
+            cmd = ["ip", "netns", "exec", netns] + cmd
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.addr, self.port = addr, int(self.proc.stdout.readline())
+        with open(f"{cgroup_dir(cgroup)}/cgroup.procs", "w") as f:
+            f.write(str(self.proc.pid))
+        self.proc.stdin.write("go\n")
+        self.proc.stdin.flush()
+
+    def send(self, n=N, netns=None):
+        code = (f"import socket,time\ns=socket.create_connection(('{self.addr}',{self.port}))\n"
+                f"s.setsockopt(socket.IPPROTO_TCP,socket.TCP_NODELAY,1)\n"
+                f"for _ in range({n}):\n s.sendall(b'x'*100)\n time.sleep(0.003)\n"
+                f"s.close()\ntime.sleep(0.2)\n")
+        cmd = ["python3", "-c", code]
+        subprocess.run((["ip", "netns", "exec", netns] if netns else []) + cmd, check=True)
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
+def series(port):
+    """{(cgroup, iface): count} of the tcp-socket-read histogram."""
+    out = {}
+    for n, l, v in e2e.parse(e2e.scrape(port)):
+        if n == e2e.HIST + "_count" and l["hook"] == HOOK:
+            key = (l["cgroup"], l["iface"])
+            out[key] = out.get(key, 0) + v
+    return out
+
+
+def grew_for(before, after, cgroup, iface=None):
+    keys = [k for k in set(before) | set(after) if k[0] == cgroup and iface in (None, k[1])]
+    return sum(after.get(k, 0) - before.get(k, 0) for k in keys)
+
+
+def run_case(daemon, name, config, traffic, expect):
+    """expect: {(cgroup, iface or None): True if it must grow by >= N, False if not at all}."""
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
+        f.write(config)
+    port = e2e.free_port()
+    proc = e2e.start_daemon(daemon, port, 60, extra=[f"--config.file={f.name}"])
+    try:
+        before = series(port)
+        traffic()
+        time.sleep(0.5)
+        after = series(port)
+        for (cgroup, iface), must_grow in expect.items():
+            grew = grew_for(before, after, cgroup, iface)
+            what = f"{name}: cgroup={cgroup.rsplit('/', 1)[-1]} iface={iface or '*'}"
+            if must_grow:
+                e2e.check(grew >= N, f"{what} grew by {grew:.0f} (>= {N})")
+            else:
+                e2e.check(grew == 0, f"{what} did not grow ({grew:.0f})")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=20)
+        os.unlink(f.name)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--daemon", required=True)
+    args = p.parse_args()
+    if os.geteuid() != 0:
+        e2e.skip("needs root (BPF, network namespaces, cgroups)")
+    setup()
+    recv_lo = Receiver("127.0.0.1", "a")               # root netns, lo, cgroup a
+    recv_veth = Receiver("10.198.0.1", "b")            # root netns, nstl-f0, cgroup b
+    recv_nsb = Receiver("127.0.0.1", "c", netns=NS_B)  # netns b, its lo, cgroup c
+    lo = lambda: recv_lo.send()                         # noqa: E731
+    veth = lambda: recv_veth.send(netns=NS_B)           # noqa: E731 (sent from netns b)
+    nsb = lambda: recv_nsb.send(netns=NS_B)             # noqa: E731
+    everything = lambda: (lo(), veth(), nsb())          # noqa: E731
+    a, b, c = (cgroup_dir(x) for x in "abc")
+    both = "grouping: {by_interface: true, by_cgroup: true}\n"
+    try:
+        run_case(args.daemon, "group by interface and cgroup, own netns (default)", both,
+                 everything, {(a, "lo"): True, (b, "nstl-f0"): True, (c, None): False})
+        run_case(args.daemon, "netns filter by path",
+                 both + f"filters: {{network_namespace: /run/netns/{NS_B}}}\n",
+                 lambda: (lo(), nsb()), {(c, None): True, (a, None): False})
+        run_case(args.daemon, "interface filter",
+                 both + "filters: {interfaces: [nstl-f0]}\n", everything,
+                 {(b, "nstl-f0"): True, (a, None): False, (c, None): False})
+        run_case(args.daemon, "cgroup filter",
+                 both + f"filters: {{cgroups: [{b}]}}\n", lambda: (lo(), veth()),
+                 {(b, None): True, (a, None): False})
+        run_case(args.daemon, "pid filter",
+                 both + f"filters: {{pids: [{recv_lo.proc.pid}]}}\n", lambda: (lo(), veth()),
+                 {(a, None): True, (b, None): False})
+    except e2e.Failure as err:
+        e2e.log(f"FAIL: {err}")
+        return 1
+    finally:
+        for r in (recv_lo, recv_veth, recv_nsb):
+            r.stop()
+        teardown()
+        for cg in "abc":
+            try:
+                os.rmdir(cgroup_dir(cg))
+            except OSError:
+                pass
+        if CGROUP2 == MOUNTED:
+            subprocess.run(["umount", MOUNTED], capture_output=True)
+    e2e.log("PASS")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
