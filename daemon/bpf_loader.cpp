@@ -150,39 +150,82 @@ bool BpfLoader::IsAttached(const std::string& name) const {
   return false;
 }
 
+// Filter sets can grow on reload up to this many entries without a restart.
+constexpr size_t kFilterCapacity = 4096;
+
 void BpfLoader::ApplyConfigBeforeLoad(const DaemonConfig& config) {
   const Filters& f = config.filters;
-  struct netstacklat_config& cfg = skel_->bss->netstacklat_cfg;
+  // Maps sized from the config (at least one entry: the kernel wants one).
+  auto size = [](struct bpf_map* map, size_t n) {
+    bpf_map__set_max_entries(map, static_cast<__u32>(std::max<size_t>(n, 1)));
+  };
+  size(skel_->maps.netstacklat_pids, std::max(f.pids.size(), kFilterCapacity));
+  size(skel_->maps.netstacklat_ifindexes, std::max(f.ifindexes.size(), kFilterCapacity));
+  size(skel_->maps.netstacklat_cgroups, std::max(f.cgroup_ids.size(), kFilterCapacity));
+  grouped_capacity_ = config.GroupedLabelSets();
+  size(skel_->maps.netstack_latency_grouped, size_t{grouped_capacity_} * HIST_NSLOTS);
+  SetFilterFlags(config);
+  if (config.grouped())
+    spdlog::info("grouping by{}{}: room for {} label sets",
+                 config.grouping.by_interface ? " interface" : "",
+                 config.grouping.by_cgroup ? " cgroup" : "", grouped_capacity_);
+}
+
+void BpfLoader::SetFilterFlags(const DaemonConfig& config) {
+  const Filters& f = config.filters;
+  struct netstacklat_config cfg = {};
   cfg.netns_inum = f.netns_inum;
   cfg.filter_pid = !f.pids.empty();
   cfg.filter_ifindex = !f.ifindexes.empty();
   cfg.filter_cgroup = !f.cgroup_ids.empty();
   cfg.groupby_ifindex = config.grouping.by_interface;
   cfg.groupby_cgroup = config.grouping.by_cgroup;
-  // Maps sized from the config (at least one entry: the kernel wants one).
-  auto size = [](struct bpf_map* map, size_t n) {
-    bpf_map__set_max_entries(map, static_cast<__u32>(std::max<size_t>(n, 1)));
-  };
-  size(skel_->maps.netstacklat_pids, f.pids.size());
-  size(skel_->maps.netstacklat_ifindexes, f.ifindexes.size());
-  size(skel_->maps.netstacklat_cgroups, f.cgroup_ids.size());
-  size(skel_->maps.netstack_latency_grouped, size_t{config.GroupedLabelSets()} * HIST_NSLOTS);
-  if (config.grouped())
-    spdlog::info("grouping by{}{}: room for {} label sets",
-                 config.grouping.by_interface ? " interface" : "",
-                 config.grouping.by_cgroup ? " cgroup" : "", config.GroupedLabelSets());
+  skel_->bss->netstacklat_cfg = cfg;  // before load, or live through the mmap
 }
 
-void BpfLoader::FillFilterMaps(const DaemonConfig& config) {
+namespace {
+
+template <typename Key>
+void SyncSet(struct bpf_map* map, const std::vector<Key>& wanted) {
   const __u8 on = 1;
-  auto fill = [&](struct bpf_map* map, const void* key, size_t key_size) {
-    if (int err = bpf_map__update_elem(map, key, key_size, &on, sizeof(on), BPF_ANY); err)
+  for (const Key& key : wanted)
+    if (int err = bpf_map__update_elem(map, &key, sizeof(key), &on, sizeof(on), BPF_ANY); err)
       throw StartupError(std::string("filling ") + bpf_map__name(map) + ": " + ErrnoText(err));
-  };
-  for (const uint32_t pid : config.filters.pids) fill(skel_->maps.netstacklat_pids, &pid, 4);
-  for (const uint32_t idx : config.filters.ifindexes)
-    fill(skel_->maps.netstacklat_ifindexes, &idx, 4);
-  for (const uint64_t id : config.filters.cgroup_ids) fill(skel_->maps.netstacklat_cgroups, &id, 8);
+  // Then drop what is no longer wanted (adding first: no gap in coverage).
+  std::vector<Key> stale;
+  Key key{}, next{};
+  const Key* prev = nullptr;
+  while (bpf_map__get_next_key(map, prev, &next, sizeof(next)) == 0) {
+    if (std::find(wanted.begin(), wanted.end(), next) == wanted.end()) stale.push_back(next);
+    key = next;
+    prev = &key;
+  }
+  for (const Key& k : stale) bpf_map__delete_elem(map, &k, sizeof(k), 0);
+}
+
+}  // namespace
+
+void BpfLoader::FillFilterMaps(const DaemonConfig& config) {
+  SyncSet(skel_->maps.netstacklat_pids, config.filters.pids);
+  SyncSet(skel_->maps.netstacklat_ifindexes, config.filters.ifindexes);
+  SyncSet(skel_->maps.netstacklat_cgroups, config.filters.cgroup_ids);
+}
+
+void BpfLoader::Reconfigure(const DaemonConfig& config) {
+  const Filters& f = config.filters;
+  if (f.pids.size() > kFilterCapacity || f.ifindexes.size() > kFilterCapacity ||
+      f.cgroup_ids.size() > kFilterCapacity)
+    throw ConfigError(config.source + ": filters: more than " + std::to_string(kFilterCapacity) +
+                      " entries in a list needs a restart");
+  if (config.grouped() && config.GroupedLabelSets() > grouped_capacity_)
+    spdlog::warn(
+        "the grouped map has room for {} label sets, the new config wants {}; "
+        "restart to resize it (overflow is counted meanwhile)",
+        grouped_capacity_, config.GroupedLabelSets());
+  // The sets first (new entries added, stale ones removed), then the flags
+  // that put them in force.
+  FillFilterMaps(config);
+  SetFilterFlags(config);
 }
 
 std::string BpfLoader::DescribeHooks(const AttachProbe& probe) const {

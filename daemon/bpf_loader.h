@@ -34,6 +34,10 @@ class BpfLoader : public ExporterStatus {
   // and whether this kernel accepts each (needs CAP_BPF to know).
   std::string DescribeHooks(const AttachProbe& probe) const;
 
+  // Reload: new filters and grouping, in place (same programs and maps, so
+  // counts are kept). Throws ConfigError for what needs a restart.
+  void Reconfigure(const DaemonConfig& config);
+
   int HistogramMapFd() const;     // per-CPU array per hook (ungrouped)
   int GroupedMapFd() const;       // per-CPU hash of hist_key (grouped)
   void SetTaiOffset(int64_t ns);  // takes effect at once (mmapped .bss)
@@ -48,6 +52,7 @@ class BpfLoader : public ExporterStatus {
   void AttachChosen(const std::vector<HookChoice>& choices);
   void ApplyConfigBeforeLoad(const DaemonConfig& config);
   void FillFilterMaps(const DaemonConfig& config);
+  void SetFilterFlags(const DaemonConfig& config);
   bool IsAttached(const std::string& program) const;
 
   struct SkeletonDeleter {
@@ -60,6 +65,7 @@ class BpfLoader : public ExporterStatus {
   // Declared after skel_, so destroyed first: detach before unload.
   std::vector<std::pair<std::string, std::unique_ptr<bpf_link, LinkDeleter>>> links_;
   std::vector<HookStatus> hooks_;
+  uint32_t grouped_capacity_ = 0;  // label sets the grouped map was sized for
 };
 
 }  // namespace netstacklat

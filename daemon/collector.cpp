@@ -34,7 +34,13 @@ std::vector<prometheus::MetricFamily> Collector::Collect() const {
   AppendEbpfExporterMetrics(config_name_, status_.Programs(), counters_, &families);
   counters_.last_duration_seconds = clock_() - start;
   AppendOwnMetrics(status_.Hooks(), counters_, &families);
+  AppendReloadMetrics(reload_ok_, reload_time_, &families);
   return families;
+}
+
+void Collector::SetReloadResult(bool ok, double unix_seconds) {
+  reload_ok_ = ok;
+  if (ok) reload_time_ = unix_seconds;
 }
 
 }  // namespace netstacklat

@@ -6,6 +6,7 @@
 
 #include <prometheus/collectable.h>
 
+#include <atomic>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -27,6 +28,10 @@ class Collector : public prometheus::Collectable {
 
   std::vector<prometheus::MetricFamily> Collect() const override;
 
+  // The outcome of the last config (re)load, exported like Prometheus' own
+  // prometheus_config_last_reload_successful.
+  void SetReloadResult(bool ok, double unix_seconds);
+
   static double MonotonicSeconds();
 
  private:
@@ -39,6 +44,8 @@ class Collector : public prometheus::Collectable {
   mutable HistogramConverter converter_;  // holds the label caches
   mutable MapSnapshot snapshot_;          // buffers reused across scrapes
   mutable ScrapeCounters counters_;
+  std::atomic<bool> reload_ok_{true};
+  std::atomic<double> reload_time_{0};
 };
 
 }  // namespace netstacklat

@@ -4,8 +4,10 @@
 #include <spdlog/spdlog.h>
 #include <systemd/sd-daemon.h>
 
+#include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <functional>
 #include <memory>
 
 #include "attach_probe.h"
@@ -68,14 +70,44 @@ std::string StatusLine(const BpfLoader& bpf) {
   return std::to_string(attached) + " of " + std::to_string(hooks.size()) + " hooks attached";
 }
 
+double UnixSeconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// SIGHUP: re-read the config file; filters and grouping change in place
+// (counts are kept); an invalid file leaves the running config in force.
+void Reload(const Options& opts, DaemonConfig* running, BpfLoader& bpf, Collector& collector) {
+  try {
+    DaemonConfig next = ResolveConfig(opts);
+    if (next.hooks != running->hooks || next.listen_address != running->listen_address ||
+        next.telemetry_path != running->telemetry_path ||
+        next.metrics_config != running->metrics_config)
+      throw ConfigError(next.source +
+                        ": hooks, web and metrics_config changes need a restart; "
+                        "reload changes filters and grouping only");
+    bpf.Reconfigure(next);
+    collector.SetReloadResult(true, UnixSeconds());
+    spdlog::info("reloaded {}", next.source);
+    *running = std::move(next);
+  } catch (const std::exception& e) {
+    collector.SetReloadResult(false, 0);
+    spdlog::error("reload failed, keeping the running config: {}", e.what());
+  }
+}
+
 // Signals are blocked in every thread and taken here, synchronously.
-int WaitForTermination(BpfLoader& bpf, int64_t* tai_offset, const sigset_t& signals) {
+int WaitForTermination(const std::function<void()>& reload, BpfLoader& bpf, int64_t* tai_offset,
+                       const sigset_t& signals) {
   for (;;) {
     const struct timespec timeout = {kTaiRefreshSeconds, 0};
     const int sig = sigtimedwait(&signals, nullptr, &timeout);
     if (sig == SIGINT || sig == SIGTERM) return sig;
+    if (sig == SIGHUP) {
+      sd_notify(0, "RELOADING=1");
+      reload();
+      sd_notify(0, "READY=1");
+    }
     if (sig < 0) RefreshTaiOffset(bpf, tai_offset);
-    // SIGHUP: nothing to reload yet; waiting on it keeps it from killing us.
   }
 }
 
@@ -110,13 +142,16 @@ int Run(const Options& opts) {
   const std::string config_name = "netstacklat";
   auto collector = std::make_shared<Collector>(config_name, config.histograms[0], reader, bpf,
                                                names, Collector::MonotonicSeconds);
+  collector->SetReloadResult(true, UnixSeconds());
   web.Register(collector);
   spdlog::info("serving {} on {} (port {})", daemon.telemetry_path, daemon.listen_address,
                web.Port());
   // Type=notify: ready only now that the port is bound and the hooks attached.
   sd_notifyf(0, "READY=1\nSTATUS=%s", StatusLine(bpf).c_str());
 
-  const int sig = WaitForTermination(bpf, &tai_offset, signals);
+  DaemonConfig running = daemon;
+  const int sig = WaitForTermination([&] { Reload(opts, &running, bpf, *collector); }, bpf,
+                                     &tai_offset, signals);
   sd_notify(0, "STOPPING=1");
   spdlog::info("{}: detaching and exiting", strsignal(sig));
   return 0;  // destructors: web server stops, links detach, programs unload

@@ -85,6 +85,20 @@ void AppendEbpfExporterMetrics(const std::string& config_name,
   out->push_back(std::move(errors));
 }
 
+void AppendReloadMetrics(bool ok, double last_success_unix_seconds,
+                         std::vector<MetricFamily>* out) {
+  MetricFamily success =
+      Family("netstacklat_exporter_config_last_reload_successful",
+             "Whether the last configuration reload attempt was successful", MetricType::Gauge);
+  success.metric.push_back(Sample({}, ok ? 1 : 0, MetricType::Gauge));
+  out->push_back(std::move(success));
+  MetricFamily time =
+      Family("netstacklat_exporter_config_last_reload_success_timestamp_seconds",
+             "Timestamp of the last successful configuration load", MetricType::Gauge);
+  time.metric.push_back(Sample({}, last_success_unix_seconds, MetricType::Gauge));
+  out->push_back(std::move(time));
+}
+
 void AppendOwnMetrics(const std::vector<HookStatus>& hooks, const ScrapeCounters& counters,
                       std::vector<MetricFamily>* out) {
   MetricFamily attached =

@@ -23,6 +23,9 @@ void AppendEbpfExporterMetrics(const std::string& config_name,
                                const ScrapeCounters& counters,
                                std::vector<prometheus::MetricFamily>* out);
 
+void AppendReloadMetrics(bool ok, double last_success_unix_seconds,
+                         std::vector<prometheus::MetricFamily>* out);
+
 void AppendOwnMetrics(const std::vector<HookStatus>& hooks, const ScrapeCounters& counters,
                       std::vector<prometheus::MetricFamily>* out);
 
