@@ -10,6 +10,16 @@ namespace {
 
 using Setter = std::function<void(Options&, const std::string&)>;
 
+double Seconds(const std::string& flag, const std::string& v) {
+  try {
+    size_t used = 0;
+    const double s = std::stod(v, &used);
+    if (used == v.size() && s > 0 && s <= 86400) return s;
+  } catch (const std::exception&) {
+  }
+  throw ConfigError(flag + ": must be a number of seconds in (0, 86400], not '" + v + "'");
+}
+
 const std::map<std::string, Setter>& ValueFlags() {
   static const std::map<std::string, Setter> flags = {
       {"--web.listen-address", [](Options& o, const std::string& v) { o.listen_address = v; }},
@@ -23,6 +33,12 @@ const std::map<std::string, Setter>& ValueFlags() {
          o.telemetry_path = v;
        }},
       {"--config.file", [](Options& o, const std::string& v) { o.config_file = v; }},
+      {"--report-interval",
+       [](Options& o, const std::string& v) {
+         o.report_interval = Seconds("--report-interval", v);
+       }},
+      {"--report-once",
+       [](Options& o, const std::string& v) { o.report_once = Seconds("--report-once", v); }},
       {"--metrics.config", [](Options& o, const std::string& v) { o.metrics_config = v; }},
       {"--log.level",
        [](Options& o, const std::string& v) {
@@ -83,6 +99,10 @@ std::string UsageText() {
              "                              config/netstacklat-exporter.yaml). Flags override it.\n"
              "      --list-hooks            List the hooks, their attach points and whether\n"
              "                              this kernel accepts them, then exit.\n"
+             "      --report-interval=SEC   Also print a latency report to stdout every SEC\n"
+             "                              seconds (counts for the interval).\n"
+             "      --report-once=SEC       Print one report of SEC seconds and exit (no\n"
+             "                              HTTP server).\n"
              "      --web.listen-address=\":PORT\"\n"
              "                              Address to listen on (default \"") +
          kDefaultListenAddress +

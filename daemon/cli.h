@@ -21,8 +21,10 @@ struct Options {
   std::optional<std::string> metrics_config;
   std::string log_level = "info";
   bool log_no_timestamps = false;
-  bool config_check = false;  // validate the config and exit
-  bool list_hooks = false;    // print the hooks and exit
+  bool config_check = false;   // validate the config and exit
+  bool list_hooks = false;     // print the hooks and exit
+  double report_interval = 0;  // > 0: print a terminal report this often
+  double report_once = 0;      // > 0: print one report of this many seconds, exit
   bool show_help = false;
   bool show_version = false;
 };

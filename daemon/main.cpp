@@ -1,6 +1,7 @@
 // netstacklat-exporter: parse flags -> load the metrics config -> enable RX
 // timestamps -> bind the port -> load and attach BPF -> serve -> wait for a
 // signal -> detach everything.
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <systemd/sd-daemon.h>
 
@@ -9,6 +10,7 @@
 #include <cstdio>
 #include <functional>
 #include <memory>
+#include <optional>
 
 #include "attach_probe.h"
 #include "bpf_loader.h"
@@ -20,6 +22,7 @@
 #include "map_reader.h"
 #include "metrics_config.h"
 #include "name_resolver.h"
+#include "report.h"
 #include "rx_timestamping.h"
 #include "tai_offset.h"
 #include "version.h"
@@ -32,6 +35,8 @@ namespace {
 constexpr int kTaiRefreshSeconds = 60;
 
 void SetUpLogging(const Options& opts) {
+  // Logs to stderr: stdout carries the terminal report (--report-*).
+  spdlog::set_default_logger(spdlog::stderr_color_mt("netstacklat"));
   spdlog::set_level(spdlog::level::from_str(opts.log_level));
   spdlog::set_pattern(opts.log_no_timestamps ? "%l %v" : "%Y-%m-%dT%H:%M:%S.%e%z %l %v");
   RouteLibbpfLogs();
@@ -95,11 +100,45 @@ void Reload(const Options& opts, DaemonConfig* running, BpfLoader& bpf, Collecto
   }
 }
 
-// Signals are blocked in every thread and taken here, synchronously.
-int WaitForTermination(const std::function<void()>& reload, BpfLoader& bpf, int64_t* tai_offset,
-                       const sigset_t& signals) {
+// The latency histogram family of a collection (the report's input).
+prometheus::MetricFamily Histograms(const Collector& collector) {
+  for (auto& f : collector.Collect())
+    if (f.type == prometheus::MetricType::Histogram) return std::move(f);
+  return {};
+}
+
+// Prints the samples since the last call (the terminal report).
+class Reporter {
+ public:
+  explicit Reporter(const Collector& c)
+      : collector_(c), last_(Histograms(c)), since_(Collector::MonotonicSeconds()) {}
+
+  void Print() {
+    prometheus::MetricFamily now = Histograms(collector_);
+    const double t = Collector::MonotonicSeconds();
+    std::fputs(FormatReport(last_, now, t - since_).c_str(), stdout);
+    std::fflush(stdout);
+    last_ = std::move(now);
+    since_ = t;
+  }
+
+ private:
+  const Collector& collector_;
+  prometheus::MetricFamily last_;
+  double since_;
+};
+
+struct timespec Timespec(double seconds) {
+  const auto whole = static_cast<time_t>(seconds);
+  return {whole, static_cast<long>((seconds - static_cast<double>(whole)) * 1e9)};
+}
+
+// Signals are blocked in every thread and taken here, synchronously. Each
+// wake-up without a signal refreshes the TAI offset and, if asked, reports.
+int WaitForTermination(const std::function<void()>& reload, const std::function<void()>& tick,
+                       double tick_seconds, const sigset_t& signals) {
   for (;;) {
-    const struct timespec timeout = {kTaiRefreshSeconds, 0};
+    const struct timespec timeout = Timespec(tick_seconds);
     const int sig = sigtimedwait(&signals, nullptr, &timeout);
     if (sig == SIGINT || sig == SIGTERM) return sig;
     if (sig == SIGHUP) {
@@ -107,8 +146,18 @@ int WaitForTermination(const std::function<void()>& reload, BpfLoader& bpf, int6
       reload();
       sd_notify(0, "READY=1");
     }
-    if (sig < 0) RefreshTaiOffset(bpf, tai_offset);
+    if (sig < 0) tick();
   }
+}
+
+// --report-once: attach, wait (SIGTERM cuts it short), print, exit.
+int ReportOnce(const Options& opts, const Collector& collector, const sigset_t& signals) {
+  Reporter reporter(collector);
+  spdlog::info("reporting the next {} s", opts.report_once);
+  const struct timespec wait = Timespec(opts.report_once);
+  sigtimedwait(&signals, nullptr, &wait);
+  reporter.Print();
+  return 0;
 }
 
 int Run(const Options& opts) {
@@ -126,7 +175,9 @@ int Run(const Options& opts) {
   for (int s : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&signals, s);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // before any thread starts
 
-  WebServer web(daemon.listen_address, daemon.telemetry_path);
+  std::unique_ptr<WebServer> web;
+  if (opts.report_once == 0)
+    web = std::make_unique<WebServer>(daemon.listen_address, daemon.telemetry_path);
   RxTimestamping rx_timestamping;
   BpfLoader bpf;
   int64_t tai_offset = 0;
@@ -143,15 +194,22 @@ int Run(const Options& opts) {
   auto collector = std::make_shared<Collector>(config_name, config.histograms[0], reader, bpf,
                                                names, Collector::MonotonicSeconds);
   collector->SetReloadResult(true, UnixSeconds());
-  web.Register(collector);
+  if (!web) return ReportOnce(opts, *collector, signals);
+  web->Register(collector);
   spdlog::info("serving {} on {} (port {})", daemon.telemetry_path, daemon.listen_address,
-               web.Port());
+               web->Port());
   // Type=notify: ready only now that the port is bound and the hooks attached.
   sd_notifyf(0, "READY=1\nSTATUS=%s", StatusLine(bpf).c_str());
 
   DaemonConfig running = daemon;
-  const int sig = WaitForTermination([&] { Reload(opts, &running, bpf, *collector); }, bpf,
-                                     &tai_offset, signals);
+  std::optional<Reporter> reporter;
+  if (opts.report_interval > 0) reporter.emplace(*collector);
+  const int sig = WaitForTermination([&] { Reload(opts, &running, bpf, *collector); },
+                                     [&] {
+                                       RefreshTaiOffset(bpf, &tai_offset);
+                                       if (reporter) reporter->Print();
+                                     },
+                                     reporter ? opts.report_interval : kTaiRefreshSeconds, signals);
   sd_notify(0, "STOPPING=1");
   spdlog::info("{}: detaching and exiting", strsignal(sig));
   return 0;  // destructors: web server stops, links detach, programs unload

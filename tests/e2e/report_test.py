@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""--report-once prints the latency seen in its interval; its numbers must
+agree with the /metrics deltas of a second daemon over the same period.
+
+UDP datagrams of 32 KB on loopback, N of them, all inside the interval,
+read by this process; both daemons filter socket reads by this pid, so
+udp-socket-read sees exactly these and the report's count and the /metrics
+delta must both be N.
+Exit 0 pass, 1 fail, 77 skipped (never under CI=true)."""
+import argparse
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+
+import e2e_test as e2e
+
+N = 60
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--daemon", required=True)
+    args = p.parse_args()
+    if os.geteuid() != 0:
+        e2e.skip("needs root to load BPF programs")
+    config = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"nstl-report-{os.getpid()}.yaml")
+    with open(config, "w") as f:
+        f.write(f"filters: {{pids: [{os.getpid()}]}}\n")
+    port = e2e.free_port()
+    serving = e2e.start_daemon(args.daemon, port, 60, extra=[f"--config.file={config}"])
+    try:
+        before = e2e.by_hook(e2e.parse(e2e.scrape(port)), "_count").get("udp-socket-read", 0)
+        report = subprocess.Popen([args.daemon, "--report-once", "4", f"--config.file={config}"],
+                                  stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
+        # Wait for its interval to start (its log says so), then send inside it.
+        for line in report.stderr:
+            if "reporting the next" in line:
+                break
+        rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        rx.bind(("127.0.0.1", 0))
+        tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        for _ in range(N):
+            tx.sendto(b"r" * 32000, rx.getsockname())
+            rx.recv(65536)
+            time.sleep(0.005)
+        out, _ = report.communicate(timeout=30)
+        time.sleep(0.3)
+        after = e2e.by_hook(e2e.parse(e2e.scrape(port)), "_count").get("udp-socket-read", 0)
+        print(out)
+        e2e.check(report.returncode == 0, "--report-once exited 0")
+        m = re.search(r"^udp-socket-read\n(?:  \(.*\n)+  count (\d+) \(([\d.]+)/s\)", out, re.M)
+        e2e.check(m is not None, "the report has a udp-socket-read histogram")
+        e2e.check(int(m.group(1)) == N, f"report: udp-socket-read count {m.group(1)} == {N}")
+        e2e.check(after - before == N, f"/metrics delta over the same period: {after - before:.0f}")
+        bars = re.findall(r"^  \(\s*(\S+),\s*(\S+)\]\s+(\d+) #+$", out, re.M)
+        e2e.check(len(bars) > 0, f"the report draws bucket bars ({len(bars)})")
+    except e2e.Failure as err:
+        e2e.log(f"FAIL: {err}")
+        return 1
+    finally:
+        serving.terminate()
+        serving.wait(timeout=20)
+        os.unlink(config)
+    e2e.log("PASS")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
