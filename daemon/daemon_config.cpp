@@ -219,11 +219,7 @@ DaemonConfig ParseDaemonConfig(const std::string& yaml_text, const std::string& 
 }
 
 DaemonConfig LoadDaemonConfigFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw ConfigError(path + ": cannot open: " + ErrnoText(errno));
-  std::ostringstream text;
-  text << in.rdbuf();
-  return ParseDaemonConfig(text.str(), path);
+  return ParseDaemonConfig(ReadConfigText(path), path);
 }
 
 }  // namespace netstacklat

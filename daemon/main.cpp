@@ -187,8 +187,9 @@ int Run(const Options& opts) {
   spdlog::info("dropped all capabilities (CapEff {})", EffectiveCapabilities());
 
   SystemNameResolver names;
-  HookArraySource ungrouped(bpf.HistogramMapFd());
-  HistKeyHashSource grouped(bpf.GroupedMapFd());
+  using Layout = BpfHistogramSource::Layout;
+  BpfHistogramSource ungrouped(bpf.HistogramMapFd(), Layout::kHookArray);
+  BpfHistogramSource grouped(bpf.GroupedMapFd(), Layout::kHistKeyHash);
   MergedSource reader({&ungrouped, &grouped});
   const std::string config_name = "netstacklat";
   auto collector = std::make_shared<Collector>(config_name, config.histograms[0], reader, bpf,

@@ -111,13 +111,12 @@ void ExpandHookArray(const RawMapContents& raw, MapSnapshot* out) {
   }
 }
 
-void HookArraySource::Read(MapSnapshot* out) {
+void BpfHistogramSource::Read(MapSnapshot* out) {
   reader_.Read(&raw_);
-  ExpandHookArray(raw_, out);
-}
-
-void HistKeyHashSource::Read(MapSnapshot* out) {
-  reader_.Read(&raw_);
+  if (layout_ == Layout::kHookArray) {
+    ExpandHookArray(raw_, out);
+    return;
+  }
   if (raw_.key_size != sizeof(struct hist_key) || raw_.lanes != 1)
     throw std::runtime_error("not a hash of struct hist_key -> u64");
   out->key_size = raw_.key_size;

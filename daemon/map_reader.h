@@ -68,25 +68,18 @@ class BpfMapReader {
 // as hist_key rows: one per non-zero slot.
 void ExpandHookArray(const RawMapContents& raw, MapSnapshot* out);
 
-class HookArraySource : public HistogramSource {
+// A histogram map of the BPF program, in either of its layouts: the
+// per-CPU array of struct hook_hist (ungrouped) or the per-CPU hash of
+// hist_key -> u64 (grouped; upstream's and ebpf_exporter's layout).
+class BpfHistogramSource : public HistogramSource {
  public:
-  explicit HookArraySource(int map_fd) : reader_(map_fd) {}
+  enum class Layout { kHookArray, kHistKeyHash };
+  BpfHistogramSource(int map_fd, Layout layout) : reader_(map_fd), layout_(layout) {}
   void Read(MapSnapshot* out) override;
 
  private:
   BpfMapReader reader_;
-  RawMapContents raw_;
-};
-
-// A per-CPU hash keyed by struct hist_key with u64 values: upstream
-// netstacklat's (and ebpf_exporter's) layout, read as is.
-class HistKeyHashSource : public HistogramSource {
- public:
-  explicit HistKeyHashSource(int map_fd) : reader_(map_fd) {}
-  void Read(MapSnapshot* out) override;
-
- private:
-  BpfMapReader reader_;
+  Layout layout_;
   RawMapContents raw_;
 };
 

@@ -124,11 +124,7 @@ MetricsConfig ParseMetricsConfig(const std::string& yaml_text, const std::string
 }
 
 MetricsConfig LoadMetricsConfigFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw ConfigError(path + ": cannot open: " + ErrnoText(errno));
-  std::ostringstream text;
-  text << in.rdbuf();
-  return ParseMetricsConfig(text.str(), path);
+  return ParseMetricsConfig(ReadConfigText(path), path);
 }
 
 }  // namespace netstacklat

@@ -1,5 +1,7 @@
 #include "yaml_util.h"
 
+#include <cerrno>
+#include <fstream>
 #include <sstream>
 
 namespace netstacklat {
@@ -34,6 +36,14 @@ uint32_t UnsignedIn(const YAML::Node& node, const Context& ctx, uint32_t lo, uin
     ctx.Fail(node, "must be between " + std::to_string(lo) + " and " + std::to_string(hi) +
                        ", not " + std::to_string(v));
   return static_cast<uint32_t>(v);
+}
+
+std::string ReadConfigText(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw ConfigError(path + ": cannot open: " + ErrnoText(errno));
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
 }
 
 ConfigError LocatedError(const std::string& source, const YAML::Exception& e) {

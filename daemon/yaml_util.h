@@ -47,6 +47,9 @@ T Scalar(const YAML::Node& node, const Context& ctx, const char* type) {
 
 uint32_t UnsignedIn(const YAML::Node& node, const Context& ctx, uint32_t lo, uint32_t hi);
 
+// The whole file; throws ConfigError "path: cannot open: <why>".
+std::string ReadConfigText(const std::string& path);
+
 // A yaml-cpp exception (syntax error, or any surprise) as a located ConfigError.
 ConfigError LocatedError(const std::string& source, const YAML::Exception& e);
 

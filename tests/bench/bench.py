@@ -269,20 +269,13 @@ def bench_packet_path(args):
 
 # --- 4. footprint ------------------------------------------------------------------
 
-def rss_kb(pid):
-    for line in open(f"/proc/{pid}/status"):
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
-
-
 def bench_footprint(args):
     port = e2e.free_port()
     daemon = e2e.start_daemon(args.daemon, port, 120)
     try:
-        start = rss_kb(daemon.pid)
+        start = e2e.rss_kb(daemon.pid)
         timed_scrapes(port, args.footprint_scrapes)
-        after = rss_kb(daemon.pid)
+        after = e2e.rss_kb(daemon.pid)
         cpu0 = proc_cpu_seconds(daemon.pid)
         time.sleep(args.idle)
         idle = proc_cpu_seconds(daemon.pid) - cpu0

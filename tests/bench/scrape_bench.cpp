@@ -126,7 +126,7 @@ int main(int argc, char** argv) {
               raw.count());
 
   const MetricsConfig config = ParseMetricsConfig(kBuiltinMetricsConfig, "builtin");
-  HistKeyHashSource source(fd);
+  BpfHistogramSource source(fd, BpfHistogramSource::Layout::kHistKeyHash);
   NoPrograms status;
   SystemNameResolver names;
   auto collector = std::make_shared<Collector>("netstacklat", config.histograms[0], source, status,

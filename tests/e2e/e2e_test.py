@@ -263,6 +263,13 @@ def scrape_times(port, n=50):
     return statistics.median(times), max(times)
 
 
+def rss_kb(pid):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
 def set_bpf_stats(value):
     path = "/proc/sys/kernel/bpf_stats_enabled"
     with open(path) as f:

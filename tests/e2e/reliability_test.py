@@ -30,13 +30,6 @@ def total_count(port):
     return sum(v for n, _, v in e2e.parse(e2e.scrape(port)) if n == HIST_COUNT)
 
 
-def rss_kb(pid):
-    for line in open(f"/proc/{pid}/status"):
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
-
-
 def fds(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
 
@@ -125,7 +118,7 @@ def run(args):
     e2e.check(c1 > c0, f"counts kept and still growing ({c0:.0f} -> {c1:.0f})")
     e2e.check(fds(proc.pid) <= fd0 + 1, f"no fd leaked ({fd0} -> {fds(proc.pid)})")
 
-    rss0 = rss_kb(proc.pid)
+    rss0 = e2e.rss_kb(proc.pid)
     stop = threading.Event()
     def keep_traffic_flowing():
         while not stop.is_set():
@@ -137,7 +130,7 @@ def run(args):
     reqs, failed, p99 = run_load(port, args.load_seconds, args.concurrency)
     stop.set()
     traffic.join()
-    rss1 = rss_kb(proc.pid)
+    rss1 = e2e.rss_kb(proc.pid)
     c2 = total_count(port)
     e2e.log(f"load: {reqs} scrapes by {args.concurrency} clients in {args.load_seconds} s, "
             f"{failed} failed, p99 {p99}; RSS {rss0} -> {rss1} KiB")
