@@ -1,6 +1,8 @@
 #include "capabilities.h"
 
+#include <grp.h>
 #include <linux/capability.h>
+#include <pwd.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -19,6 +21,16 @@ void DropAllCapabilities() {
   struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
   if (syscall(SYS_capset, &header, data) != 0)
     throw StartupError("dropping capabilities: " + ErrnoText(errno));
+}
+
+void SwitchUser(const std::string& name) {
+  const struct passwd* pw = getpwnam(name.c_str());
+  if (!pw) throw StartupError("run as user '" + name + "': no such user");
+  const gid_t gid = pw->pw_gid;
+  const uid_t uid = pw->pw_uid;
+  if (setgroups(1, &gid) != 0 || setgid(gid) != 0 || setuid(uid) != 0)
+    throw StartupError("run as user '" + name + "': " + ErrnoText(errno) +
+                       " (needs CAP_SETUID and CAP_SETGID; under systemd use User=)");
 }
 
 std::string EffectiveCapabilities() {

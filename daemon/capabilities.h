@@ -11,6 +11,10 @@ namespace netstacklat {
 // Throws StartupError if the kernel refuses.
 void DropAllCapabilities();
 
+// Run as this user from now on (its primary group, no supplementary ones).
+// Needs CAP_SETUID and CAP_SETGID; throws StartupError.
+void SwitchUser(const std::string& name);
+
 // The CapEff line of /proc/self/status ("0000000000000000" once dropped).
 std::string EffectiveCapabilities();
 

@@ -1,5 +1,7 @@
 #include "cli.h"
 
+#include <pwd.h>
+
 #include <functional>
 #include <map>
 
@@ -33,6 +35,7 @@ const std::map<std::string, Setter>& ValueFlags() {
          o.telemetry_path = v;
        }},
       {"--config.file", [](Options& o, const std::string& v) { o.config_file = v; }},
+      {"--runas.user", [](Options& o, const std::string& v) { o.run_as_user = v; }},
       {"--report-interval",
        [](Options& o, const std::string& v) {
          o.report_interval = Seconds("--report-interval", v);
@@ -113,6 +116,8 @@ std::string UsageText() {
          "                              (default: the built-in netstacklat.yaml).\n"
          "      --config.check          Validate the config files and exit (0: valid,\n"
          "                              2: invalid); touches neither kernel nor network.\n"
+         "      --runas.user=USER       After attaching, run as USER (when started as root).\n"
+         "      --runas.user=USER       After attaching, run as USER (when started as root).\n"
          "      --log.level=info        debug, info, warn or error.\n"
          "      --debug                 Same as --log.level=debug.\n"
          "      --log.no-timestamps     Leave timestamps out of log lines (journald has them).\n";
@@ -124,6 +129,11 @@ DaemonConfig ResolveConfig(const Options& o) {
   if (o.listen_address) c.listen_address = *o.listen_address;
   if (o.telemetry_path) c.telemetry_path = *o.telemetry_path;
   if (o.metrics_config) c.metrics_config = *o.metrics_config;
+  if (o.run_as_user) {
+    if (!getpwnam(o.run_as_user->c_str()))
+      throw ConfigError("--runas.user: no user '" + *o.run_as_user + "'");
+    c.run_as_user = *o.run_as_user;
+  }
   return c;
 }
 

@@ -2,6 +2,7 @@
 
 #include <ftw.h>
 #include <net/if.h>
+#include <pwd.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -174,7 +175,12 @@ DaemonConfig ParseRoot(const YAML::Node& root, const std::string& source) {
   c.source = source;
   if (root.IsNull()) return c;  // an empty file: all defaults
   const Context top(source, "");
-  RequireMap(root, top, {"web", "metrics_config", "hooks", "filters", "grouping"});
+  RequireMap(root, top, {"web", "metrics_config", "hooks", "filters", "grouping", "run_as_user"});
+  if (const YAML::Node u = root["run_as_user"]) {
+    c.run_as_user = Scalar<std::string>(u, top.Child("run_as_user"), "a user name");
+    if (!getpwnam(c.run_as_user.c_str()))
+      top.Child("run_as_user").Fail(u, "no user '" + c.run_as_user + "'");
+  }
   if (root["web"]) ParseWeb(root["web"], top.Child("web"), &c);
   if (const YAML::Node m = root["metrics_config"])
     c.metrics_config = Scalar<std::string>(m, top.Child("metrics_config"), "a file path");

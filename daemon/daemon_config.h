@@ -35,6 +35,7 @@ struct DaemonConfig {
   std::string telemetry_path = "/metrics";
   std::string metrics_config;  // ebpf_exporter-schema file; "" = built in
   std::set<uint16_t> hooks;    // enabled hook ids; default: all
+  std::string run_as_user;     // switch to it after attaching; "" = stay
   Filters filters;
   Grouping grouping;
 

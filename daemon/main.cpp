@@ -183,6 +183,10 @@ int Run(const Options& opts) {
   int64_t tai_offset = 0;
   RefreshTaiOffset(bpf, &tai_offset);
   bpf.LoadAndAttach(AttachProbe(), daemon);
+  if (!daemon.run_as_user.empty()) {
+    SwitchUser(daemon.run_as_user);
+    spdlog::info("running as user {}", daemon.run_as_user);
+  }
   DropAllCapabilities();  // nothing below needs any
   spdlog::info("dropped all capabilities (CapEff {})", EffectiveCapabilities());
 

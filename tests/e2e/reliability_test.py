@@ -100,11 +100,14 @@ def run(args):
     cmd = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
            "umount -l /sys/fs/bpf 2>/dev/null; umount -l /sys/kernel/tracing 2>/dev/null; "
            "umount -l /sys/kernel/debug/tracing 2>/dev/null; "
-           "! mountpoint -q /sys/fs/bpf && exec \"$0\" \"$@\"", args.daemon]
+           "! mountpoint -q /sys/fs/bpf && exec \"$0\" \"$@\"", args.daemon,
+           "--runas.user=nobody"]
     proc = e2e.start_daemon(args.daemon, port, 60, wrapper=cmd)
     e2e.check(True, "started with bpffs and tracefs unmounted in its mount namespace")
-    caps = next(l.split()[1] for l in open(f"/proc/{proc.pid}/status") if l.startswith("CapEff"))
+    status = {l.split(":")[0]: l.split()[1:] for l in open(f"/proc/{proc.pid}/status")}
+    caps = status["CapEff"][0]
     e2e.check(int(caps, 16) == 0, f"no capabilities left after attaching (CapEff {caps})")
+    e2e.check(status["Uid"][0] == "65534", f"runs as nobody after attaching (uid {status['Uid']})")
 
     e2e.send_traffic()
     c0, fd0 = total_count(port), fds(proc.pid)

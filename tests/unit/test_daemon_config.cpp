@@ -111,6 +111,7 @@ TEST_CASE("bad config files name the file, line, column and key") {
        "filters.cgroups_include_children: needs a list of cgroups"},
       {"filters:\n  cgroups_include_children: maybe",
        "filters.cgroups_include_children: must be true or false, not 'maybe'"},
+      {"run_as_user: nstl-no-such-user", "d.yaml:1:14: run_as_user: no user 'nstl-no-such-user'"},
       {"grouping:\n  by_iface: true", "d.yaml:2:3: grouping.by_iface: unknown or unsupported key"},
       {"grouping:\n  by_cgroup: 2", "grouping.by_cgroup: must be true or false, not '2'"},
       {"grouping:\n  max_label_sets: 0",
@@ -140,6 +141,12 @@ TEST_CASE("filters resolve names; grouping sizes its map from them") {
   CHECK(Parse("").filters.netns_inum != 0);  // our own namespace, as upstream
   CHECK(Parse("filters: {network_namespace: /proc/self/ns/net}").filters.netns_inum ==
         Parse("").filters.netns_inum);
+}
+
+TEST_CASE("run_as_user names a user that exists") {
+  CHECK(Parse("run_as_user: nobody").run_as_user == "nobody");
+  CHECK_THROWS_WITH(ResolveConfig(ParseCommandLine({"--runas.user=nstl-no-such-user"})),
+                    Catch::Contains("--runas.user: no user 'nstl-no-such-user'"));
 }
 
 TEST_CASE("a missing config file is named") {
