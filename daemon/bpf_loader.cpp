@@ -111,6 +111,7 @@ void BpfLoader::LoadAndAttach(const AttachProbe& probe, const DaemonConfig& conf
   if (int err = netstacklat_bpf::load(skel_.get()); err)
     throw StartupError("loading the BPF programs: " + ErrnoText(err));
   FillFilterMaps(config);  // before attaching: no sample escapes a filter
+  drops_reader_ = std::make_unique<BpfMapReader>(bpf_map__fd(skel_->maps.netstacklat_drops));
   AttachChosen(choices);
 }
 
@@ -252,8 +253,9 @@ int BpfLoader::GroupedMapFd() const {
 }
 
 uint64_t BpfLoader::GroupedMapDrops() const {
+  if (!drops_reader_) return 0;  // not loaded
   RawMapContents raw;
-  BpfMapReader(bpf_map__fd(skel_->maps.netstacklat_drops)).Read(&raw);
+  drops_reader_->Read(&raw);
   return raw.values.empty() ? 0 : raw.values[0];
 }
 

@@ -12,6 +12,7 @@
 #include "daemon_config.h"
 #include "exporter_status.h"
 #include "hooks.h"
+#include "map_reader.h"
 
 struct netstacklat_bpf;
 struct bpf_link;
@@ -65,7 +66,8 @@ class BpfLoader : public ExporterStatus {
   // Declared after skel_, so destroyed first: detach before unload.
   std::vector<std::pair<std::string, std::unique_ptr<bpf_link, LinkDeleter>>> links_;
   std::vector<HookStatus> hooks_;
-  uint32_t grouped_capacity_ = 0;  // label sets the grouped map was sized for
+  uint32_t grouped_capacity_ = 0;               // label sets the grouped map was sized for
+  std::unique_ptr<BpfMapReader> drops_reader_;  // read on each scrape
 };
 
 }  // namespace netstacklat

@@ -104,6 +104,9 @@ CONFIGS = {
     "": "filters: {network_namespace: all}\n",
     "-grouped": "filters: {network_namespace: all}\n"
                 "grouping: {by_interface: true, by_cgroup: true}\n",
+    # The namespace filter in force, samples passing (the default is such a
+    # filter, on the daemon's own namespace).
+    "-netns-filter": f"filters: {{network_namespace: /run/netns/{NS_B}}}\n",
     # Only lo: every sample of the veth traffic is rejected by the filter.
     "-filtered-out": "filters: {network_namespace: all, interfaces: [lo]}\n",
 }
@@ -326,7 +329,7 @@ def main():
     finally:
         teardown_veth()
     print_table()
-    expected = {"bpf": 3, "scrape": 15, "packet": 3, "footprint": 3}
+    expected = {"bpf": 4, "scrape": 15, "packet": 3, "footprint": 3}
     missing = [s for s in sections
                if sum(1 for r in rows if r[0].startswith(s)) < expected[s]]
     if missing:
