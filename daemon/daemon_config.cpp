@@ -1,6 +1,5 @@
 #include "daemon_config.h"
 
-#include <ftw.h>
 #include <net/if.h>
 #include <pwd.h>
 #include <sys/stat.h>
@@ -72,13 +71,6 @@ uint64_t InodeOf(const std::string& path) {
   return stat(path.c_str(), &st) == 0 ? st.st_ino : 0;
 }
 
-// cgroup v2 ids are directory inodes; nftw() takes no context pointer.
-std::vector<uint64_t>* g_cgroup_ids = nullptr;
-int AddCgroupId(const char*, const struct stat* st, int type, struct FTW*) {
-  if (type == FTW_D) g_cgroup_ids->push_back(st->st_ino);
-  return 0;
-}
-
 void ResolveNetns(const YAML::Node& node, const Context& ctx, Filters* f) {
   f->network_namespace = Scalar<std::string>(node, ctx, "self, all, an inode or a path");
   const std::string& ns = f->network_namespace;
@@ -130,9 +122,7 @@ void ParseFilters(const YAML::Node& node, const Context& ctx, Filters* f) {
         f->cgroup_ids.push_back(st.st_ino);
         continue;
       }
-      g_cgroup_ids = &f->cgroup_ids;
-      nftw(path.c_str(), AddCgroupId, 16, FTW_PHYS | FTW_MOUNT);
-      g_cgroup_ids = nullptr;
+      for (const auto& [id, _] : CgroupsUnder(path)) f->cgroup_ids.push_back(id);
     }
   } else if (f->cgroups_include_children) {
     ctx.Child("cgroups_include_children")

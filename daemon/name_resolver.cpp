@@ -11,8 +11,8 @@
 namespace netstacklat {
 namespace {
 
-// nftw() takes no context pointer; the walk runs under the collector's
-// mutex, so one static target is safe.
+// nftw() takes no context pointer; walks run on the main thread (config)
+// or under the collector's mutex, never at once, so one static target will do.
 std::unordered_map<uint64_t, std::string>* g_scan_target = nullptr;
 
 int AddCgroup(const char* path, const struct stat* st, int type, struct FTW*) {
@@ -58,14 +58,18 @@ std::optional<std::string> SystemNameResolver::CgroupPath(uint64_t cgroup_id) {
   return it->second;
 }
 
+std::unordered_map<uint64_t, std::string> CgroupsUnder(const std::string& dir) {
+  std::unordered_map<uint64_t, std::string> paths;
+  g_scan_target = &paths;
+  nftw(dir.c_str(), AddCgroup, 16, FTW_PHYS | FTW_MOUNT);
+  g_scan_target = nullptr;
+  return paths;
+}
+
 void SystemNameResolver::RescanCgroups() {
   last_scan_ = std::chrono::steady_clock::now();
   if (cgroup_root_.empty()) return;  // no cgroup v2: ids stay unknown
-  std::unordered_map<uint64_t, std::string> paths;
-  g_scan_target = &paths;
-  nftw(cgroup_root_.c_str(), AddCgroup, 16, FTW_PHYS | FTW_MOUNT);
-  g_scan_target = nullptr;
-  cgroup_paths_ = std::move(paths);
+  cgroup_paths_ = CgroupsUnder(cgroup_root_);
 }
 
 }  // namespace netstacklat

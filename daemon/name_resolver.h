@@ -21,6 +21,9 @@ class NameResolver {
 // /sys/fs/cgroup, /sys/fs/cgroup/unified on hybrid systems; "" if nowhere.
 std::string Cgroup2Root();
 
+// Every cgroup at or below dir: id (the directory's inode) -> path.
+std::unordered_map<uint64_t, std::string> CgroupsUnder(const std::string& dir);
+
 // Whether path is a directory of a cgroup v2 file system.
 bool IsCgroup2Dir(const std::string& path);
 
