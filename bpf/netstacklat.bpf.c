@@ -98,6 +98,24 @@ struct {
 	__type(value, __u64);
 } netstacklat_drops SEC(".maps");
 
+/*
+ * Per TCP socket, for the head-of-line blocking filter: data up to ooo_end
+ * was received while a segment before it was missing, so its reads include
+ * the wait for the retransmission or the reordered segment.
+ */
+struct tcp_hol_state {
+	__u32 ooopack; /* tp->rcv_ooopack when last looked at */
+	__u32 ooo_end; /* end of the out-of-order data seen */
+	__u8 active;   /* reads have not passed ooo_end yet */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct tcp_hol_state);
+} netstacklat_tcp_hol SEC(".maps");
+
 static __always_inline bool is_socket_read(enum netstacklat_hook hook)
 {
 	return hook == NETSTACKLAT_HOOK_TCP_SOCK_READ ||
@@ -155,6 +173,86 @@ static __always_inline bool selected(const struct sk_buff *skb, struct sock *sk,
 
 		if (!bpf_map_lookup_elem(&netstacklat_cgroups, &cgroup))
 			return false;
+	}
+	return true;
+}
+
+/*
+ * Socket reads only when the receive queue holds at least
+ * min_sockqueue_len skbs besides the one being read (queued_self: 1 where
+ * it is still queued), or the backlog is in use: upstream's -q, which
+ * keeps reads of lightly loaded sockets out (and their cost with them).
+ * A read whose socket is unknown cannot pass.
+ */
+static __always_inline bool queue_long_enough(struct sock *sk,
+					      __u32 queued_self, bool udp)
+{
+	__u32 min = netstacklat_cfg.min_sockqueue_len;
+	__u32 qlen;
+
+	if (!min)
+		return true;
+	if (!sk)
+		return false;
+	if (sk->sk_backlog.tail)
+		return true;
+	qlen = sk->sk_receive_queue.qlen;
+	if (udp)
+		qlen += BPF_CORE_READ((struct udp_sock *)sk, reader_queue.qlen);
+	return qlen >= min + queued_self;
+}
+
+static __always_inline bool seq_before(__u32 a, __u32 b)
+{
+	return (__s32)(a - b) < 0;
+}
+
+/*
+ * Whether a TCP read consumed data that had to wait behind a missing
+ * segment (head-of-line blocking: the wait is the network's loss or
+ * reordering, not the host's latency), excluded unless include_tcp_hol.
+ * pending: bytes this read copies that copied_seq does not count yet.
+ * Sockets that never saw an out-of-order segment (rcv_ooopack 0, the
+ * common case) cost two loads and keep no state.
+ */
+static __always_inline bool tcp_hol_blocked(struct sock *sk, __u32 pending)
+{
+	/* Probe reads: skb->sk is an RCU pointer on newer kernels, which
+	 * bpf_skc_to_tcp_sock() refuses; the sock is a tcp_sock here. */
+	struct tcp_sock *tp = (struct tcp_sock *)sk;
+	struct tcp_hol_state *st;
+	__u32 ooopack, end;
+
+	if (netstacklat_cfg.include_tcp_hol || !sk)
+		return false;
+	ooopack = BPF_CORE_READ(tp, rcv_ooopack);
+	if (!ooopack)
+		return false;
+	st = bpf_sk_storage_get(&netstacklat_tcp_hol, sk, NULL,
+				BPF_SK_STORAGE_GET_F_CREATE);
+	if (!st)
+		return false;
+	if (st->ooopack != ooopack) {
+		/* New out-of-order data since we last looked: what is held
+		 * out of order ends at the last queued skb; if the hole has
+		 * been filled already, all of it is below rcv_nxt. */
+		end = BPF_CORE_READ(tp, rcv_nxt);
+		if (BPF_CORE_READ(tp, out_of_order_queue.rb_node)) {
+			struct sk_buff *last = BPF_CORE_READ(tp, ooo_last_skb);
+
+			/* TCP_SKB_CB(last)->end_seq */
+			bpf_core_read(&end, sizeof(end), &last->cb[4]);
+		}
+		if (!st->active || seq_before(st->ooo_end, end))
+			st->ooo_end = end;
+		st->active = 1;
+		st->ooopack = ooopack;
+	}
+	if (!st->active)
+		return false;
+	if (seq_before(st->ooo_end, BPF_CORE_READ(tp, copied_seq) + pending)) {
+		st->active = 0; /* reads have passed the out-of-order data */
+		return false;
 	}
 	return true;
 }
@@ -415,6 +513,10 @@ int BPF_PROG(nstl_tcp_read, struct msghdr *msg, struct sock *sk,
 {
 	struct timespec64 *ts = &tss->ts[0];
 
+	/* Called after the read: copied_seq is past the data consumed, and
+	 * the queue holds what is left. */
+	if (!queue_long_enough(sk, 0, false) || tcp_hol_blocked(sk, 0))
+		return 0;
 	record(ts->tv_sec * NS_PER_S + ts->tv_nsec, NULL, sk,
 	       NETSTACKLAT_HOOK_TCP_SOCK_READ);
 	return 0;
@@ -424,6 +526,8 @@ int BPF_PROG(nstl_tcp_read, struct msghdr *msg, struct sock *sk,
 SEC("fentry/skb_consume_udp")
 int BPF_PROG(nstl_udp_read, struct sock *sk, struct sk_buff *skb, int len)
 {
+	if (!queue_long_enough(sk, 0, true)) /* the skb is dequeued already */
+		return 0;
 	record_skb(skb, sk, NETSTACKLAT_HOOK_UDP_SOCK_READ);
 	return 0;
 }
@@ -441,12 +545,19 @@ SEC("tp_btf/skb_copy_datagram_iovec")
 int BPF_PROG(nstl_tp_sk_read, const struct sk_buff *skb, int len)
 {
 	int protocol = skb_read_protocol(skb);
+	struct sock *sk = skb->sk;
 
-	if (protocol == IPPROTO_TCP && hook_on[NETSTACKLAT_HOOK_TCP_SOCK_READ])
-		record_skb(skb, skb->sk, NETSTACKLAT_HOOK_TCP_SOCK_READ);
-	else if (protocol == IPPROTO_UDP &&
-		 hook_on[NETSTACKLAT_HOOK_UDP_SOCK_READ])
-		record_skb(skb, skb->sk, NETSTACKLAT_HOOK_UDP_SOCK_READ);
+	/* TCP copies before it unlinks the skb and advances copied_seq. */
+	if (protocol == IPPROTO_TCP &&
+	    hook_on[NETSTACKLAT_HOOK_TCP_SOCK_READ]) {
+		if (queue_long_enough(sk, 1, false) &&
+		    !tcp_hol_blocked(sk, len))
+			record_skb(skb, sk, NETSTACKLAT_HOOK_TCP_SOCK_READ);
+	} else if (protocol == IPPROTO_UDP &&
+		   hook_on[NETSTACKLAT_HOOK_UDP_SOCK_READ]) {
+		if (queue_long_enough(sk, 0, true))
+			record_skb(skb, sk, NETSTACKLAT_HOOK_UDP_SOCK_READ);
+	}
 	return 0;
 }
 

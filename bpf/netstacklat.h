@@ -65,7 +65,11 @@ struct netstacklat_config {
 	__u8 filter_cgroup;   /* socket-read hooks: only listed cgroups */
 	__u8 groupby_ifindex; /* one histogram per interface */
 	__u8 groupby_cgroup;  /* socket-read hooks: one per cgroup */
-	__u8 pad[3];
+	__u8 include_tcp_hol; /* keep TCP reads that waited behind a hole */
+	__u8 pad[2];
+	/* socket-read hooks: only when this many skbs are queued (0: off) */
+	__u32 min_sockqueue_len;
+	__u32 pad2;
 };
 
 /* The bucket of a latency in ns: ceil(log2(v)) clamped to HIST_MAX_BUCKET. */

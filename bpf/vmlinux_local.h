@@ -32,7 +32,11 @@ enum bpf_map_type {
 	BPF_MAP_TYPE_HASH = 1,
 	BPF_MAP_TYPE_PERCPU_HASH = 5,
 	BPF_MAP_TYPE_PERCPU_ARRAY = 6,
+	BPF_MAP_TYPE_SK_STORAGE = 24,
 };
+
+#define BPF_F_NO_PREALLOC 1
+#define BPF_SK_STORAGE_GET_F_CREATE 1
 
 enum {
 	BPF_ANY = 0,
@@ -70,14 +74,46 @@ struct sock_common {
 	possible_net_t skc_net;
 };
 
+struct sk_buff;
+
+struct sk_buff_head {
+	__u32 qlen;
+};
+
 struct sock {
 	struct sock_common __sk_common;
 	__u16 sk_protocol;
 	int sk_rx_dst_ifindex;
+	struct sk_buff_head sk_receive_queue;
+	struct {
+		struct sk_buff *tail;
+	} sk_backlog;
+};
+
+struct rb_node;
+
+struct rb_root {
+	struct rb_node *rb_node;
+};
+
+/* The receive-side sequence state, for the head-of-line blocking filter. */
+struct tcp_sock {
+	__u32 rcv_nxt;
+	__u32 copied_seq;
+	__u32 rcv_ooopack; /* out-of-order segments received (since 5.4) */
+	struct rb_root out_of_order_queue;
+	struct sk_buff *ooo_last_skb;
+};
+
+/* UDP readers take datagrams from reader_queue, which is refilled from
+ * sk_receive_queue in bulk: the queue length is the sum of the two. */
+struct udp_sock {
+	struct sk_buff_head reader_queue;
 };
 
 struct sk_buff {
 	ktime_t tstamp;
+	char cb[48]; /* TCP: struct tcp_skb_cb, whose seq and end_seq lead */
 	struct sock *sk;
 	struct net_device *dev;
 	int skb_iif;

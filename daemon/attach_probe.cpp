@@ -37,7 +37,10 @@ bool ParseSection(const std::string& section, Target* t) {
 
 AttachProbe::AttachProbe() {
   vmlinux_ = btf__load_vmlinux_btf();
-  if (!vmlinux_) btf_error_ = "kernel BTF not available: " + ErrnoText(errno);
+  if (!vmlinux_)
+    btf_error_ = "kernel BTF not available (" + ErrnoText(errno) +
+                 "): CO-RE needs /sys/kernel/btf/vmlinux, from a kernel built with "
+                 "CONFIG_DEBUG_INFO_BTF=y";
 }
 
 AttachProbe::~AttachProbe() {

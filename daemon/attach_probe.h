@@ -22,6 +22,9 @@ class AttachProbe {
   // Returns why it cannot attach, or "" if it can.
   std::string Check(const std::string& section) const;
 
+  // Why the kernel's BTF could not be loaded; "" if it was.
+  const std::string& BtfError() const { return btf_error_; }
+
  private:
   struct btf* vmlinux_ = nullptr;
   std::string btf_error_;

@@ -79,6 +79,7 @@ void CheckBpfPermission() {
 
 void BpfLoader::LoadAndAttach(const AttachProbe& probe, const DaemonConfig& config) {
   CheckBpfPermission();
+  if (!probe.BtfError().empty()) throw StartupError(probe.BtfError());
   std::vector<HookDef> hooks;
   for (const HookDef& h : AllHooks()) {
     if (config.hooks.count(h.id)) {
@@ -181,6 +182,8 @@ void BpfLoader::SetFilterFlags(const DaemonConfig& config) {
   cfg.filter_cgroup = !f.cgroup_ids.empty();
   cfg.groupby_ifindex = config.grouping.by_interface;
   cfg.groupby_cgroup = config.grouping.by_cgroup;
+  cfg.include_tcp_hol = f.include_tcp_hol_delay;
+  cfg.min_sockqueue_len = f.min_socket_queue_length;
   skel_->bss->netstacklat_cfg = cfg;  // before load, or live through the mmap
 }
 

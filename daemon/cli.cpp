@@ -6,6 +6,7 @@
 #include <map>
 
 #include "errors.h"
+#include "web_config.h"
 
 namespace netstacklat {
 namespace {
@@ -36,6 +37,7 @@ const std::map<std::string, Setter>& ValueFlags() {
        }},
       {"--config.file", [](Options& o, const std::string& v) { o.config_file = v; }},
       {"--runas.user", [](Options& o, const std::string& v) { o.run_as_user = v; }},
+      {"--web.config.file", [](Options& o, const std::string& v) { o.web_config_file = v; }},
       {"--report-interval",
        [](Options& o, const std::string& v) {
          o.report_interval = Seconds("--report-interval", v);
@@ -117,7 +119,8 @@ std::string UsageText() {
          "      --config.check          Validate the config files and exit (0: valid,\n"
          "                              2: invalid); touches neither kernel nor network.\n"
          "      --runas.user=USER       After attaching, run as USER (when started as root).\n"
-         "      --runas.user=USER       After attaching, run as USER (when started as root).\n"
+         "      --web.config.file=FILE  TLS and basic auth, in Prometheus exporter-toolkit's\n"
+         "                              web config format (read at start).\n"
          "      --log.level=info        debug, info, warn or error.\n"
          "      --debug                 Same as --log.level=debug.\n"
          "      --log.no-timestamps     Leave timestamps out of log lines (journald has them).\n";
@@ -134,6 +137,8 @@ DaemonConfig ResolveConfig(const Options& o) {
       throw ConfigError("--runas.user: no user '" + *o.run_as_user + "'");
     c.run_as_user = *o.run_as_user;
   }
+  if (o.web_config_file) c.web_config_file = *o.web_config_file;
+  if (!c.web_config_file.empty()) c.web = LoadWebConfigFile(c.web_config_file);
   return c;
 }
 

@@ -20,6 +20,7 @@ struct Options {
   std::optional<std::string> telemetry_path;
   std::optional<std::string> metrics_config;
   std::optional<std::string> run_as_user;
+  std::optional<std::string> web_config_file;
   std::string log_level = "info";
   bool log_no_timestamps = false;
   bool config_check = false;   // validate the config and exit

@@ -1,6 +1,5 @@
 #include "daemon_config.h"
 
-#include <net/if.h>
 #include <pwd.h>
 #include <sys/stat.h>
 
@@ -11,6 +10,7 @@
 #include "errors.h"
 #include "hooks.h"
 #include "name_resolver.h"
+#include "netns_interfaces.h"
 #include "web_server.h"
 #include "yaml_util.h"
 
@@ -89,25 +89,63 @@ void ResolveNetns(const YAML::Node& node, const Context& ctx, Filters* f) {
   }
 }
 
+// Interface names are looked up in interface_namespace, whose packets are
+// then the ones counted: network_namespace defaults to it and may only
+// widen it to all (a different namespace would make the indexes mean other
+// interfaces).
+void ParseInterfaceNamespace(const YAML::Node& node, const YAML::Node& netns_node,
+                             const Context& ctx, Filters* f) {
+  f->interface_namespace = Scalar<std::string>(node, ctx, "a path such as /run/netns/NAME");
+  if (f->interface_namespace.empty()) return;  // the daemon's own
+  const uint64_t inum = InodeOf(f->interface_namespace);
+  if (f->interface_namespace[0] != '/' || inum == 0)
+    ctx.Fail(node, "no network namespace at '" + f->interface_namespace + "'");
+  if (!netns_node) {
+    f->network_namespace = f->interface_namespace;
+    f->netns_inum = inum;
+  } else if (f->netns_inum != 0 && f->netns_inum != inum) {
+    ctx.Fail(node, "names interfaces of another namespace than network_namespace '" +
+                       f->network_namespace + "' counts (use the same one, or all)");
+  }
+  try {
+    InterfacesIn(f->interface_namespace);
+  } catch (const StartupError& e) {
+    ctx.Fail(node, e.what());
+  }
+}
+
+void ParseInterfaces(const YAML::Node& n, const Context& ctx, Filters* f) {
+  f->interfaces = List<std::string>(n, ctx, "interface names");
+  const auto table = InterfacesIn(f->interface_namespace);
+  for (size_t i = 0; i < f->interfaces.size(); ++i) {
+    const uint32_t idx = table->IndexOf(f->interfaces[i]);
+    if (idx == 0)
+      ctx.Index(i).Fail(
+          n[i],
+          "no interface '" + f->interfaces[i] + "'" +
+              (f->interface_namespace.empty() ? std::string() : " in " + f->interface_namespace));
+    f->ifindexes.push_back(idx);
+  }
+}
+
 void ParseFilters(const YAML::Node& node, const Context& ctx, Filters* f) {
   RequireMap(node, ctx,
-             {"pids", "interfaces", "network_namespace", "cgroups", "cgroups_include_children"});
+             {"pids", "interfaces", "interface_namespace", "network_namespace", "cgroups",
+              "cgroups_include_children", "min_socket_queue_length", "include_tcp_hol_delay"});
   if (const YAML::Node n = node["pids"]) {
     f->pids = List<uint32_t>(n, ctx.Child("pids"), "process ids");
     for (size_t i = 0; i < f->pids.size(); ++i)
       if (f->pids[i] == 0) ctx.Child("pids").Index(i).Fail(n[i], "pid 0 is not a process");
   }
-  if (const YAML::Node n = node["interfaces"]) {
-    f->interfaces = List<std::string>(n, ctx.Child("interfaces"), "interface names");
-    for (size_t i = 0; i < f->interfaces.size(); ++i) {
-      const unsigned idx = if_nametoindex(f->interfaces[i].c_str());
-      if (idx == 0)
-        ctx.Child("interfaces").Index(i).Fail(n[i], "no interface '" + f->interfaces[i] + "'");
-      f->ifindexes.push_back(idx);
-    }
-  }
   if (const YAML::Node n = node["network_namespace"])
     ResolveNetns(n, ctx.Child("network_namespace"), f);
+  if (const YAML::Node n = node["interface_namespace"])
+    ParseInterfaceNamespace(n, node["network_namespace"], ctx.Child("interface_namespace"), f);
+  if (const YAML::Node n = node["interfaces"]) ParseInterfaces(n, ctx.Child("interfaces"), f);
+  if (const YAML::Node n = node["min_socket_queue_length"])
+    f->min_socket_queue_length = UnsignedIn(n, ctx.Child("min_socket_queue_length"), 0, 1u << 20);
+  if (const YAML::Node n = node["include_tcp_hol_delay"])
+    f->include_tcp_hol_delay = Scalar<bool>(n, ctx.Child("include_tcp_hol_delay"), "true or false");
   if (const YAML::Node n = node["cgroups_include_children"])
     f->cgroups_include_children =
         Scalar<bool>(n, ctx.Child("cgroups_include_children"), "true or false");
@@ -141,7 +179,9 @@ void ParseGrouping(const YAML::Node& node, const Context& ctx, Grouping* g) {
 }
 
 void ParseWeb(const YAML::Node& node, const Context& ctx, DaemonConfig* c) {
-  RequireMap(node, ctx, {"listen_address", "telemetry_path"});
+  RequireMap(node, ctx, {"listen_address", "telemetry_path", "config_file"});
+  if (const YAML::Node f = node["config_file"])
+    c->web_config_file = Scalar<std::string>(f, ctx.Child("config_file"), "a file path");
   if (const YAML::Node a = node["listen_address"]) {
     c->listen_address = Scalar<std::string>(a, ctx.Child("listen_address"), "a string");
     try {

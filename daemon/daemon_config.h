@@ -8,19 +8,24 @@
 #include <string>
 #include <vector>
 
+#include "web_config.h"
+
 namespace netstacklat {
 
 // What to measure; names are resolved when the file is read, so a filter
 // that names something missing is an error before the kernel is touched.
 struct Filters {
   std::vector<uint32_t> pids;              // socket-read hooks
-  std::vector<std::string> interfaces;     // names, in the daemon's namespace
+  std::vector<std::string> interfaces;     // names, in interface_namespace
+  std::string interface_namespace;         // path; "": the daemon's own
   std::vector<uint32_t> ifindexes;         // resolved
   std::string network_namespace = "self";  // self | all | inode | path
   uint64_t netns_inum = 0;                 // resolved; 0: all
   std::vector<std::string> cgroups;        // paths under /sys/fs/cgroup
   bool cgroups_include_children = false;
-  std::vector<uint64_t> cgroup_ids;  // resolved (with children if asked)
+  std::vector<uint64_t> cgroup_ids;      // resolved (with children if asked)
+  uint32_t min_socket_queue_length = 0;  // socket-read hooks; 0: off
+  bool include_tcp_hol_delay = false;    // TCP reads behind a missing segment
 };
 
 struct Grouping {
@@ -33,9 +38,11 @@ struct DaemonConfig {
   std::string source = "<defaults>";  // file name, for messages
   std::string listen_address = ":9661";
   std::string telemetry_path = "/metrics";
-  std::string metrics_config;  // ebpf_exporter-schema file; "" = built in
-  std::set<uint16_t> hooks;    // enabled hook ids; default: all
-  std::string run_as_user;     // switch to it after attaching; "" = stay
+  std::string metrics_config;   // ebpf_exporter-schema file; "" = built in
+  std::set<uint16_t> hooks;     // enabled hook ids; default: all
+  std::string run_as_user;      // switch to it after attaching; "" = stay
+  std::string web_config_file;  // TLS and basic auth; "" = plain HTTP, open
+  WebConfig web;                // read from web_config_file
   Filters filters;
   Grouping grouping;
 

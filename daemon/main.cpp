@@ -86,10 +86,15 @@ void Reload(const Options& opts, DaemonConfig* running, BpfLoader& bpf, Collecto
     DaemonConfig next = ResolveConfig(opts);
     if (next.hooks != running->hooks || next.listen_address != running->listen_address ||
         next.telemetry_path != running->telemetry_path ||
-        next.metrics_config != running->metrics_config)
-      throw ConfigError(next.source +
-                        ": hooks, web and metrics_config changes need a restart; "
-                        "reload changes filters and grouping only");
+        next.metrics_config != running->metrics_config ||
+        next.web_config_file != running->web_config_file ||
+        next.filters.interface_namespace != running->filters.interface_namespace)
+      throw ConfigError(
+          next.source +
+          ": hooks, web (and its config file), metrics_config and interface_namespace changes "
+          "need a "
+          "restart; "
+          "reload changes filters and grouping only");
     bpf.Reconfigure(next);
     collector.SetReloadResult(true, UnixSeconds());
     spdlog::info("reloaded {}", next.source);
@@ -177,7 +182,7 @@ int Run(const Options& opts) {
 
   std::unique_ptr<WebServer> web;
   if (opts.report_once == 0)
-    web = std::make_unique<WebServer>(daemon.listen_address, daemon.telemetry_path);
+    web = std::make_unique<WebServer>(daemon.listen_address, daemon.telemetry_path, daemon.web);
   RxTimestamping rx_timestamping;
   BpfLoader bpf;
   int64_t tai_offset = 0;
@@ -187,10 +192,11 @@ int Run(const Options& opts) {
     SwitchUser(daemon.run_as_user);
     spdlog::info("running as user {}", daemon.run_as_user);
   }
+  // Before the drop: another namespace's interfaces are opened by entering it.
+  SystemNameResolver names(daemon.filters.interface_namespace);
   DropAllCapabilities();  // nothing below needs any
   spdlog::info("dropped all capabilities (CapEff {})", EffectiveCapabilities());
 
-  SystemNameResolver names;
   using Layout = BpfHistogramSource::Layout;
   BpfHistogramSource ungrouped(bpf.HistogramMapFd(), Layout::kHookArray);
   BpfHistogramSource grouped(bpf.GroupedMapFd(), Layout::kHistKeyHash);

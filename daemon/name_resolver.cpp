@@ -2,11 +2,12 @@
 
 #include <ftw.h>
 #include <linux/magic.h>
-#include <net/if.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 
 #include <fstream>
+
+#include "netns_interfaces.h"
 
 namespace netstacklat {
 namespace {
@@ -37,13 +38,12 @@ bool IsCgroup2Dir(const std::string& path) {
          stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-SystemNameResolver::SystemNameResolver(std::string cgroup_root)
-    : cgroup_root_(std::move(cgroup_root)) {}
+SystemNameResolver::SystemNameResolver(const std::string& interface_namespace,
+                                       std::string cgroup_root)
+    : interfaces_(InterfacesIn(interface_namespace)), cgroup_root_(std::move(cgroup_root)) {}
 
 std::optional<std::string> SystemNameResolver::InterfaceName(uint32_t ifindex) {
-  char name[IF_NAMESIZE];
-  if (ifindex == 0 || !if_indextoname(ifindex, name)) return std::nullopt;
-  return std::string(name);
+  return interfaces_->NameOf(ifindex);
 }
 
 std::optional<std::string> SystemNameResolver::CgroupPath(uint64_t cgroup_id) {

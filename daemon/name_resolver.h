@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -27,16 +28,22 @@ std::unordered_map<uint64_t, std::string> CgroupsUnder(const std::string& dir);
 // Whether path is a directory of a cgroup v2 file system.
 bool IsCgroup2Dir(const std::string& path);
 
-// The daemon's own network namespace and the cgroup v2 tree.
+class NetnsInterfaces;
+
+// Interfaces of one network namespace (the daemon's own unless a path is
+// given; opened now, while the daemon may still enter it) and the cgroup
+// v2 tree.
 class SystemNameResolver : public NameResolver {
  public:
-  explicit SystemNameResolver(std::string cgroup_root = Cgroup2Root());
+  explicit SystemNameResolver(const std::string& interface_namespace = "",
+                              std::string cgroup_root = Cgroup2Root());
   std::optional<std::string> InterfaceName(uint32_t ifindex) override;
   std::optional<std::string> CgroupPath(uint64_t cgroup_id) override;
 
  private:
   void RescanCgroups();
 
+  std::shared_ptr<const NetnsInterfaces> interfaces_;
   std::string cgroup_root_;
   // cgroup v2 id == inode of its directory; rebuilt on a miss, at most
   // every kRescanInterval, so unknown ids cannot make every scrape walk.

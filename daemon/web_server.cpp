@@ -5,9 +5,11 @@
 
 #include <cctype>
 
+#include "basic_auth.h"
 #include "errors.h"
 #include "gzip.h"
 #include "text_exposition.h"
+#include "tls_context.h"
 #include "version.h"
 
 namespace netstacklat {
@@ -30,16 +32,28 @@ void Respond(struct mg_connection* conn, int status, const char* content_type,
   mg_write(conn, body.data(), body.size());
 }
 
+// With basic_auth_users, every handler asks first (civetweb's own auth
+// handlers crash Debian's 1.15 build: a NULL call in the worker).
+bool Authorized(BasicAuth* auth, struct mg_connection* conn) {
+  if (!auth || auth->Allows(mg_get_header(conn, "Authorization"))) return true;
+  Respond(conn, 401, "text/plain; charset=utf-8", "Unauthorized\n",
+          "WWW-Authenticate: Basic realm=\"netstacklat-exporter\"\r\n");
+  return false;
+}
+
 }  // namespace
 
 class WebServer::MetricsHandler : public CivetHandler {
  public:
+  explicit MetricsHandler(BasicAuth* auth) : auth_(auth) {}
+
   void Add(std::weak_ptr<prometheus::Collectable> c) {
     std::lock_guard<std::mutex> lock(mu_);
     collectables_.push_back(std::move(c));
   }
 
   bool handleGet(CivetServer*, struct mg_connection* conn) override {
+    if (!Authorized(auth_, conn)) return true;
     std::vector<prometheus::MetricFamily> families;
     for (const auto& weak : Collectables())
       if (auto c = weak.lock()) {
@@ -62,15 +76,18 @@ class WebServer::MetricsHandler : public CivetHandler {
     return collectables_;
   }
 
+  BasicAuth* auth_;
   std::mutex mu_;
   std::vector<std::weak_ptr<prometheus::Collectable>> collectables_;
 };
 
 class WebServer::LandingPageHandler : public CivetHandler {
  public:
-  explicit LandingPageHandler(std::string telemetry_path) : path_(std::move(telemetry_path)) {}
+  LandingPageHandler(std::string telemetry_path, BasicAuth* auth)
+      : path_(std::move(telemetry_path)), auth_(auth) {}
 
   bool handleGet(CivetServer*, struct mg_connection* conn) override {
+    if (!Authorized(auth_, conn)) return true;
     const struct mg_request_info* req = mg_get_request_info(conn);
     if (std::string(req->local_uri) != "/") {
       Respond(conn, 404, "text/plain; charset=utf-8", "404 page not found\n");
@@ -89,7 +106,24 @@ class WebServer::LandingPageHandler : public CivetHandler {
 
  private:
   std::string path_;
+  BasicAuth* auth_;
 };
+
+namespace {
+
+// civetweb calls this with the SSL_CTX it made for the TLS port; the
+// server's user context is the WebServer. 1: set up, -1: refuse to start.
+int InitTls(void* ssl_ctx, void* user_data) {
+  auto* server = static_cast<CivetServer*>(user_data);
+  auto* self = static_cast<WebServer*>(const_cast<void*>(server->getUserContext()));
+  return self->SetUpTls(ssl_ctx) ? 1 : -1;
+}
+
+}  // namespace
+
+bool WebServer::SetUpTls(void* ssl_ctx) {
+  return ConfigureTlsContext(ssl_ctx, tls_, &tls_error_) == 0;
+}
 
 std::string CivetListeningPorts(const std::string& address) {
   const auto colon = address.rfind(':');
@@ -101,25 +135,34 @@ std::string CivetListeningPorts(const std::string& address) {
   return address;
 }
 
-WebServer::WebServer(const std::string& listen_address, const std::string& telemetry_path)
-    : metrics_(std::make_unique<MetricsHandler>()),
-      landing_(std::make_unique<LandingPageHandler>(telemetry_path)) {
+WebServer::WebServer(const std::string& listen_address, const std::string& telemetry_path,
+                     const WebConfig& web)
+    : tls_(web.tls),
+      auth_(web.basic_auth_users.empty() ? nullptr
+                                         : std::make_unique<BasicAuth>(web.basic_auth_users)),
+      metrics_(std::make_unique<MetricsHandler>(auth_.get())),
+      landing_(std::make_unique<LandingPageHandler>(telemetry_path, auth_.get())) {
   const std::vector<std::string> options = {
-      "listening_ports", CivetListeningPorts(listen_address), "num_threads", "4",
+      "listening_ports", CivetListeningPorts(listen_address) + (tls_.enabled ? "s" : ""),
+      "num_threads", "4",
       // A client that connects and sends nothing must not hold a worker.
       "request_timeout_ms", "10000"};
+  CivetCallbacks callbacks;
+  if (tls_.enabled) callbacks.init_ssl = InitTls;
   try {
-    server_ = std::make_unique<CivetServer>(options);
+    server_ = std::make_unique<CivetServer>(options, &callbacks, this);
   } catch (const std::exception& e) {
-    throw StartupError("cannot listen on " + listen_address +
-                       " (address in use or not available?): " + e.what());
+    if (!tls_error_.empty()) throw StartupError(web.source + ": " + tls_error_);
+    throw StartupError("cannot listen on " + listen_address + (tls_.enabled ? " with TLS" : "") +
+                       " (address in use or not available" +
+                       (tls_.enabled ? ", or no libssl.so for civetweb" : "") + "?): " + e.what());
   }
   server_->addHandler(telemetry_path, metrics_.get());
   server_->addHandler("/", landing_.get());
 }
 
 WebServer::~WebServer() {
-  server_.reset();
+  server_.reset();  // stops the workers before the handlers go
 }
 
 void WebServer::Register(std::weak_ptr<prometheus::Collectable> collectable) {

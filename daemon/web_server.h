@@ -11,7 +11,13 @@
 #include <string>
 #include <vector>
 
+#include "web_config.h"
+
 class CivetServer;
+
+namespace netstacklat {
+class BasicAuth;
+}
 
 namespace netstacklat {
 
@@ -21,19 +27,26 @@ std::string CivetListeningPorts(const std::string& listen_address);
 
 class WebServer {
  public:
-  // Binds at once; throws StartupError if the address is taken or invalid.
-  WebServer(const std::string& listen_address, const std::string& telemetry_path);
+  // Binds at once; throws StartupError if the address is taken or invalid,
+  // or the TLS files of `web` do not load. With TLS the port speaks only
+  // TLS; with basic_auth_users every path needs a user.
+  WebServer(const std::string& listen_address, const std::string& telemetry_path,
+            const WebConfig& web = {});
   ~WebServer();
   WebServer(const WebServer&) = delete;
   WebServer& operator=(const WebServer&) = delete;
 
   void Register(std::weak_ptr<prometheus::Collectable> collectable);
-  int Port() const;  // the bound port (useful with port 0)
+  int Port() const;              // the bound port (useful with port 0)
+  bool SetUpTls(void* ssl_ctx);  // for civetweb's init_ssl callback
 
   class MetricsHandler;
   class LandingPageHandler;
 
  private:
+  TlsConfig tls_;  // read by civetweb's init_ssl callback
+  std::string tls_error_;
+  std::unique_ptr<BasicAuth> auth_;  // null: no basic_auth_users
   std::unique_ptr<MetricsHandler> metrics_;
   std::unique_ptr<LandingPageHandler> landing_;
   std::unique_ptr<CivetServer> server_;  // last: stops before the handlers go

@@ -200,6 +200,55 @@ def reload_case(daemon, lo, veth, a, b):
         os.unlink(path)
 
 
+def spread_reads():
+    """Reads delayed by 1 us .. 65 ms over TCP and UDP on loopback: socket-read
+    latencies in ~17 buckets per hook, more keys than one label set holds."""
+    import socket
+    with socket.socket() as srv, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as urx, \
+            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as utx:
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(1)
+        urx.bind(("127.0.0.1", 0))
+        with socket.create_connection(srv.getsockname()) as tx:
+            rx, _ = srv.accept()
+            with rx:
+                for k in range(17):
+                    tx.sendall(b"m" * 100)
+                    utx.sendto(b"u" * 32000, urx.getsockname())  # paged: seen by the tracepoint
+                    time.sleep(2 ** k * 1e-6)
+                    rx.recv(100)
+                    urx.recv(65536)
+
+
+def map_full_case(daemon, traffic):
+    """A grouped map too small for the traffic (one label set: 36 slots):
+    samples that find it full are counted, the daemon keeps serving, and
+    what it had collected is kept (counts never go down)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
+        f.write("grouping: {by_interface: true, max_label_sets: 1}\n")
+    port = e2e.free_port()
+    proc = e2e.start_daemon(daemon, port, 60, extra=[f"--config.file={f.name}"])
+    drops = "netstacklat_exporter_grouped_map_full_drops_total"
+    try:
+        traffic()
+        time.sleep(0.5)
+        first = {(n, tuple(sorted(l.items()))): v for n, l, v in e2e.parse(e2e.scrape(port))
+                 if n.startswith(e2e.HIST)}
+        e2e.check(gauge(port, drops) > 0, f"map full: samples that found no room are counted "
+                  f"({drops} {gauge(port, drops):.0f})")
+        traffic()
+        time.sleep(0.5)
+        second = {(n, tuple(sorted(l.items()))): v for n, l, v in e2e.parse(e2e.scrape(port))
+                  if n.startswith(e2e.HIST)}
+        kept = all(second.get(k, -1) >= v for k, v in first.items())
+        e2e.check(first and kept, f"map full: all {len(first)} series kept, none went down")
+        e2e.check(proc.poll() is None, "map full: the daemon keeps serving")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=20)
+        os.unlink(f.name)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--daemon", required=True)
@@ -222,6 +271,9 @@ def main():
         run_case(args.daemon, "netns filter by path",
                  both + f"filters: {{network_namespace: /run/netns/{NS_B}}}\n",
                  lambda: (lo(), nsb()), {(c, None): True, (a, None): False})
+        run_case(args.daemon, "interfaces named in another namespace (interface_namespace)",
+                 both + f"filters: {{interface_namespace: /run/netns/{NS_B}, interfaces: [lo]}}\n",
+                 everything, {(c, "lo"): True, (a, None): False, (b, None): False})
         run_case(args.daemon, "interface filter",
                  both + "filters: {interfaces: [nstl-f0]}\n", everything,
                  {(b, "nstl-f0"): True, (a, None): False, (c, None): False})
@@ -229,6 +281,7 @@ def main():
                  both + f"filters: {{cgroups: [{b}]}}\n", lambda: (lo(), veth()),
                  {(b, None): True, (a, None): False})
         reload_case(args.daemon, lo, veth, a, b)
+        map_full_case(args.daemon, lambda: (everything(), spread_reads()))
         run_case(args.daemon, "pid filter",
                  both + f"filters: {{pids: [{recv_lo.proc.pid}]}}\n", lambda: (lo(), veth()),
                  {(a, None): True, (b, None): False})

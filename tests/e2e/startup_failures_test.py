@@ -64,6 +64,12 @@ def main():
               "--inh-caps=-all", "--bounding-set=-all"]
     ok &= expect("no BPF permission", run(nobody + [daemon, f"--web.listen-address=127.0.0.1:{port}"]),
                  1, "no permission to use BPF")
+    # No kernel BTF: /sys/kernel/btf/vmlinux hidden by an empty file in a
+    # private mount namespace (as on a kernel without CONFIG_DEBUG_INFO_BTF).
+    no_btf = ["unshare", "--mount", "sh", "-c",
+              'mount --bind /dev/null /sys/kernel/btf/vmlinux && exec "$@"', "sh"]
+    ok &= expect("no kernel BTF", run(no_btf + [daemon, f"--web.listen-address=127.0.0.1:{port}"]),
+                 1, "kernel BTF not available")
     print("PASS" if ok else "FAIL")
     return 0 if ok else 1
 

@@ -9,15 +9,27 @@ src=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "${1:?usage: $0 BUILD_DIR SECONDS}" && pwd)
 seconds=${2:-60}
 out="$build/fuzz"
-mkdir -p "$out/corpus-metrics-config"
-cp "$src/config/netstacklat.yaml" "$out/corpus-metrics-config/seed.yaml"
+flags=(-std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+       -I"$src/daemon" -I"$src/bpf" -I"$build/daemon")
 
-clang++ -std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-  -I"$src/daemon" -I"$src/bpf" -I"$build/daemon" \
-  "$src/tests/fuzz/fuzz_metrics_config.cpp" "$src/daemon/metrics_config.cpp" \
-  "$src/daemon/errors.cpp" "$src/daemon/yaml_util.cpp" "$build/daemon/builtin_metrics_config.cpp" \
-  -lyaml-cpp -o "$out/fuzz_metrics_config"
+# build_target NAME SEED SOURCES...: fuzz_NAME.cpp with the sources it tests.
+build_target() {
+  local name=$1 seed=$2; shift 2
+  mkdir -p "$out/corpus-$name"
+  cp "$seed" "$out/corpus-$name/"
+  clang++ "${flags[@]}" "$src/tests/fuzz/fuzz_$name.cpp" "$@" -o "$out/fuzz_$name"
+}
+
+build_target metrics_config "$src/config/netstacklat.yaml" \
+  "$src/daemon/metrics_config.cpp" "$src/daemon/errors.cpp" "$src/daemon/yaml_util.cpp" \
+  "$build/daemon/builtin_metrics_config.cpp" -lyaml-cpp
+build_target web_config "$src/tests/fuzz/web-config-seed.yaml" \
+  "$src/daemon/web_config.cpp" "$src/daemon/basic_auth.cpp" "$src/daemon/errors.cpp" \
+  "$src/daemon/yaml_util.cpp" -lyaml-cpp -lcrypt -lssl -lcrypto
 
 cd "$out"
-./fuzz_metrics_config -max_total_time="$seconds" -max_len=4096 -timeout=10 \
-  -print_final_stats=1 corpus-metrics-config 2>&1 | tail -n 25
+for name in metrics_config web_config; do
+  echo "== fuzz_$name, $seconds s"
+  "./fuzz_$name" -max_total_time="$seconds" -max_len=4096 -timeout=10 \
+    -print_final_stats=1 "corpus-$name" 2>&1 | tail -n 25
+done

@@ -38,7 +38,8 @@ files=(/usr/bin/netstacklat-exporter /etc/netstacklat-exporter/netstacklat.yaml
        /etc/default/netstacklat-exporter /lib/systemd/system/netstacklat-exporter.service
        /usr/share/man/man8/netstacklat-exporter.8.gz
        /usr/share/netstacklat-exporter/netstacklat-dashboard.json
-       /usr/share/netstacklat-exporter/netstacklat-rules.yml)
+       /usr/share/netstacklat-exporter/netstacklat-rules.yml
+       /usr/lib/netstacklat-exporter/libssl.so /usr/lib/netstacklat-exporter/libcrypto.so)
 for f in "${files[@]}"; do [[ -e "$f" ]] || fail "missing after install: $f"; done
 ok "installed files in place"
 for c in netstacklat.yaml netstacklat-exporter.yaml; do
@@ -78,6 +79,26 @@ grep -q 'netstacklat_exporter_hook_attached{hook="tcp-start",attach_point="tp_bt
   fail "installed daemon: tcp-start not attached: $(cat "$out/installed-daemon.log")"
 grep -q '^ebpf_exporter_netstack_latency_seconds_count{' <<<"$metrics" || fail "installed daemon: no histogram"
 ok "installed binary with the shipped config serves live histograms"
+
+# TLS through the package's civetweb shims (daemon/tls_compat): without
+# them civetweb would find no libssl.so, or (with libssl-dev) crash on the
+# first TLS connection.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
+  -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+  -keyout "$out/tls.key" -out "$out/tls.crt" 2>/dev/null
+printf 'tls_server_config:\n  cert_file: %s\n  key_file: %s\n' "$out/tls.crt" "$out/tls.key" \
+  >"$out/web.yml"
+/usr/bin/netstacklat-exporter --web.config.file="$out/web.yml" \
+  --web.listen-address=127.0.0.1:$port >"$out/installed-tls.log" 2>&1 &
+pid=$!
+for _ in $(seq 100); do
+  curl -sf --cacert "$out/tls.crt" "https://127.0.0.1:$port/metrics" >/dev/null 2>&1 && break
+  sleep 0.2
+done
+curl -sf --cacert "$out/tls.crt" "https://127.0.0.1:$port/metrics" | grep -q hook_attached ||
+  fail "installed daemon does not serve over TLS: $(cat "$out/installed-tls.log")"
+kill -TERM $pid; wait $pid || fail "installed TLS daemon did not exit 0 on SIGTERM"
+ok "installed binary serves /metrics over TLS"
 
 apt-get purge -y -qq netstacklat-exporter >/dev/null
 for f in "${files[@]}" /etc/netstacklat-exporter; do [[ ! -e "$f" ]] || fail "left after purge: $f"; done

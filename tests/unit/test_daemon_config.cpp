@@ -106,6 +106,19 @@ TEST_CASE("bad config files name the file, line, column and key") {
       {"filters:\n  network_namespace: mine",
        "filters.network_namespace: must be self, all, an inode number or a path"},
       {"filters:\n  network_namespace: 0", "filters.network_namespace: not a namespace inode"},
+      {"filters:\n  interface_namespace: /nonexistent/ns",
+       "d.yaml:2:24: filters.interface_namespace: no network namespace at '/nonexistent/ns'"},
+      {"filters:\n  interface_namespace: netns-b",
+       "filters.interface_namespace: no network namespace at 'netns-b'"},
+      {"filters:\n  network_namespace: 12345\n  interface_namespace: /proc/self/ns/net",
+       "d.yaml:3:24: filters.interface_namespace: names interfaces of another namespace than "
+       "network_namespace '12345' counts"},
+      {"filters:\n  min_socket_queue_length: -1",
+       "d.yaml:2:28: filters.min_socket_queue_length: must be between 0 and 1048576"},
+      {"filters:\n  min_socket_queue_length: 2000000",
+       "filters.min_socket_queue_length: must be between 0 and 1048576, not 2000000"},
+      {"filters:\n  include_tcp_hol_delay: sometimes",
+       "d.yaml:2:26: filters.include_tcp_hol_delay: must be true or false, not 'sometimes'"},
       {"filters:\n  cgroups: [/tmp]", "d.yaml:2:13: filters.cgroups[0]: '/tmp' is not a cgroup v2"},
       {"filters:\n  cgroups_include_children: true",
        "filters.cgroups_include_children: needs a list of cgroups"},
@@ -141,6 +154,35 @@ TEST_CASE("filters resolve names; grouping sizes its map from them") {
   CHECK(Parse("").filters.netns_inum != 0);  // our own namespace, as upstream
   CHECK(Parse("filters: {network_namespace: /proc/self/ns/net}").filters.netns_inum ==
         Parse("").filters.netns_inum);
+}
+
+TEST_CASE("socket-read filters: queue length and TCP head-of-line blocking") {
+  const Filters d = Parse("").filters;
+  CHECK(d.min_socket_queue_length == 0);
+  CHECK_FALSE(d.include_tcp_hol_delay);  // excluded by default, as upstream
+  const Filters f =
+      Parse("filters: {min_socket_queue_length: 3, include_tcp_hol_delay: true}").filters;
+  CHECK(f.min_socket_queue_length == 3);
+  CHECK(f.include_tcp_hol_delay);
+}
+
+TEST_CASE("interfaces are looked up in interface_namespace, which is then the one counted") {
+  if (geteuid() != 0) {
+    WARN("SKIPPED: entering a network namespace needs root (CAP_SYS_ADMIN)");
+    return;
+  }
+  const Filters own = Parse("").filters;
+  const Filters f =
+      Parse("filters:\n  interface_namespace: /proc/self/ns/net\n  interfaces: [lo]").filters;
+  CHECK(f.ifindexes == std::vector<uint32_t>{1});
+  CHECK(f.netns_inum == own.netns_inum);
+  CHECK(f.network_namespace == "/proc/self/ns/net");
+  const Filters all =
+      Parse("filters: {interface_namespace: /proc/self/ns/net, network_namespace: all}").filters;
+  CHECK(all.netns_inum == 0);  // all namespaces may be asked for explicitly
+  CHECK_THROWS_WITH(
+      Parse("filters:\n  interface_namespace: /proc/self/ns/net\n  interfaces: [nstl-none0]"),
+      Catch::Contains("filters.interfaces[0]: no interface 'nstl-none0' in /proc/self/ns/net"));
 }
 
 TEST_CASE("run_as_user names a user that exists") {

@@ -1,0 +1,72 @@
+#include "tls_context.h"
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+namespace netstacklat {
+namespace {
+
+std::string OpensslError(const std::string& what) {
+  char buf[256];
+  ERR_error_string_n(ERR_get_error(), buf, sizeof(buf));
+  ERR_clear_error();
+  return what + ": " + buf;
+}
+
+int VerifyMode(ClientAuth auth) {
+  switch (auth) {
+    case ClientAuth::kNone:
+      return SSL_VERIFY_NONE;
+    case ClientAuth::kRequest:
+    case ClientAuth::kVerifyIfGiven:
+      return SSL_VERIFY_PEER;
+    case ClientAuth::kRequireAny:
+    case ClientAuth::kRequireAndVerify:
+      return SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+  }
+  return SSL_VERIFY_NONE;
+}
+
+// RequestClientCert and RequireAnyClientCert take any certificate, as Go's
+// tls.RequestClientCert and tls.RequireAnyClientCert do.
+int AcceptAny(int, X509_STORE_CTX*) {
+  return 1;
+}
+
+}  // namespace
+
+int ConfigureTlsContext(void* ssl_ctx, const TlsConfig& tls, std::string* error) {
+  auto* ctx = static_cast<SSL_CTX*>(ssl_ctx);
+  if (SSL_CTX_use_certificate_chain_file(ctx, tls.cert_file.c_str()) != 1) {
+    *error = OpensslError("loading cert_file " + tls.cert_file);
+    return -1;
+  }
+  if (SSL_CTX_use_PrivateKey_file(ctx, tls.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
+    *error = OpensslError("loading key_file " + tls.key_file);
+    return -1;
+  }
+  if (SSL_CTX_check_private_key(ctx) != 1) {
+    *error = OpensslError("key_file does not match cert_file");
+    return -1;
+  }
+  // Go's crypto/tls default, as exporter-toolkit's: TLS 1.2 at least.
+  if (SSL_CTX_set_min_proto_version(ctx, tls.min_version ? tls.min_version : TLS1_2_VERSION) != 1 ||
+      SSL_CTX_set_max_proto_version(ctx, tls.max_version) != 1) {
+    *error = OpensslError("setting the TLS versions");
+    return -1;
+  }
+  if (!tls.client_ca_file.empty()) {
+    if (SSL_CTX_load_verify_locations(ctx, tls.client_ca_file.c_str(), nullptr) != 1) {
+      *error = OpensslError("loading client_ca_file " + tls.client_ca_file);
+      return -1;
+    }
+    STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(tls.client_ca_file.c_str());
+    if (names) SSL_CTX_set_client_CA_list(ctx, names);  // takes ownership
+  }
+  const bool any =
+      tls.client_auth == ClientAuth::kRequest || tls.client_auth == ClientAuth::kRequireAny;
+  SSL_CTX_set_verify(ctx, VerifyMode(tls.client_auth), any ? AcceptAny : nullptr);
+  return 0;
+}
+
+}  // namespace netstacklat

@@ -1,0 +1,133 @@
+#include "web_config.h"
+
+#include <openssl/ssl.h>
+#include <unistd.h>
+
+#include "yaml_util.h"
+
+namespace netstacklat {
+namespace {
+
+const std::map<std::string, ClientAuth> kClientAuth = {
+    {"NoClientCert", ClientAuth::kNone},
+    {"RequestClientCert", ClientAuth::kRequest},
+    {"RequireAnyClientCert", ClientAuth::kRequireAny},
+    {"VerifyClientCertIfGiven", ClientAuth::kVerifyIfGiven},
+    {"RequireAndVerifyClientCert", ClientAuth::kRequireAndVerify},
+};
+
+const std::map<std::string, int> kVersions = {
+    {"TLS10", TLS1_VERSION},
+    {"TLS11", TLS1_1_VERSION},
+    {"TLS12", TLS1_2_VERSION},
+    {"TLS13", TLS1_3_VERSION},
+};
+
+template <typename T>
+T OneOf(const YAML::Node& node, const Context& ctx, const std::map<std::string, T>& choices) {
+  const auto text = Scalar<std::string>(node, ctx, "a string");
+  const auto it = choices.find(text);
+  if (it != choices.end()) return it->second;
+  std::string names;
+  for (const auto& [name, _] : choices) names += (names.empty() ? "" : ", ") + name;
+  ctx.Fail(node, "'" + text + "' is none of " + names);
+}
+
+// A file the daemon (still root at this point) can read.
+std::string ReadableFile(const YAML::Node& node, const Context& ctx) {
+  const auto path = Scalar<std::string>(node, ctx, "a file path");
+  if (path.empty() || access(path.c_str(), R_OK) != 0) ctx.Fail(node, "cannot read '" + path + "'");
+  return path;
+}
+
+// Keys of the toolkit's schema that this daemon does not implement: named
+// in the error, so nobody believes a cipher list or header is in force.
+const std::set<std::string> kToolkitOnlyTls = {
+    "cipher_suites", "curve_preferences", "prefer_server_cipher_suites", "client_allowed_sans"};
+
+void ParseTls(const YAML::Node& node, const Context& ctx, TlsConfig* tls) {
+  if (node.IsMap())
+    for (const auto& kv : node) {
+      const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "";
+      if (kToolkitOnlyTls.count(key))
+        ctx.Child(key).Fail(kv.first, "is not supported by this exporter");
+    }
+  RequireMap(node, ctx,
+             {"cert_file", "key_file", "client_ca_file", "client_auth_type", "min_version",
+              "max_version"});
+  tls->enabled = true;
+  tls->cert_file = ReadableFile(Required(node, "cert_file", ctx), ctx.Child("cert_file"));
+  tls->key_file = ReadableFile(Required(node, "key_file", ctx), ctx.Child("key_file"));
+  if (const YAML::Node n = node["client_ca_file"])
+    tls->client_ca_file = ReadableFile(n, ctx.Child("client_ca_file"));
+  if (const YAML::Node n = node["client_auth_type"])
+    tls->client_auth = OneOf(n, ctx.Child("client_auth_type"), kClientAuth);
+  const bool verifies = tls->client_auth == ClientAuth::kVerifyIfGiven ||
+                        tls->client_auth == ClientAuth::kRequireAndVerify;
+  if (verifies && tls->client_ca_file.empty())
+    ctx.Child("client_auth_type")
+        .Fail(node["client_auth_type"], "verifying client certificates needs client_ca_file");
+  if (!verifies && !tls->client_ca_file.empty())
+    ctx.Child("client_ca_file")
+        .Fail(node["client_ca_file"],
+              "is used only with client_auth_type VerifyClientCertIfGiven or "
+              "RequireAndVerifyClientCert");
+  if (const YAML::Node n = node["min_version"])
+    tls->min_version = OneOf(n, ctx.Child("min_version"), kVersions);
+  if (const YAML::Node n = node["max_version"])
+    tls->max_version = OneOf(n, ctx.Child("max_version"), kVersions);
+  if (tls->min_version && tls->max_version && tls->min_version > tls->max_version)
+    ctx.Child("max_version").Fail(node["max_version"], "is below min_version");
+}
+
+// bcrypt, as the toolkit requires: "$2a$", "$2b$" or "$2y$", a two-digit
+// cost, "$", then 53 characters of salt and hash.
+bool IsBcrypt(const std::string& h) {
+  return h.size() == 60 && h[0] == '$' && h[1] == '2' &&
+         (h[2] == 'a' || h[2] == 'b' || h[2] == 'y') && h[3] == '$' && isdigit(h[4]) &&
+         isdigit(h[5]) && h[6] == '$';
+}
+
+void ParseUsers(const YAML::Node& node, const Context& ctx, WebConfig* c) {
+  if (!node.IsMap()) ctx.Fail(node, "must be a mapping of user names to bcrypt hashes");
+  for (const auto& kv : node) {
+    if (!kv.first.IsScalar() || kv.first.Scalar().empty())
+      ctx.Fail(kv.first, "user names must be non-empty strings");
+    const std::string user = kv.first.Scalar();
+    const Context item = ctx.Child(user);
+    if (user.find(':') != std::string::npos) item.Fail(kv.first, "a user name cannot hold ':'");
+    const auto hash = Scalar<std::string>(kv.second, item, "a bcrypt hash");
+    if (!IsBcrypt(hash))
+      item.Fail(kv.second, "must be a bcrypt hash ($2y$10$..., 60 characters; htpasswd -nBC 10)");
+    c->basic_auth_users[user] = hash;
+  }
+}
+
+}  // namespace
+
+WebConfig ParseWebConfig(const std::string& yaml_text, const std::string& source) {
+  try {
+    WebConfig c;
+    c.source = source;
+    const YAML::Node root = YAML::Load(yaml_text);
+    if (root.IsNull()) return c;
+    const Context top(source, "");
+    if (root.IsMap() && root["http_server_config"])
+      top.Child("http_server_config")
+          .Fail(root["http_server_config"], "is not supported by this exporter");
+    RequireMap(root, top, {"tls_server_config", "basic_auth_users"});
+    if (const YAML::Node n = root["tls_server_config"])
+      ParseTls(n, top.Child("tls_server_config"), &c.tls);
+    if (const YAML::Node n = root["basic_auth_users"])
+      ParseUsers(n, top.Child("basic_auth_users"), &c);
+    return c;
+  } catch (const YAML::Exception& e) {
+    throw LocatedError(source, e);
+  }
+}
+
+WebConfig LoadWebConfigFile(const std::string& path) {
+  return ParseWebConfig(ReadConfigText(path), path);
+}
+
+}  // namespace netstacklat

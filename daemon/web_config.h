@@ -1,0 +1,45 @@
+// --web.config.file: TLS and basic auth, in the YAML of Prometheus'
+// exporter-toolkit, so the file an SRE already has for node_exporter works:
+//
+//   tls_server_config: {cert_file, key_file, client_ca_file,
+//                       client_auth_type, min_version, max_version}
+//   basic_auth_users: {name: bcrypt hash}
+//
+// Validated strictly ("file:line:column: key: what is wrong"); keys of the
+// toolkit this daemon does not implement are refused by name, not ignored.
+#pragma once
+
+#include <map>
+#include <string>
+
+namespace netstacklat {
+
+enum class ClientAuth {
+  kNone,              // NoClientCert
+  kRequest,           // RequestClientCert
+  kRequireAny,        // RequireAnyClientCert
+  kVerifyIfGiven,     // VerifyClientCertIfGiven
+  kRequireAndVerify,  // RequireAndVerifyClientCert
+};
+
+struct TlsConfig {
+  bool enabled = false;
+  std::string cert_file;
+  std::string key_file;
+  std::string client_ca_file;
+  ClientAuth client_auth = ClientAuth::kNone;
+  int min_version = 0;  // OpenSSL's TLS1_2_VERSION etc.; 0: the default (TLS 1.2)
+  int max_version = 0;  // 0: the newest
+};
+
+struct WebConfig {
+  std::string source;  // the file, for messages
+  TlsConfig tls;
+  std::map<std::string, std::string> basic_auth_users;  // name -> bcrypt hash
+};
+
+// Throws ConfigError.
+WebConfig ParseWebConfig(const std::string& yaml_text, const std::string& source);
+WebConfig LoadWebConfigFile(const std::string& path);
+
+}  // namespace netstacklat

@@ -1,0 +1,115 @@
+// --web.config.file (exporter-toolkit's schema): every validation rule with
+// the line and key it names, and basic auth against real bcrypt hashes.
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+
+#include "basic_auth.h"
+#include "errors.h"
+#include "web_config.h"
+
+using namespace netstacklat;
+
+namespace {
+
+// bcrypt (cost 4, to keep the test fast) of "secret", made with Python's
+// crypt module (libxcrypt), as htpasswd -nbBC 4 would.
+const char kSecretHash[] = "$2b$04$cOr/a9Mm2Zal6IKoBpBjOePhHX2nSsZK9YKrjsARl3CaX3infWPZG";
+
+WebConfig Parse(const std::string& text) {
+  return ParseWebConfig(text, "w.yaml");
+}
+
+// A readable file for the cert/key paths (contents are checked at start).
+const std::string kFile = "/proc/self/exe";
+
+}  // namespace
+
+TEST_CASE("an empty web config is plain HTTP, open") {
+  const WebConfig c = Parse("");
+  CHECK_FALSE(c.tls.enabled);
+  CHECK(c.basic_auth_users.empty());
+}
+
+TEST_CASE("tls_server_config and basic_auth_users are read") {
+  const WebConfig c = Parse("tls_server_config:\n  cert_file: " + kFile + "\n  key_file: " + kFile +
+                            "\n  client_ca_file: " + kFile +
+                            "\n  client_auth_type: RequireAndVerifyClientCert\n"
+                            "  min_version: TLS13\nbasic_auth_users:\n  alice: " +
+                            kSecretHash + "\n");
+  CHECK(c.tls.enabled);
+  CHECK(c.tls.cert_file == kFile);
+  CHECK(c.tls.client_auth == ClientAuth::kRequireAndVerify);
+  CHECK(c.tls.min_version != 0);
+  CHECK(c.basic_auth_users.at("alice") == kSecretHash);
+}
+
+TEST_CASE("bad web configs name file, line and key") {
+  const std::string tls = "tls_server_config:\n  cert_file: " + kFile + "\n  key_file: " + kFile;
+  struct Case {
+    std::string yaml, message;
+  };
+  const std::vector<Case> cases = {
+      {"tls_config: {}", "w.yaml:1:1: tls_config: unknown or unsupported key"},
+      {"tls_server_config: []", "w.yaml:1:20: tls_server_config: must be a mapping"},
+      {"tls_server_config:\n  key_file: " + kFile,
+       "w.yaml:2:3: tls_server_config: missing required key 'cert_file'"},
+      {"tls_server_config:\n  cert_file: /nonexistent.crt\n  key_file: " + kFile,
+       "w.yaml:2:14: tls_server_config.cert_file: cannot read '/nonexistent.crt'"},
+      {tls + "\n  client_auth_type: Always",
+       "w.yaml:4:21: tls_server_config.client_auth_type: 'Always' is none of NoClientCert"},
+      {tls + "\n  client_auth_type: RequireAndVerifyClientCert",
+       "tls_server_config.client_auth_type: verifying client certificates needs client_ca_file"},
+      {tls + "\n  client_ca_file: " + kFile,
+       "w.yaml:4:19: tls_server_config.client_ca_file: is used only with client_auth_type"},
+      {tls + "\n  min_version: TLS14", "tls_server_config.min_version: 'TLS14' is none of"},
+      {tls + "\n  min_version: TLS13\n  max_version: TLS12",
+       "w.yaml:5:16: tls_server_config.max_version: is below min_version"},
+      {tls + "\n  cipher_suites: [TLS_AES_128_GCM_SHA256]",
+       "w.yaml:4:3: tls_server_config.cipher_suites: is not supported by this exporter"},
+      {"http_server_config:\n  http2: false",
+       "w.yaml:2:3: http_server_config: is not supported by this exporter"},
+      {"basic_auth_users: [alice]", "w.yaml:1:19: basic_auth_users: must be a mapping"},
+      {"basic_auth_users:\n  alice: secret",
+       "w.yaml:2:10: basic_auth_users.alice: must be a bcrypt hash"},
+      {"basic_auth_users:\n  alice: $1$abc$def",
+       "w.yaml:2:10: basic_auth_users.alice: must be a bcrypt hash"},
+      {std::string("basic_auth_users:\n  'a:b': ") + kSecretHash,
+       "w.yaml:2:3: basic_auth_users.a:b: a user name cannot hold ':'"},
+      {"basic_auth_users:\n  alice: [x]", "basic_auth_users.alice: must be a bcrypt hash"},
+      {"basic_auth_users: {alice: ", "w.yaml:"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.yaml);
+    CHECK_THROWS_AS(Parse(c.yaml), ConfigError);
+    CHECK_THROWS_WITH(Parse(c.yaml), Catch::Contains(c.message));
+  }
+}
+
+TEST_CASE("base64 decoding for the Authorization header") {
+  std::string out;
+  CHECK(DecodeBase64("YWxpY2U6c2VjcmV0", &out));
+  CHECK(out == "alice:secret");
+  CHECK(DecodeBase64("YQ==", &out));
+  CHECK(out == "a");
+  CHECK(DecodeBase64("YWI=", &out));
+  CHECK(out == "ab");
+  CHECK_FALSE(DecodeBase64("YWJ", &out));
+  CHECK_FALSE(DecodeBase64("", &out));
+  CHECK_FALSE(DecodeBase64("Y!==", &out));
+}
+
+TEST_CASE("basic auth checks users against bcrypt hashes") {
+  BasicAuth auth(std::map<std::string, std::string>{{"alice", kSecretHash}});
+  CHECK(auth.enabled());
+  CHECK(auth.Allows("Basic YWxpY2U6c2VjcmV0"));        // alice:secret
+  CHECK(auth.Allows("Basic YWxpY2U6c2VjcmV0"));        // again, from the cache
+  CHECK(auth.Allows("basic YWxpY2U6c2VjcmV0"));        // the scheme is case-insensitive
+  CHECK_FALSE(auth.Allows("Basic YWxpY2U6d3Jvbmc="));  // alice:wrong
+  CHECK_FALSE(auth.Allows("Basic Ym9iOnNlY3JldA=="));  // bob:secret
+  CHECK_FALSE(auth.Allows("Basic YWxpY2U="));          // no colon
+  CHECK_FALSE(auth.Allows("Bearer YWxpY2U6c2VjcmV0"));
+  CHECK_FALSE(auth.Allows("Basic !!!!"));
+  CHECK_FALSE(auth.Allows(nullptr));
+  CHECK(BasicAuth(std::map<std::string, std::string>{}).Allows(nullptr));  // no users: open
+}
