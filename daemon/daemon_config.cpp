@@ -11,6 +11,7 @@
 #include "hooks.h"
 #include "name_resolver.h"
 #include "netns_interfaces.h"
+#include "netstacklat.h"
 #include "web_server.h"
 #include "yaml_util.h"
 
@@ -178,6 +179,18 @@ void ParseGrouping(const YAML::Node& node, const Context& ctx, Grouping* g) {
     g->max_label_sets = UnsignedIn(n, ctx.Child("max_label_sets"), 1, 1000000);
 }
 
+void ParseHistogram(const YAML::Node& node, const Context& ctx, HistogramRange* h) {
+  RequireMap(node, ctx, {"bucket_min", "bucket_max"});
+  if (const YAML::Node n = node["bucket_min"])
+    h->bucket_min = UnsignedIn(n, ctx.Child("bucket_min"), 0, HIST_MAX_BUCKET);
+  if (const YAML::Node n = node["bucket_max"])
+    h->bucket_max = UnsignedIn(n, ctx.Child("bucket_max"), 0, HIST_MAX_BUCKET);
+  if (h->bucket_max < h->bucket_min)
+    ctx.Child("bucket_max")
+        .Fail(node["bucket_max"] ? node["bucket_max"] : node,
+              "must not be below bucket_min (" + std::to_string(h->bucket_min) + ")");
+}
+
 void ParseWeb(const YAML::Node& node, const Context& ctx, DaemonConfig* c) {
   RequireMap(node, ctx, {"listen_address", "telemetry_path", "config_file"});
   if (const YAML::Node f = node["config_file"])
@@ -205,7 +218,8 @@ DaemonConfig ParseRoot(const YAML::Node& root, const std::string& source) {
   c.source = source;
   if (root.IsNull()) return c;  // an empty file: all defaults
   const Context top(source, "");
-  RequireMap(root, top, {"web", "metrics_config", "hooks", "filters", "grouping", "run_as_user"});
+  RequireMap(root, top,
+             {"web", "metrics_config", "hooks", "filters", "grouping", "histogram", "run_as_user"});
   if (const YAML::Node u = root["run_as_user"]) {
     c.run_as_user = Scalar<std::string>(u, top.Child("run_as_user"), "a user name");
     if (!getpwnam(c.run_as_user.c_str()))
@@ -217,6 +231,7 @@ DaemonConfig ParseRoot(const YAML::Node& root, const std::string& source) {
   if (root["hooks"]) ParseHooks(root["hooks"], top.Child("hooks"), &c);
   if (root["filters"]) ParseFilters(root["filters"], top.Child("filters"), &c.filters);
   if (root["grouping"]) ParseGrouping(root["grouping"], top.Child("grouping"), &c.grouping);
+  if (root["histogram"]) ParseHistogram(root["histogram"], top.Child("histogram"), &c.histogram);
   return c;
 }
 

@@ -34,6 +34,12 @@ struct Grouping {
   uint32_t max_label_sets = 0;  // 0: derived from the filters, else 1024
 };
 
+// The buckets served (exp2 indexes: bucket i is le 2^i ns); default all.
+struct HistogramRange {
+  uint32_t bucket_min = 0;
+  uint32_t bucket_max = 34;
+};
+
 struct DaemonConfig {
   std::string source = "<defaults>";  // file name, for messages
   std::string listen_address = ":9661";
@@ -45,6 +51,7 @@ struct DaemonConfig {
   WebConfig web;                // read from web_config_file
   Filters filters;
   Grouping grouping;
+  HistogramRange histogram;
 
   bool grouped() const { return grouping.by_interface || grouping.by_cgroup; }
   // Label sets (cgroup, iface, hook) the grouped map must hold.

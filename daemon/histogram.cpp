@@ -22,7 +22,7 @@ HistogramConverter::HistogramConverter(const HistogramSpec& spec, NameResolver& 
   for (size_t i = 0; i + 1 < spec.labels.size(); ++i)
     decoders_.emplace_back(spec.labels[i], resolver);
   // 2^i * multiplier, exact: scaling by a power of two loses nothing.
-  for (uint32_t i = spec.bucket_min; i <= spec.bucket_max; ++i)
+  for (uint32_t i = spec.served_min; i <= spec.served_max; ++i)
     bounds_.push_back(std::ldexp(spec.bucket_multiplier, static_cast<int>(i)));
 }
 
@@ -97,12 +97,14 @@ prometheus::ClientMetric HistogramConverter::ToMetric(const std::vector<std::str
     m.label.push_back({spec_.labels[l].name, label_values[l]});
 
   auto& h = m.histogram;
-  h.bucket.reserve(spec_.bucket_max - spec_.bucket_min + 1);
+  h.bucket.reserve(spec_.served_max - spec_.served_min + 1);
   uint64_t cumulative = 0;
-  for (uint32_t i = spec_.bucket_min; i <= spec_.bucket_max; ++i) {
+  for (uint32_t i = spec_.bucket_min; i < spec_.served_min; ++i) cumulative += slots[i];
+  for (uint32_t i = spec_.served_min; i <= spec_.served_max; ++i) {
     cumulative += slots[i];
-    h.bucket.push_back({cumulative, bounds_[i - spec_.bucket_min]});
+    h.bucket.push_back({cumulative, bounds_[i - spec_.served_min]});
   }
+  for (uint32_t i = spec_.served_max + 1; i <= spec_.bucket_max; ++i) cumulative += slots[i];
   h.sample_count = cumulative;
   h.sample_sum = static_cast<double>(slots[spec_.bucket_max + 1]) * spec_.bucket_multiplier;
   return m;

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 #include <systemd/sd-daemon.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -48,6 +49,10 @@ MetricsConfig LoadMetricsConfig(const DaemonConfig& daemon) {
           ? ParseMetricsConfig(kBuiltinMetricsConfig, "<built-in netstacklat.yaml>")
           : LoadMetricsConfigFile(daemon.metrics_config);
   ValidateForProgram(config);
+  // The daemon config's histogram range narrows what is served.
+  HistogramSpec& h = config.histograms[0];
+  h.served_min = std::max(h.bucket_min, daemon.histogram.bucket_min);
+  h.served_max = std::max(h.served_min, std::min(h.bucket_max, daemon.histogram.bucket_max));
   return config;
 }
 
@@ -88,13 +93,13 @@ void Reload(const Options& opts, DaemonConfig* running, BpfLoader& bpf, Collecto
         next.telemetry_path != running->telemetry_path ||
         next.metrics_config != running->metrics_config ||
         next.web_config_file != running->web_config_file ||
+        next.histogram.bucket_min != running->histogram.bucket_min ||
+        next.histogram.bucket_max != running->histogram.bucket_max ||
         next.filters.interface_namespace != running->filters.interface_namespace)
       throw ConfigError(
           next.source +
-          ": hooks, web (and its config file), metrics_config and interface_namespace changes "
-          "need a "
-          "restart; "
-          "reload changes filters and grouping only");
+          ": hooks, web (and its config file), metrics_config, histogram and "
+          "interface_namespace changes need a restart; reload changes filters and grouping only");
     bpf.Reconfigure(next);
     collector.SetReloadResult(true, UnixSeconds());
     spdlog::info("reloaded {}", next.source);

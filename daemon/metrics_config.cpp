@@ -63,6 +63,8 @@ void ParseBuckets(const YAML::Node& node, const Context& ctx, HistogramSpec& h) 
   h.bucket_max = UnsignedIn(max, ctx.Child("bucket_max"), 0, kMaxBucket);
   if (h.bucket_max < h.bucket_min)
     ctx.Child("bucket_max").Fail(max, "must not be below bucket_min");
+  h.served_min = h.bucket_min;
+  h.served_max = h.bucket_max;
   const YAML::Node mult = node["bucket_multiplier"];
   if (mult) {
     h.bucket_multiplier = Scalar<double>(mult, ctx.Child("bucket_multiplier"), "a number");

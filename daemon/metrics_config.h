@@ -28,6 +28,11 @@ struct HistogramSpec {
   uint32_t bucket_max = 0;
   double bucket_multiplier = 1.0;
   std::vector<LabelSpec> labels;  // the last one is the bucket index
+  // The buckets served with an `le` (the daemon config's histogram range);
+  // bucket_min..bucket_max unless narrowed. Samples below fall in the
+  // first served bucket, those above only in +Inf, _count and _sum.
+  uint32_t served_min = 0;
+  uint32_t served_max = 0;
 
   uint32_t KeySize() const;
 };

@@ -107,6 +107,8 @@ CONFIGS = {
     # The namespace filter in force, samples passing (the default is such a
     # filter, on the daemon's own namespace).
     "-netns-filter": f"filters: {{network_namespace: /run/netns/{NS_B}}}\n",
+    # The head-of-line filter off: what tracking out-of-order data costs.
+    "-hol-included": "filters: {network_namespace: all, include_tcp_hol_delay: true}\n",
     # Only lo: every sample of the veth traffic is rejected by the filter.
     "-filtered-out": "filters: {network_namespace: all, interfaces: [lo]}\n",
 }
@@ -123,12 +125,13 @@ def bench_bpf(args, label, variant=""):
     port = e2e.free_port()
     daemon = daemon_with(args, port, CONFIGS[variant])
     floor = subprocess.Popen([args.floor], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    floor_ids = {}
+    refs = {"floor": {}, "clock": {}, "map": {}}  # kind -> section -> prog id
     for line in floor.stdout:
         if line.strip() == "ready":
             break
-        _, pid, section = line.split()
-        floor_ids[section] = int(pid)
+        kind, pid, section = line.split()
+        refs[kind][section] = int(pid)
+    floor_ids = refs["floor"]
     metrics = e2e.parse(e2e.scrape(port))
     ours = {int(l["id"]): l["program"] for n, l, _ in metrics
             if n == "ebpf_exporter_ebpf_program_info"}
@@ -161,6 +164,15 @@ def bench_bpf(args, label, variant=""):
             continue
         row(f"bpf-{label}{variant}", f"{name}@{section}", ns, ref_ns, "ns/event",
             f"{cnt} events")
+        if variant:
+            continue
+        # Where ours goes: the clock alone and the map update alone, each
+        # on the same hook in the same run, against the same floor.
+        for kind in ("clock", "map"):
+            if section in refs[kind]:
+                part_ns, _ = per_event(refs[kind][section])
+                row(f"bpf-{label}-parts", f"{kind}-only@{section}", part_ns, ref_ns, "ns/event",
+                    f"ours {ns:.0f}")
 
 
 def program_sections():

@@ -1,7 +1,8 @@
-// nstl-bench-floor: loads and attaches the empty programs of floor.bpf.c on
-// every attach point this kernel accepts, prints one line per program
-// ("floor <prog id> <section>"), then "ready", and holds them until stdin
-// closes or SIGTERM. Used by bench.py.
+// nstl-bench-floor: loads and attaches the reference programs of
+// floor.bpf.c (empty, clock only, map update only) on every attach point
+// this kernel accepts, prints one line per program ("floor|clock|map
+// <prog id> <section>"), then "ready", and holds them until stdin closes
+// or SIGTERM. Used by bench.py.
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <signal.h>
@@ -34,7 +35,10 @@ int main() {
     struct bpf_prog_info info = {};
     __u32 len = sizeof(info);
     bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len);
-    std::printf("floor %u %s\n", info.id, bpf_program__section_name(prog));
+    // nstlb_ (empty), nstlc_ (clock only), nstlm_ (map update only).
+    const char kind = bpf_program__name(prog)[4];
+    const char* what = kind == 'c' ? "clock" : kind == 'm' ? "map" : "floor";
+    std::printf("%s %u %s\n", what, info.id, bpf_program__section_name(prog));
   }
   std::printf("ready\n");
   std::fflush(stdout);

@@ -28,7 +28,13 @@ lint=$(lintian --fail-on none --no-tag-display-limit "$deb" 2>&1 || true)
 grep -q '^E:' <<<"$lint" && fail "lintian reports errors"
 ok "lintian: no errors"
 
-cleanup() { apt-get purge -y -qq netstacklat-exporter >/dev/null 2>&1 || true; }
+# On any exit: no daemon of ours left running (a failed check must not leave
+# BPF programs attached for the next test), and the package purged.
+pid=""
+cleanup() {
+  [[ -n "$pid" ]] && kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+  apt-get purge -y -qq netstacklat-exporter >/dev/null 2>&1 || true
+}
 trap cleanup EXIT
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$deb" >/dev/null
 ok "apt-get install $(basename "$deb")"

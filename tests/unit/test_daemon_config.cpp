@@ -119,6 +119,11 @@ TEST_CASE("bad config files name the file, line, column and key") {
        "filters.min_socket_queue_length: must be between 0 and 1048576, not 2000000"},
       {"filters:\n  include_tcp_hol_delay: sometimes",
        "d.yaml:2:26: filters.include_tcp_hol_delay: must be true or false, not 'sometimes'"},
+      {"histogram:\n  bucket_min: 35",
+       "d.yaml:2:15: histogram.bucket_min: must be between 0 and 34"},
+      {"histogram:\n  bucket_min: 20\n  bucket_max: 10",
+       "d.yaml:3:15: histogram.bucket_max: must not be below bucket_min (20)"},
+      {"histogram:\n  buckets: 10", "d.yaml:2:3: histogram.buckets: unknown or unsupported key"},
       {"filters:\n  cgroups: [/tmp]", "d.yaml:2:13: filters.cgroups[0]: '/tmp' is not a cgroup v2"},
       {"filters:\n  cgroups_include_children: true",
        "filters.cgroups_include_children: needs a list of cgroups"},
@@ -183,6 +188,14 @@ TEST_CASE("interfaces are looked up in interface_namespace, which is then the on
   CHECK_THROWS_WITH(
       Parse("filters:\n  interface_namespace: /proc/self/ns/net\n  interfaces: [nstl-none0]"),
       Catch::Contains("filters.interfaces[0]: no interface 'nstl-none0' in /proc/self/ns/net"));
+}
+
+TEST_CASE("the histogram range defaults to every bucket") {
+  CHECK(Parse("").histogram.bucket_min == 0);
+  CHECK(Parse("").histogram.bucket_max == HIST_MAX_BUCKET);
+  const HistogramRange h = Parse("histogram: {bucket_min: 10, bucket_max: 30}").histogram;
+  CHECK(h.bucket_min == 10);
+  CHECK(h.bucket_max == 30);
 }
 
 TEST_CASE("run_as_user names a user that exists") {

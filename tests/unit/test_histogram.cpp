@@ -50,6 +50,28 @@ TEST_CASE("sparse buckets become 35 cumulative buckets with 2^i ns bounds") {
   CHECK(errors == 0);
 }
 
+TEST_CASE("a narrowed histogram range keeps every sample in _count and the first bucket") {
+  FakeNameResolver names;
+  uint64_t errors = 0;
+  HistogramSpec spec = BuiltinSpec();
+  spec.served_min = 10;  // le 1.024e-06
+  spec.served_max = 12;  // le 4.096e-06
+  HistogramConverter converter(spec, names);
+  const auto f = converter.Convert(
+      MakeSnapshot({{Key(2, 3), 5}, {Key(2, 11), 2}, {Key(2, 20), 4}, {Key(2, HIST_SUM_SLOT), 99}}),
+      &errors);
+  REQUIRE(f.metric.size() == 1);
+  const auto& h = f.metric[0].histogram;
+  REQUIRE(h.bucket.size() == 3);
+  CHECK(h.bucket[0].upper_bound == std::ldexp(1e-9, 10));
+  CHECK(h.bucket[0].cumulative_count == 5);  // the 5 samples below the range
+  CHECK(h.bucket[1].cumulative_count == 7);
+  CHECK(h.bucket[2].upper_bound == std::ldexp(1e-9, 12));
+  CHECK(h.bucket[2].cumulative_count == 7);
+  CHECK(h.sample_count == 11);  // +Inf holds the 4 above the range
+  CHECK(h.sample_sum == Approx(99e-9));
+}
+
 TEST_CASE("ungrouped keys render as ebpf_exporter renders them") {
   FakeNameResolver names;
   uint64_t errors = 0;
