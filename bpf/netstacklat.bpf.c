@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * netstacklat: latency from the kernel's RX software timestamp (skb->tstamp)
- * to points along the receive path, as log2 histograms in one per-CPU hash
- * (the layout of upstream netstacklat, readable by ebpf_exporter too).
+ * to points along the receive path, as log2 histograms: a per-CPU array of
+ * histograms indexed by hook, or with grouping a per-CPU hash of them keyed
+ * by label set in upstream netstacklat's key layout (hist_key). The daemon
+ * serves both in ebpf_exporter's shape.
  *
  * Each logical hook has several programs: the fentry/fexit ones (upstream's
  * attach points, then the seed's) and BTF tracepoints for kernels that refuse
@@ -80,15 +82,17 @@ struct {
 
 /*
  * With grouping the key space is open (interfaces x cgroups), so grouped
- * samples go to a per-CPU hash in upstream's layout, sized by the daemon
- * from the config; samples that find it full are counted, not lost
- * silently.
+ * samples go to a per-CPU hash keyed by label set (upstream's hist_key,
+ * bucket 0) whose value holds all the slots of that label set, as the
+ * array does per hook: one lookup per sample, and a new key only for a
+ * new label set. Sized by the daemon from the config; samples that find it
+ * full are counted, not lost silently.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, 1);
 	__type(key, struct hist_key);
-	__type(value, __u64);
+	__type(value, struct hook_hist);
 } netstack_latency_grouped SEC(".maps");
 
 struct {
@@ -266,23 +270,18 @@ static __always_inline void count_drop(void)
 		(*drops)++;
 }
 
-static __always_inline void grouped_add(struct hist_key *key, __u64 n)
+/* The histogram of a label set, created on its first sample. */
+static __always_inline struct hook_hist *grouped_hist(struct hist_key *key)
 {
-	__u64 *slot = bpf_map_lookup_elem(&netstack_latency_grouped, key);
+	static const struct hook_hist zero = {};
+	struct hook_hist *hist =
+		bpf_map_lookup_elem(&netstack_latency_grouped, key);
 
-	if (slot) {
-		*slot += n; /* per-CPU value: no atomic needed */
-		return;
-	}
-	/* First sample of this key on any CPU; a racing creator wins. */
-	if (bpf_map_update_elem(&netstack_latency_grouped, key, &n,
-				BPF_NOEXIST) == 0)
-		return;
-	slot = bpf_map_lookup_elem(&netstack_latency_grouped, key);
-	if (slot)
-		*slot += n;
-	else
-		count_drop(); /* the map is full */
+	if (hist)
+		return hist;
+	/* First sample of this label set on any CPU; a racing creator wins. */
+	bpf_map_update_elem(&netstack_latency_grouped, key, &zero, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&netstack_latency_grouped, key);
 }
 
 static __always_inline void record_grouped(__u64 latency_ns,
@@ -290,18 +289,20 @@ static __always_inline void record_grouped(__u64 latency_ns,
 					   struct sock *sk,
 					   enum netstacklat_hook hook)
 {
-	struct hist_key key = {
-		.hook = hook,
-		.bucket = hist_bucket_index(latency_ns),
-	};
+	struct hist_key key = { .hook = hook };
+	struct hook_hist *hist;
 
 	if (netstacklat_cfg.groupby_ifindex)
 		key.ifindex = sample_ifindex(skb, sk);
 	if (netstacklat_cfg.groupby_cgroup && is_socket_read(hook))
 		key.cgroup = bpf_get_current_cgroup_id();
-	grouped_add(&key, 1);
-	key.bucket = HIST_SUM_SLOT;
-	grouped_add(&key, latency_ns);
+	hist = grouped_hist(&key);
+	if (!hist) {
+		count_drop(); /* the map is full */
+		return;
+	}
+	hist->slots[hist_bucket_index(latency_ns)]++; /* per-CPU: no atomics */
+	hist->slots[HIST_SUM_SLOT] += latency_ns;
 }
 
 static __always_inline void record_latency(__u64 latency_ns,

@@ -165,7 +165,7 @@ void BpfLoader::ApplyConfigBeforeLoad(const DaemonConfig& config) {
   size(skel_->maps.netstacklat_ifindexes, std::max(f.ifindexes.size(), kFilterCapacity));
   size(skel_->maps.netstacklat_cgroups, std::max(f.cgroup_ids.size(), kFilterCapacity));
   grouped_capacity_ = config.GroupedLabelSets();
-  size(skel_->maps.netstack_latency_grouped, size_t{grouped_capacity_} * HIST_NSLOTS);
+  size(skel_->maps.netstack_latency_grouped, grouped_capacity_);  // one entry per label set
   SetFilterFlags(config);
   if (config.grouped())
     spdlog::info("grouping by{}{}: room for {} label sets",

@@ -40,7 +40,7 @@ class BpfLoader : public ExporterStatus {
   void Reconfigure(const DaemonConfig& config);
 
   int HistogramMapFd() const;     // per-CPU array per hook (ungrouped)
-  int GroupedMapFd() const;       // per-CPU hash of hist_key (grouped)
+  int GroupedMapFd() const;       // per-CPU hash: label set -> hook_hist
   void SetTaiOffset(int64_t ns);  // takes effect at once (mmapped .bss)
 
   std::vector<ProgramInfo> Programs() const override;

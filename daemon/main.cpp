@@ -204,7 +204,7 @@ int Run(const Options& opts) {
 
   using Layout = BpfHistogramSource::Layout;
   BpfHistogramSource ungrouped(bpf.HistogramMapFd(), Layout::kHookArray);
-  BpfHistogramSource grouped(bpf.GroupedMapFd(), Layout::kHistKeyHash);
+  BpfHistogramSource grouped(bpf.GroupedMapFd(), Layout::kLabelSetHash);
   MergedSource reader({&ungrouped, &grouped});
   const std::string config_name = "netstacklat";
   auto collector = std::make_shared<Collector>(config_name, config.histograms[0], reader, bpf,

@@ -89,20 +89,26 @@ void SumPerCpuValues(const std::vector<uint64_t>& percpu, size_t count, size_t n
     }
 }
 
-void ExpandHookArray(const RawMapContents& raw, MapSnapshot* out) {
-  if (raw.key_size != sizeof(__u32) || raw.lanes != HIST_NSLOTS)
-    throw std::runtime_error("not an array of struct hook_hist");
+void ExpandHistograms(const RawMapContents& raw, MapSnapshot* out) {
+  const bool by_hook = raw.key_size == sizeof(__u32);
+  if ((!by_hook && raw.key_size != sizeof(struct hist_key)) || raw.lanes != HIST_NSLOTS)
+    throw std::runtime_error("not a map of struct hook_hist");
   out->key_size = sizeof(struct hist_key);
   out->keys.clear();
   out->values.clear();
   for (size_t i = 0; i < raw.count(); ++i) {
-    __u32 hook;
-    std::memcpy(&hook, &raw.keys[i * raw.key_size], sizeof(hook));
+    struct hist_key label_set = {};
+    if (by_hook) {
+      __u32 hook;
+      std::memcpy(&hook, &raw.keys[i * raw.key_size], sizeof(hook));
+      label_set.hook = static_cast<__u16>(hook);
+    } else {
+      std::memcpy(&label_set, &raw.keys[i * raw.key_size], sizeof(label_set));
+    }
     for (__u16 slot = 0; slot < HIST_NSLOTS; ++slot) {
       const uint64_t v = raw.values[i * raw.lanes + slot];
-      if (v == 0) continue;  // as the hash map: only slots that were hit
-      struct hist_key key = {};
-      key.hook = static_cast<__u16>(hook);
+      if (v == 0) continue;  // as upstream's hash: only slots that were hit
+      struct hist_key key = label_set;
       key.bucket = slot;
       const auto* bytes = reinterpret_cast<const uint8_t*>(&key);
       out->keys.insert(out->keys.end(), bytes, bytes + sizeof(key));
@@ -113,15 +119,10 @@ void ExpandHookArray(const RawMapContents& raw, MapSnapshot* out) {
 
 void BpfHistogramSource::Read(MapSnapshot* out) {
   reader_.Read(&raw_);
-  if (layout_ == Layout::kHookArray) {
-    ExpandHookArray(raw_, out);
-    return;
-  }
-  if (raw_.key_size != sizeof(struct hist_key) || raw_.lanes != 1)
-    throw std::runtime_error("not a hash of struct hist_key -> u64");
-  out->key_size = raw_.key_size;
-  out->keys.swap(raw_.keys);
-  out->values.swap(raw_.values);
+  const size_t want_key = layout_ == Layout::kHookArray ? sizeof(__u32) : sizeof(struct hist_key);
+  if (raw_.key_size != want_key)
+    throw std::runtime_error("the histogram map's key is not the expected layout's");
+  ExpandHistograms(raw_, out);
 }
 
 void MergedSource::Read(MapSnapshot* out) {

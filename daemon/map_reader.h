@@ -64,16 +64,18 @@ class BpfMapReader {
   std::vector<uint64_t> percpu_;  // reused between scrapes
 };
 
-// The per-CPU array of struct hook_hist (netstacklat.h), indexed by hook,
-// as hist_key rows: one per non-zero slot.
-void ExpandHookArray(const RawMapContents& raw, MapSnapshot* out);
+// A map whose values are struct hook_hist (netstacklat.h) as hist_key rows,
+// one per non-zero slot (the rows upstream's hash would hold): the per-CPU
+// array indexed by hook (u32 keys), or the per-CPU hash keyed by label set
+// (hist_key keys, bucket 0).
+void ExpandHistograms(const RawMapContents& raw, MapSnapshot* out);
 
 // A histogram map of the BPF program, in either of its layouts: the
-// per-CPU array of struct hook_hist (ungrouped) or the per-CPU hash of
-// hist_key -> u64 (grouped; upstream's and ebpf_exporter's layout).
+// per-CPU array of struct hook_hist indexed by hook (ungrouped), or the
+// per-CPU hash of label set -> struct hook_hist (grouped).
 class BpfHistogramSource : public HistogramSource {
  public:
-  enum class Layout { kHookArray, kHistKeyHash };
+  enum class Layout { kHookArray, kLabelSetHash };
   BpfHistogramSource(int map_fd, Layout layout) : reader_(map_fd), layout_(layout) {}
   void Read(MapSnapshot* out) override;
 

@@ -214,6 +214,8 @@ def bench_scrape(args):
         for line in helper.stdout:
             if line.startswith("raw_read_us"):
                 raw_med, raw_p99 = (float(x) / 1e3 for x in line.split()[1:])
+            elif line.startswith("upstream_raw_read_us"):
+                up_med, _, up_entries = (float(x) for x in line.split()[1:])
             elif line.startswith("entries"):
                 entries = int(line.split()[1])
             elif line.strip() == "ready":
@@ -230,6 +232,10 @@ def bench_scrape(args):
         name = f"{label_sets}-label-sets"
         note = f"{entries} map entries, {series} series"
         row("scrape", f"{name}-median", statistics.median(times) * 1e3, raw_med, "ms", note)
+        # The reference: reading the same data in upstream's layout
+        # (one key per slot), as ebpf_exporter would, before any formatting.
+        row("scrape", f"{name}-median-vs-upstream-layout-read", statistics.median(times) * 1e3,
+            up_med / 1e3, "ms", f"{up_entries:.0f} entries in upstream's layout")
         row("scrape", f"{name}-p99", pct(times, 99) * 1e3, raw_p99, "ms", note)
         row("scrape", f"{name}-cpu", cpu * 1e3, raw_med, "ms", "daemon CPU per scrape")
         row("scrape", f"{name}-bytes", len(body), len(gzip.decompress(gz)), "bytes", "plain")

@@ -1,12 +1,15 @@
 // nstl-bench-scrape: the daemon's scrape path on a large histogram map.
-// Creates a per-CPU hash in upstream's layout (hist_key -> u64), fills
-// LABEL_SETS x 36 slots through its fd (label sets: cgroups x interfaces x
-// 7 hooks), times the raw batch read of the map, then serves it with the
-// daemon's own Collector and WebServer until stdin closes, for bench.py to
-// time from the client side.
+// Creates the daemon's grouped map (per-CPU hash, label set -> 36 slots),
+// fills LABEL_SETS label sets through its fd (cgroups x interfaces x 7
+// hooks), times the raw batch read of it and, for reference, of the same
+// data in upstream's layout (hist_key -> u64, LABEL_SETS x 36 entries: what
+// ebpf_exporter reads), then serves the first with the daemon's own
+// Collector and WebServer until stdin closes, for bench.py to time from the
+// client side.
 //
 //   nstl-bench-scrape LABEL_SETS PORT
-// Prints "raw_read_us <median> <p99>", "entries <n>", then "ready".
+// Prints "raw_read_us <median> <p99>", "upstream_raw_read_us <median> <p99>
+// <entries>", "entries <n>", then "ready".
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <spdlog/spdlog.h>
@@ -72,8 +75,9 @@ std::vector<uint32_t> Interfaces(size_t n) {
   return out;
 }
 
-int Fill(int fd, const std::vector<uint64_t>& cgroups, const std::vector<uint32_t>& ifaces,
-         int hooks, int ncpus) {
+// Upstream's layout: one hist_key -> u64 entry per slot.
+int FillUpstream(int fd, const std::vector<uint64_t>& cgroups, const std::vector<uint32_t>& ifaces,
+                 int hooks, int ncpus) {
   std::vector<struct hist_key> keys;
   std::vector<uint64_t> values;
   for (uint64_t cg : cgroups)
@@ -84,6 +88,39 @@ int Fill(int fd, const std::vector<uint64_t>& cgroups, const std::vector<uint32_
           for (int c = 0; c < ncpus; ++c)
             values.push_back(slot == HIST_SUM_SLOT ? 123456789 : slot + 1);
         }
+  __u32 count = static_cast<__u32>(keys.size());
+  if (bpf_map_update_batch(fd, keys.data(), values.data(), &count, nullptr) != 0) return -1;
+  return static_cast<int>(count);
+}
+
+// Median and p99 in us of 200 batch reads; *entries: how many it read.
+std::pair<double, double> TimeRawReads(int fd, size_t* entries) {
+  BpfMapReader reader(fd);
+  RawMapContents raw;
+  std::vector<double> us;
+  for (int i = 0; i < 200; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    reader.Read(&raw);
+    us.push_back(
+        std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::sort(us.begin(), us.end());
+  *entries = raw.count();
+  return {us[us.size() / 2], us[us.size() * 99 / 100]};
+}
+
+int Fill(int fd, const std::vector<uint64_t>& cgroups, const std::vector<uint32_t>& ifaces,
+         int hooks, int ncpus) {
+  std::vector<struct hist_key> keys;
+  std::vector<uint64_t> values;  // per key, per CPU: the 36 slots of a hook_hist
+  for (uint64_t cg : cgroups)
+    for (uint32_t ifi : ifaces)
+      for (int h = 1; h <= hooks; ++h) {
+        keys.push_back({cg, ifi, static_cast<__u16>(h), 0});
+        for (int c = 0; c < ncpus; ++c)
+          for (uint16_t slot = 0; slot < HIST_NSLOTS; ++slot)
+            values.push_back(slot == HIST_SUM_SLOT ? 123456789 : slot + 1);
+      }
   __u32 count = static_cast<__u32>(keys.size());
   if (bpf_map_update_batch(fd, keys.data(), values.data(), &count, nullptr) != 0) return -1;
   return static_cast<int>(count);
@@ -104,29 +141,31 @@ int main(int argc, char** argv) {
   auto cgroups = label_sets <= hooks ? std::vector<uint64_t>{0} : MakeCgroups(cgdir, cgroups_n);
   auto ifaces = label_sets <= hooks ? std::vector<uint32_t>{0} : Interfaces(ifaces_n);
   const int ncpus = libbpf_num_possible_cpus();
-  const __u32 entries = static_cast<__u32>(cgroups.size() * ifaces.size() * hooks * HIST_NSLOTS);
+  // The daemon's grouped layout: one entry per label set, 36 slots each.
+  const __u32 entries = static_cast<__u32>(cgroups.size() * ifaces.size() * hooks);
   const int fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_HASH, "nstlb_hist", sizeof(struct hist_key),
-                                sizeof(uint64_t), entries, nullptr);
+                                sizeof(struct hook_hist), entries, nullptr);
   if (fd < 0 || Fill(fd, cgroups, ifaces, hooks, ncpus) < 0) {
     std::perror("map");
     return 1;
   }
 
-  BpfMapReader raw_reader(fd);
-  RawMapContents raw;
-  std::vector<double> us;
-  for (int i = 0; i < 200; ++i) {
-    const auto t0 = std::chrono::steady_clock::now();
-    raw_reader.Read(&raw);
-    us.push_back(
-        std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+  const int upstream_fd =
+      bpf_map_create(BPF_MAP_TYPE_PERCPU_HASH, "nstlb_upstream", sizeof(struct hist_key),
+                     sizeof(uint64_t), entries * HIST_NSLOTS, nullptr);
+  if (upstream_fd < 0 || FillUpstream(upstream_fd, cgroups, ifaces, hooks, ncpus) < 0) {
+    std::perror("upstream-layout map");
+    return 1;
   }
-  std::sort(us.begin(), us.end());
-  std::printf("raw_read_us %.1f %.1f\nentries %zu\n", us[us.size() / 2], us[us.size() * 99 / 100],
-              raw.count());
+  size_t n = 0, upstream_n = 0;
+  const auto [med, p99] = TimeRawReads(fd, &n);
+  const auto [up_med, up_p99] = TimeRawReads(upstream_fd, &upstream_n);
+  close(upstream_fd);
+  std::printf("raw_read_us %.1f %.1f\nupstream_raw_read_us %.1f %.1f %zu\nentries %zu\n", med, p99,
+              up_med, up_p99, upstream_n, n);
 
   const MetricsConfig config = ParseMetricsConfig(kBuiltinMetricsConfig, "builtin");
-  BpfHistogramSource source(fd, BpfHistogramSource::Layout::kHistKeyHash);
+  BpfHistogramSource source(fd, BpfHistogramSource::Layout::kLabelSetHash);
   NoPrograms status;
   SystemNameResolver names;
   auto collector = std::make_shared<Collector>("netstacklat", config.histograms[0], source, status,

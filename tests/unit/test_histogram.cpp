@@ -157,7 +157,7 @@ TEST_CASE("the per-hook array becomes hist_key rows for the slots that were hit"
   raw.values[HIST_NSLOTS + 34] = 1;                 // hook 6, bucket 34
   raw.values[HIST_NSLOTS + HIST_SUM_SLOT] = 20000;  // hook 6, sum
   MapSnapshot snap;
-  ExpandHookArray(raw, &snap);
+  ExpandHistograms(raw, &snap);
   REQUIRE(snap.size() == 4);
   CHECK(snap.key_size == sizeof(struct hist_key));
   std::vector<std::string> rows;
@@ -179,12 +179,40 @@ TEST_CASE("the per-hook array becomes hist_key rows for the slots that were hit"
   CHECK(f.metric[0].histogram.sample_count + f.metric[1].histogram.sample_count == 4);
 }
 
-TEST_CASE("a map that is not the per-hook array is refused") {
+TEST_CASE("the grouped hash becomes hist_key rows keeping each label set") {
+  RawMapContents raw;
+  raw.key_size = sizeof(struct hist_key);
+  raw.lanes = HIST_NSLOTS;
+  const struct hist_key sets[] = {{77, 3, 6, 0}, {0, 1, 2, 0}};  // cgroup, ifindex, hook
+  for (const auto& k : sets) {
+    const auto* b = reinterpret_cast<const uint8_t*>(&k);
+    raw.keys.insert(raw.keys.end(), b, b + sizeof(k));
+  }
+  raw.values.assign(2 * HIST_NSLOTS, 0);
+  raw.values[12] = 5;                           // cgroup 77, eth 3, hook 6, bucket 12
+  raw.values[HIST_SUM_SLOT] = 20000;            // its sum
+  raw.values[HIST_NSLOTS + 0] = 1;              // lo, hook 2, bucket 0
+  raw.values[HIST_NSLOTS + HIST_SUM_SLOT] = 1;  // its sum
+  MapSnapshot snap;
+  ExpandHistograms(raw, &snap);
+  std::vector<std::string> rows;
+  for (size_t i = 0; i < snap.size(); ++i) {
+    struct hist_key k;
+    std::memcpy(&k, snap.Key(i).data(), sizeof(k));
+    rows.push_back(std::to_string(k.cgroup) + "/" + std::to_string(k.ifindex) + "/" +
+                   std::to_string(k.hook) + "/" + std::to_string(k.bucket) + "=" +
+                   std::to_string(snap.values[i]));
+  }
+  CHECK(rows ==
+        std::vector<std::string>{"77/3/6/12=5", "77/3/6/35=20000", "0/1/2/0=1", "0/1/2/35=1"});
+}
+
+TEST_CASE("a map whose values are not hook_hist is refused") {
   RawMapContents raw;
   raw.key_size = 16;
-  raw.lanes = 1;
+  raw.lanes = 1;  // upstream's hist_key -> u64
   MapSnapshot snap;
-  CHECK_THROWS(ExpandHookArray(raw, &snap));
+  CHECK_THROWS(ExpandHistograms(raw, &snap));
 }
 
 TEST_CASE("le strings are exactly ebpf_exporter's (Go's shortest form)") {
