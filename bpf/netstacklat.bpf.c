@@ -219,17 +219,28 @@ static __always_inline bool seq_before(__u32 a, __u32 b)
  * Sockets that never saw an out-of-order segment (rcv_ooopack 0, the
  * common case) cost two loads and keep no state.
  */
-static __always_inline bool tcp_hol_blocked(struct sock *sk, __u32 pending)
+/*
+ * A tcp_sock field: a direct BTF load where the program holds a typed
+ * tcp_sock (fentry: bpf_skc_to_tcp_sock() of a trusted sock), else a probe
+ * read (tp_btf: skb->sk is an RCU pointer, which that helper refuses).
+ * `typed` is a constant at each call site, so only one branch is compiled.
+ */
+#define TCP_FIELD(tp, typed, field)                                            \
+	((typed) ? (tp)->field : BPF_CORE_READ(tp, field))
+
+static __always_inline bool tcp_hol_blocked(struct sock *sk, bool typed,
+					    __u32 pending)
 {
-	/* Probe reads: skb->sk is an RCU pointer on newer kernels, which
-	 * bpf_skc_to_tcp_sock() refuses; the sock is a tcp_sock here. */
-	struct tcp_sock *tp = (struct tcp_sock *)sk;
+	struct tcp_sock *tp;
 	struct tcp_hol_state *st;
 	__u32 ooopack, end;
 
 	if (netstacklat_cfg.include_tcp_hol || !sk)
 		return false;
-	ooopack = BPF_CORE_READ(tp, rcv_ooopack);
+	tp = typed ? bpf_skc_to_tcp_sock(sk) : (struct tcp_sock *)sk;
+	if (!tp)
+		return false;
+	ooopack = TCP_FIELD(tp, typed, rcv_ooopack);
 	if (!ooopack)
 		return false;
 	st = bpf_sk_storage_get(&netstacklat_tcp_hol, sk, NULL,
@@ -240,8 +251,8 @@ static __always_inline bool tcp_hol_blocked(struct sock *sk, __u32 pending)
 		/* New out-of-order data since we last looked: what is held
 		 * out of order ends at the last queued skb; if the hole has
 		 * been filled already, all of it is below rcv_nxt. */
-		end = BPF_CORE_READ(tp, rcv_nxt);
-		if (BPF_CORE_READ(tp, out_of_order_queue.rb_node)) {
+		end = TCP_FIELD(tp, typed, rcv_nxt);
+		if (TCP_FIELD(tp, typed, out_of_order_queue.rb_node)) {
 			struct sk_buff *last = BPF_CORE_READ(tp, ooo_last_skb);
 
 			/* TCP_SKB_CB(last)->end_seq */
@@ -254,7 +265,8 @@ static __always_inline bool tcp_hol_blocked(struct sock *sk, __u32 pending)
 	}
 	if (!st->active)
 		return false;
-	if (seq_before(st->ooo_end, BPF_CORE_READ(tp, copied_seq) + pending)) {
+	if (seq_before(st->ooo_end,
+		       TCP_FIELD(tp, typed, copied_seq) + pending)) {
 		st->active = 0; /* reads have passed the out-of-order data */
 		return false;
 	}
@@ -324,18 +336,50 @@ static __always_inline void record_latency(__u64 latency_ns,
 	hist->slots[HIST_SUM_SLOT] += latency_ns;
 }
 
-static __always_inline void record(__s64 tstamp_ns, const struct sk_buff *skb,
-				   struct sock *sk, enum netstacklat_hook hook)
+/* A sample that passed every filter: read the clock, record. */
+static __always_inline void record_now(__s64 tstamp_ns,
+				       const struct sk_buff *skb,
+				       struct sock *sk,
+				       enum netstacklat_hook hook)
 {
-	__s64 now;
+	__s64 now = bpf_ktime_get_tai_ns() - tai_offset_ns;
 
-	if (tstamp_ns <= 0 || !selected(skb, sk, hook))
-		return;
-	now = bpf_ktime_get_tai_ns() - tai_offset_ns;
 	/* A timestamp from the future means a clock step: not a latency. */
 	if (now < tstamp_ns)
 		return;
 	record_latency(now - tstamp_ns, skb, sk, hook);
+}
+
+static __always_inline void record(__s64 tstamp_ns, const struct sk_buff *skb,
+				   struct sock *sk, enum netstacklat_hook hook)
+{
+	if (tstamp_ns <= 0 || !selected(skb, sk, hook))
+		return;
+	record_now(tstamp_ns, skb, sk, hook);
+}
+
+/*
+ * Socket reads: the filters every hook has first (cheap, and they reject
+ * most of what is rejected), then the socket-read ones, which load socket
+ * fields the read path may not have in cache. queued_self: 1 where the
+ * skb being read is still queued; pending: bytes of this read that
+ * copied_seq does not count yet (TCP); typed: sk is a trusted sock
+ * (fentry arguments), not an RCU pointer from skb->sk (tp_btf).
+ */
+static __always_inline void
+record_read(__s64 tstamp_ns, const struct sk_buff *skb, struct sock *sk,
+	    enum netstacklat_hook hook, __u32 queued_self, __u32 pending,
+	    bool typed)
+{
+	bool tcp = hook == NETSTACKLAT_HOOK_TCP_SOCK_READ;
+
+	if (tstamp_ns <= 0 || !selected(skb, sk, hook))
+		return;
+	if (!queue_long_enough(sk, queued_self, !tcp))
+		return;
+	if (tcp && tcp_hol_blocked(sk, typed, pending))
+		return;
+	record_now(tstamp_ns, skb, sk, hook);
 }
 
 /*
@@ -353,16 +397,20 @@ static __always_inline bool tstamp_is_rx(const struct sk_buff *skb)
 	return true;
 }
 
-static __always_inline void record_skb(const struct sk_buff *skb,
-				       struct sock *sk,
-				       enum netstacklat_hook hook)
+/* skb->tstamp if it is an RX timestamp, else 0 (nothing to measure). */
+static __always_inline ktime_t skb_rx_tstamp(const struct sk_buff *skb)
 {
 	/* Direct BTF reads: fentry and tp_btf arguments are typed pointers. */
 	ktime_t tstamp = skb->tstamp;
 
-	if (tstamp <= 0 || !tstamp_is_rx(skb))
-		return;
-	record(tstamp, skb, sk, hook);
+	return tstamp > 0 && tstamp_is_rx(skb) ? tstamp : 0;
+}
+
+static __always_inline void record_skb(const struct sk_buff *skb,
+				       struct sock *sk,
+				       enum netstacklat_hook hook)
+{
+	record(skb_rx_tstamp(skb), skb, sk, hook);
 }
 
 /* The IP header's protocol field (IPv6: next header), 0 if not IP. */
@@ -516,10 +564,8 @@ int BPF_PROG(nstl_tcp_read, struct msghdr *msg, struct sock *sk,
 
 	/* Called after the read: copied_seq is past the data consumed, and
 	 * the queue holds what is left. */
-	if (!queue_long_enough(sk, 0, false) || tcp_hol_blocked(sk, 0))
-		return 0;
-	record(ts->tv_sec * NS_PER_S + ts->tv_nsec, NULL, sk,
-	       NETSTACKLAT_HOOK_TCP_SOCK_READ);
+	record_read(ts->tv_sec * NS_PER_S + ts->tv_nsec, NULL, sk,
+		    NETSTACKLAT_HOOK_TCP_SOCK_READ, 0, 0, true);
 	return 0;
 }
 
@@ -527,9 +573,9 @@ int BPF_PROG(nstl_tcp_read, struct msghdr *msg, struct sock *sk,
 SEC("fentry/skb_consume_udp")
 int BPF_PROG(nstl_udp_read, struct sock *sk, struct sk_buff *skb, int len)
 {
-	if (!queue_long_enough(sk, 0, true)) /* the skb is dequeued already */
-		return 0;
-	record_skb(skb, sk, NETSTACKLAT_HOOK_UDP_SOCK_READ);
+	/* The skb is off the queue already. */
+	record_read(skb_rx_tstamp(skb), skb, sk, NETSTACKLAT_HOOK_UDP_SOCK_READ,
+		    0, 0, true);
 	return 0;
 }
 
@@ -549,16 +595,13 @@ int BPF_PROG(nstl_tp_sk_read, const struct sk_buff *skb, int len)
 	struct sock *sk = skb->sk;
 
 	/* TCP copies before it unlinks the skb and advances copied_seq. */
-	if (protocol == IPPROTO_TCP &&
-	    hook_on[NETSTACKLAT_HOOK_TCP_SOCK_READ]) {
-		if (queue_long_enough(sk, 1, false) &&
-		    !tcp_hol_blocked(sk, len))
-			record_skb(skb, sk, NETSTACKLAT_HOOK_TCP_SOCK_READ);
-	} else if (protocol == IPPROTO_UDP &&
-		   hook_on[NETSTACKLAT_HOOK_UDP_SOCK_READ]) {
-		if (queue_long_enough(sk, 0, true))
-			record_skb(skb, sk, NETSTACKLAT_HOOK_UDP_SOCK_READ);
-	}
+	if (protocol == IPPROTO_TCP && hook_on[NETSTACKLAT_HOOK_TCP_SOCK_READ])
+		record_read(skb_rx_tstamp(skb), skb, sk,
+			    NETSTACKLAT_HOOK_TCP_SOCK_READ, 1, len, false);
+	else if (protocol == IPPROTO_UDP &&
+		 hook_on[NETSTACKLAT_HOOK_UDP_SOCK_READ])
+		record_read(skb_rx_tstamp(skb), skb, sk,
+			    NETSTACKLAT_HOOK_UDP_SOCK_READ, 0, 0, false);
 	return 0;
 }
 

@@ -75,7 +75,7 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
   $OPTIONS --web.listen-address=127.0.0.1:$port >"$out/installed-daemon.log" 2>&1 &
 pid=$!
 for _ in $(seq 100); do
-  curl -sf "http://127.0.0.1:$port/metrics" 2>/dev/null | grep -q 'hook_attached{hook="tcp-start"' && break
+  grep -q 'hook_attached{hook="tcp-start"' <<<"$(curl -sf "http://127.0.0.1:$port/metrics" 2>/dev/null)" && break
   sleep 0.2
 done
 curl -s "http://127.0.0.1:$port/" >/dev/null  # some traffic on loopback
@@ -101,7 +101,10 @@ for _ in $(seq 100); do
   curl -sf --cacert "$out/tls.crt" "https://127.0.0.1:$port/metrics" >/dev/null 2>&1 && break
   sleep 0.2
 done
-curl -sf --cacert "$out/tls.crt" "https://127.0.0.1:$port/metrics" | grep -q hook_attached ||
+# Into a variable first: with pipefail, grep -q closing the pipe early
+# would fail curl (SIGPIPE) and so the check.
+tls_metrics=$(curl -sf --cacert "$out/tls.crt" "https://127.0.0.1:$port/metrics") || true
+grep -q hook_attached <<<"$tls_metrics" ||
   fail "installed daemon does not serve over TLS: $(cat "$out/installed-tls.log")"
 kill -TERM $pid; wait $pid || fail "installed TLS daemon did not exit 0 on SIGTERM"
 ok "installed binary serves /metrics over TLS"
