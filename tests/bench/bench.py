@@ -125,7 +125,7 @@ def bench_bpf(args, label, variant=""):
     port = e2e.free_port()
     daemon = daemon_with(args, port, CONFIGS[variant])
     floor = subprocess.Popen([args.floor], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    refs = {"floor": {}, "clock": {}, "map": {}}  # kind -> section -> prog id
+    refs = {"floor": {}, "clock": {}, "mono-clock": {}, "map": {}}  # kind -> section -> id
     for line in floor.stdout:
         if line.strip() == "ready":
             break
@@ -168,7 +168,7 @@ def bench_bpf(args, label, variant=""):
             continue
         # Where ours goes: the clock alone and the map update alone, each
         # on the same hook in the same run, against the same floor.
-        for kind in ("clock", "map"):
+        for kind in ("clock", "mono-clock", "map"):
             if section in refs[kind]:
                 part_ns, _ = per_event(refs[kind][section])
                 row(f"bpf-{label}-parts", f"{kind}-only@{section}", part_ns, ref_ns, "ns/event",
@@ -286,6 +286,14 @@ def bench_packet_path(args):
     row("packet", "tcp-throughput", on[0], off[0], "Gbit/s", "all hooks vs none")
     row("packet", "rtt-p50", on[1], off[1], "us", "TCP ping-pong round trip")
     row("packet", "rtt-p99", on[2], off[2], "us", "TCP ping-pong round trip")
+    # The noise floor of the same run: the two runs without hooks against
+    # each other. A hooks-on delta below it cannot be told from noise.
+    row("packet", "tcp-throughput-noise", results["off2"][0], results["off"][0], "Gbit/s",
+        "no hooks vs no hooks")
+    row("packet", "tcp-throughput-on-runs", results["on2"][0], results["on"][0], "Gbit/s",
+        "hooks on, second run vs first")
+    row("packet", "rtt-p50-noise", results["off2"][1], results["off"][1], "us", "no hooks vs no hooks")
+    row("packet", "rtt-p99-noise", results["off2"][2], results["off"][2], "us", "no hooks vs no hooks")
 
 
 # --- 4. footprint ------------------------------------------------------------------

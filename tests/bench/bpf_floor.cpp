@@ -1,6 +1,6 @@
 // nstl-bench-floor: loads and attaches the reference programs of
 // floor.bpf.c (empty, clock only, map update only) on every attach point
-// this kernel accepts, prints one line per program ("floor|clock|map
+// this kernel accepts, prints one line per program ("floor|clock|mono-clock|map
 // <prog id> <section>"), then "ready", and holds them until stdin closes
 // or SIGTERM. Used by bench.py.
 #include <bpf/bpf.h>
@@ -35,9 +35,13 @@ int main() {
     struct bpf_prog_info info = {};
     __u32 len = sizeof(info);
     bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len);
-    // nstlb_ (empty), nstlc_ (clock only), nstlm_ (map update only).
+    // nstlb_ (empty), nstlc_ (TAI clock only), nstlk_ (monotonic clock only),
+    // nstlm_ (map update only).
     const char kind = bpf_program__name(prog)[4];
-    const char* what = kind == 'c' ? "clock" : kind == 'm' ? "map" : "floor";
+    const char* what = kind == 'c'   ? "clock"
+                       : kind == 'k' ? "mono-clock"
+                       : kind == 'm' ? "map"
+                                     : "floor";
     std::printf("%s %u %s\n", what, info.id, bpf_program__section_name(prog));
   }
   std::printf("ready\n");
