@@ -32,8 +32,9 @@ void Respond(struct mg_connection* conn, int status, const char* content_type,
   mg_write(conn, body.data(), body.size());
 }
 
-// With basic_auth_users, every handler asks first (civetweb's own auth
-// handlers crash Debian's 1.15 build: a NULL call in the worker).
+// With basic_auth_users, every handler asks first (with civetweb's own
+// auth handler, CivetServer::addAuthHandler, Debian's 1.15 build killed
+// the daemon on the first request in our tests).
 bool Authorized(BasicAuth* auth, struct mg_connection* conn) {
   if (!auth || auth->Allows(mg_get_header(conn, "Authorization"))) return true;
   Respond(conn, 401, "text/plain; charset=utf-8", "Unauthorized\n",
