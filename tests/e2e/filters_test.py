@@ -12,6 +12,7 @@ Exit 0 pass, 1 fail, 77 skipped (never under CI=true)."""
 import argparse
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -203,7 +204,6 @@ def reload_case(daemon, lo, veth, a, b):
 def spread_reads():
     """Reads delayed by 1 us .. 65 ms over TCP and UDP on loopback: socket-read
     latencies in ~17 buckets per hook, more keys than one label set holds."""
-    import socket
     with socket.socket() as srv, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as urx, \
             socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as utx:
         srv.bind(("127.0.0.1", 0))

@@ -21,6 +21,19 @@ struct hist_key Key(uint16_t hook, uint16_t bucket, uint32_t ifindex = 0, uint64
   return k;
 }
 
+// "cgroup/ifindex/hook/bucket=value", one per snapshot row.
+std::vector<std::string> Rows(const MapSnapshot& snap) {
+  std::vector<std::string> rows;
+  for (size_t i = 0; i < snap.size(); ++i) {
+    struct hist_key k;
+    std::memcpy(&k, snap.Key(i).data(), sizeof(k));
+    rows.push_back(std::to_string(k.cgroup) + "/" + std::to_string(k.ifindex) + "/" +
+                   std::to_string(k.hook) + "/" + std::to_string(k.bucket) + "=" +
+                   std::to_string(snap.values[i]));
+  }
+  return rows;
+}
+
 prometheus::MetricFamily Convert(const std::vector<Row>& rows, FakeNameResolver& names,
                                  uint64_t* errors) {
   HistogramConverter converter(BuiltinSpec(), names);
@@ -160,14 +173,7 @@ TEST_CASE("the per-hook array becomes hist_key rows for the slots that were hit"
   ExpandHistograms(raw, &snap);
   REQUIRE(snap.size() == 4);
   CHECK(snap.key_size == sizeof(struct hist_key));
-  std::vector<std::string> rows;
-  for (size_t i = 0; i < snap.size(); ++i) {
-    struct hist_key k;
-    std::memcpy(&k, snap.Key(i).data(), sizeof(k));
-    rows.push_back(std::to_string(k.cgroup) + "/" + std::to_string(k.ifindex) + "/" +
-                   std::to_string(k.hook) + "/" + std::to_string(k.bucket) + "=" +
-                   std::to_string(snap.values[i]));
-  }
+  const std::vector<std::string> rows = Rows(snap);
   CHECK(rows ==
         std::vector<std::string>{"0/0/2/10=3", "0/0/2/35=3000", "0/0/6/34=1", "0/0/6/35=20000"});
 
@@ -195,14 +201,7 @@ TEST_CASE("the grouped hash becomes hist_key rows keeping each label set") {
   raw.values[HIST_NSLOTS + HIST_SUM_SLOT] = 1;  // its sum
   MapSnapshot snap;
   ExpandHistograms(raw, &snap);
-  std::vector<std::string> rows;
-  for (size_t i = 0; i < snap.size(); ++i) {
-    struct hist_key k;
-    std::memcpy(&k, snap.Key(i).data(), sizeof(k));
-    rows.push_back(std::to_string(k.cgroup) + "/" + std::to_string(k.ifindex) + "/" +
-                   std::to_string(k.hook) + "/" + std::to_string(k.bucket) + "=" +
-                   std::to_string(snap.values[i]));
-  }
+  const std::vector<std::string> rows = Rows(snap);
   CHECK(rows ==
         std::vector<std::string>{"77/3/6/12=5", "77/3/6/35=20000", "0/1/2/0=1", "0/1/2/35=1"});
 }
