@@ -126,15 +126,36 @@ static __always_inline bool is_socket_read(enum netstacklat_hook hook)
 	       hook == NETSTACKLAT_HOOK_UDP_SOCK_READ;
 }
 
-/* The network namespace of a sample (inode), 0 if it cannot be told. */
-static __always_inline __u64 sample_netns(const struct sk_buff *skb,
-					  struct sock *sk)
+/* The namespace of the task running now (a reader, in process context). */
+static __always_inline __u64 task_netns(void)
 {
+	struct nsproxy *ns = bpf_get_current_task_btf()->nsproxy;
+
+	return ns ? ns->net_ns->ns.inum : 0; /* NULL only while exiting */
+}
+
+/*
+ * The network namespace of a sample (inode), 0 if it cannot be told: the
+ * socket's where the hook has one; on the way up to a socket, the
+ * receiving device's (skb->dev is the device from netif_receive_skb to
+ * the transport's rcv); at a socket read without its socket (UDP seen
+ * through skb_copy_datagram_iovec), the reader's. Never skb->dev there:
+ * UDP reuses that field as dev_scratch once the skb is queued, and
+ * following it faulted on every datagram (~5.7 us each, fixed up by the
+ * BPF exception table).
+ */
+static __always_inline __u64 sample_netns(const struct sk_buff *skb,
+					  struct sock *sk,
+					  enum netstacklat_hook hook)
+{
+	struct net_device *dev;
+
 	if (sk)
 		return sk->__sk_common.skc_net.net->ns.inum;
-	if (skb)
-		return skb->dev->nd_net.net->ns.inum;
-	return 0;
+	if (is_socket_read(hook))
+		return task_netns();
+	dev = skb ? skb->dev : NULL;
+	return dev ? dev->nd_net.net->ns.inum : 0;
 }
 
 static __always_inline __u32 sample_ifindex(const struct sk_buff *skb,
@@ -153,7 +174,7 @@ static __always_inline bool selected(const struct sk_buff *skb, struct sock *sk,
 				     enum netstacklat_hook hook)
 {
 	if (netstacklat_cfg.netns_inum) {
-		__u64 netns = sample_netns(skb, sk);
+		__u64 netns = sample_netns(skb, sk, hook);
 
 		if (netns && netns != netstacklat_cfg.netns_inum)
 			return false;

@@ -69,6 +69,15 @@ struct net_device {
 	possible_net_t nd_net;
 };
 
+/* The reading task's network namespace (socket reads without a socket). */
+struct nsproxy {
+	struct net *net_ns;
+};
+
+struct task_struct {
+	struct nsproxy *nsproxy;
+};
+
 struct sock_common {
 	unsigned short skc_family;
 	possible_net_t skc_net;

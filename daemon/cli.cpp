@@ -6,6 +6,7 @@
 #include <map>
 
 #include "errors.h"
+#include "listen_address.h"
 #include "web_config.h"
 
 namespace netstacklat {
@@ -129,7 +130,14 @@ std::string UsageText() {
 DaemonConfig ResolveConfig(const Options& o) {
   DaemonConfig c =
       o.config_file.empty() ? DefaultDaemonConfig() : LoadDaemonConfigFile(o.config_file);
-  if (o.listen_address) c.listen_address = *o.listen_address;
+  if (o.listen_address) {
+    try {
+      ParseListenAddress(*o.listen_address);
+    } catch (const ConfigError& e) {
+      throw ConfigError(std::string("--web.listen-address: ") + e.what());
+    }
+    c.listen_address = *o.listen_address;
+  }
   if (o.telemetry_path) c.telemetry_path = *o.telemetry_path;
   if (o.metrics_config) c.metrics_config = *o.metrics_config;
   if (o.run_as_user) {

@@ -9,10 +9,10 @@
 
 #include "errors.h"
 #include "hooks.h"
+#include "listen_address.h"
 #include "name_resolver.h"
 #include "netns_interfaces.h"
 #include "netstacklat.h"
-#include "web_server.h"
 #include "yaml_util.h"
 
 namespace netstacklat {
@@ -198,7 +198,7 @@ void ParseWeb(const YAML::Node& node, const Context& ctx, DaemonConfig* c) {
   if (const YAML::Node a = node["listen_address"]) {
     c->listen_address = Scalar<std::string>(a, ctx.Child("listen_address"), "a string");
     try {
-      CivetListeningPorts(c->listen_address);
+      ParseListenAddress(c->listen_address);
     } catch (const ConfigError&) {
       ctx.Child("listen_address").Fail(a, "expected [host]:port, not '" + c->listen_address + "'");
     }

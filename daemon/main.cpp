@@ -175,6 +175,9 @@ int Run(const Options& opts) {
   // Both config files are read and checked before the kernel is touched.
   const DaemonConfig daemon = ResolveConfig(opts);
   const MetricsConfig config = LoadMetricsConfig(daemon);
+  // What the web server would refuse at start (host, TLS files), refused
+  // here too, with the same words.
+  CheckServingConfig(daemon.listen_address, daemon.web);
   if (opts.config_check) {
     std::printf("%s: config OK\n%s: config OK\n", daemon.source.c_str(), config.source.c_str());
     return 0;
@@ -212,6 +215,7 @@ int Run(const Options& opts) {
   collector->SetReloadResult(true, UnixSeconds());
   if (!web) return ReportOnce(opts, *collector, signals);
   web->Register(collector);
+  web->SetReady();
   spdlog::info("serving {} on {} (port {})", daemon.telemetry_path, daemon.listen_address,
                web->Port());
   // Type=notify: ready only now that the port is bound and the hooks attached.
@@ -228,7 +232,8 @@ int Run(const Options& opts) {
                                      reporter ? opts.report_interval : kTaiRefreshSeconds, signals);
   sd_notify(0, "STOPPING=1");
   spdlog::info("{}: detaching and exiting", strsignal(sig));
-  return 0;  // destructors: web server stops, links detach, programs unload
+  web->Stop();  // no scrape may run while the maps and links go
+  return 0;     // destructors: web server stops, links detach, programs unload
 }
 
 }  // namespace

@@ -3,6 +3,8 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "errors.h"
+
 namespace netstacklat {
 namespace {
 
@@ -33,10 +35,8 @@ int AcceptAny(int, X509_STORE_CTX*) {
   return 1;
 }
 
-}  // namespace
-
-int ConfigureTlsContext(void* ssl_ctx, const TlsConfig& tls, std::string* error) {
-  auto* ctx = static_cast<SSL_CTX*>(ssl_ctx);
+// 0 on success, else fills *error.
+int Configure(SSL_CTX* ctx, const TlsConfig& tls, std::string* error) {
   if (SSL_CTX_use_certificate_chain_file(ctx, tls.cert_file.c_str()) != 1) {
     *error = OpensslError("loading cert_file " + tls.cert_file);
     return -1;
@@ -66,7 +66,29 @@ int ConfigureTlsContext(void* ssl_ctx, const TlsConfig& tls, std::string* error)
   const bool any =
       tls.client_auth == ClientAuth::kRequest || tls.client_auth == ClientAuth::kRequireAny;
   SSL_CTX_set_verify(ctx, VerifyMode(tls.client_auth), any ? AcceptAny : nullptr);
+  // A client cannot make the server renegotiate (a CPU cost it would set);
+  // idle connections hold no read/write buffers.
+  SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+  SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                            SSL_MODE_RELEASE_BUFFERS);
   return 0;
+}
+
+}  // namespace
+
+TlsContext::TlsContext(const TlsConfig& tls, const std::string& source) {
+  ctx_ = SSL_CTX_new(TLS_server_method());
+  std::string error;
+  if (!ctx_) error = OpensslError("creating the TLS context");
+  if (ctx_ && Configure(ctx_, tls, &error) != 0) {
+    SSL_CTX_free(ctx_);
+    ctx_ = nullptr;
+  }
+  if (!ctx_) throw ConfigError(source + ": " + error);
+}
+
+TlsContext::~TlsContext() {
+  SSL_CTX_free(ctx_);
 }
 
 }  // namespace netstacklat

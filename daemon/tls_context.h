@@ -1,7 +1,9 @@
-// Sets up civetweb's SSL_CTX from a TlsConfig with OpenSSL itself: civetweb
-// wants key and certificate in one PEM file and has no client-auth modes,
-// while exporter-toolkit's schema has separate files and five modes.
+// The server's SSL_CTX, made with OpenSSL from exporter-toolkit's schema
+// (separate certificate and key files, five client-auth modes, versions).
+// Built by --config.check as by a start, so both reject the same files.
 #pragma once
+
+#include <openssl/ssl.h>
 
 #include <string>
 
@@ -9,7 +11,18 @@
 
 namespace netstacklat {
 
-// 0 on success, else fills *error (civetweb then refuses to start).
-int ConfigureTlsContext(void* ssl_ctx, const TlsConfig& tls, std::string* error);
+class TlsContext {
+ public:
+  // Throws ConfigError "<source>: loading key_file ...: <OpenSSL's reason>".
+  TlsContext(const TlsConfig& tls, const std::string& source);
+  ~TlsContext();
+  TlsContext(const TlsContext&) = delete;
+  TlsContext& operator=(const TlsContext&) = delete;
+
+  SSL_CTX* get() const { return ctx_; }
+
+ private:
+  SSL_CTX* ctx_ = nullptr;
+};
 
 }  // namespace netstacklat

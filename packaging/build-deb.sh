@@ -17,7 +17,7 @@ mkdir -p "$tree"
 (cd "$src" && git ls-files -co --exclude-standard -z | xargs -0 cp --parents -t "$tree")
 cp -r "$src/packaging/debian" "$tree/debian"
 (cd "$tree" && dpkg-buildpackage -b -us -uc --no-sign >"$work/build.log" 2>&1) || {
-  tail -n 60 "$work/build.log"
+  tail -n 60 "$work/build.log" >&2
   echo "build-deb: dpkg-buildpackage failed" >&2
   exit 1
 }

@@ -2,8 +2,13 @@
 """netstacklat-exporter benchmark: each figure beside its reference, measured
 side by side in the same run, and their ratio.
 
-  1. BPF cost per event and hook: run_time_ns / run_cnt (kernel bpf_stats)
-     of each attached program vs an empty program on the same attach point.
+  1. BPF cost per event, hook and traffic class: run_time_ns / run_cnt
+     (kernel bpf_stats) of each attached program vs an empty program and vs
+     the necessary work (tstamp, clock, bucket, one per-CPU slot) on the same
+     attach point, for a matrix of TCP small/bulk, UDP small/paged, IPv4 and
+     IPv6, loopback and a veth pair between two test namespaces, under each
+     config variant. Any program above 10x its empty reference in any cell
+     fails the run (a pathology guard, not a timing target).
   2. Scrape cost at 7, 100 and 2,100 label sets, client-measured, vs the raw
      batch read of the same map; response bytes plain and gzip; daemon CPU.
   3. Packet path: iperf3 TCP throughput and sockperf ping-pong latency over a
@@ -31,7 +36,9 @@ sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
 import e2e_test as e2e  # noqa: E402  (daemon start, ports, skip rules)
 
 NS_A, NS_B = "nstl-bench-a", "nstl-bench-b"
-ADDR_A, ADDR_B = "10.199.0.1", "10.199.0.2"  # only inside the test namespaces
+# Only inside the test namespaces.
+ADDR_A, ADDR_B = "10.199.0.1", "10.199.0.2"
+ADDR6_A, ADDR6_B = "fd00:199::1", "fd00:199::2"
 rows = []
 
 
@@ -63,8 +70,10 @@ def setup_veth():
         sh(*in_ns(ns, "ip", "link", "set", "lo", "up"))
     sh("ip", "link", "add", "nstlb-a", "netns", NS_A, "type", "veth",
        "peer", "name", "nstlb-b", "netns", NS_B)
-    for ns, dev, addr in ((NS_A, "nstlb-a", ADDR_A), (NS_B, "nstlb-b", ADDR_B)):
+    for ns, dev, addr, addr6 in ((NS_A, "nstlb-a", ADDR_A, ADDR6_A),
+                                 (NS_B, "nstlb-b", ADDR_B, ADDR6_B)):
         sh(*in_ns(ns, "ip", "addr", "add", f"{addr}/24", "dev", dev))
+        sh(*in_ns(ns, "ip", "-6", "addr", "add", f"{addr6}/64", "dev", dev, "nodad"))
         sh(*in_ns(ns, "ip", "link", "set", dev, "up"))
 
 
@@ -73,45 +82,64 @@ def teardown_veth():
         subprocess.run(["ip", "netns", "del", ns], capture_output=True)
 
 
-def traffic(seconds):
-    """TCP bulk, UDP and TCP/UDP request-response from A to B."""
-    srv = [subprocess.Popen(in_ns(NS_B, "iperf3", "-s", "-B", ADDR_B, "-p", str(p)),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-           for p in (5201, 5202)]
-    pp = subprocess.Popen(in_ns(NS_B, "sockperf", "server", "-i", ADDR_B, "-p", "11111", "--tcp"),
-                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    ppu = subprocess.Popen(in_ns(NS_B, "sockperf", "server", "-i", ADDR_B, "-p", "11112"),
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(0.5)
-    try:
-        jobs = [subprocess.Popen(in_ns(NS_A, *c), stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.DEVNULL) for c in (
-            ["iperf3", "-c", ADDR_B, "-p", "5201", "-t", str(seconds)],
-            ["iperf3", "-c", ADDR_B, "-p", "5202", "-u", "-b", "100M", "-l", "1200",
-             "-t", str(seconds)],
-            ["sockperf", "ping-pong", "-i", ADDR_B, "-p", "11111", "--tcp", "-t", str(seconds)],
-            ["sockperf", "ping-pong", "-i", ADDR_B, "-p", "11112", "-t", str(seconds)])]
-        for j in jobs:
-            j.wait(timeout=seconds + 30)
-    finally:
-        for p in srv + [pp, ppu]:
-            p.kill()
-            p.wait()
-
-
-# The traffic runs between two test namespaces: count every namespace.
-CONFIGS = {
-    "": "filters: {network_namespace: all}\n",
-    "-grouped": "filters: {network_namespace: all}\n"
-                "grouping: {by_interface: true, by_cgroup: true}\n",
-    # The namespace filter in force, samples passing (the default is such a
-    # filter, on the daemon's own namespace).
-    "-netns-filter": f"filters: {{network_namespace: /run/netns/{NS_B}}}\n",
-    # The head-of-line filter off: what tracking out-of-order data costs.
-    "-hol-included": "filters: {network_namespace: all, include_tcp_hol_delay: true}\n",
-    # Only lo: every sample of the veth traffic is rejected by the filter.
-    "-filtered-out": "filters: {network_namespace: all, interfaces: [lo]}\n",
+# The traffic matrix: class -> (protocol, message bytes); path -> (receiver
+# namespace, sender namespace, IPv4 address, IPv6 address).
+CLASSES = {
+    "tcp-small": ("tcp", 1024),
+    "tcp-bulk": ("tcp", 65536),
+    "udp-small": ("udp", 64),
+    "udp-paged": ("udp", 32000),  # paged on loopback, fragmented on veth
 }
+PATHS = {
+    "lo": (None, None, "127.0.0.1", "::1"),
+    "veth": (NS_B, NS_A, ADDR_B, ADDR6_B),
+}
+TRAFFIC = os.path.join(HERE, "traffic.py")
+
+
+def run_class(path, fam, cls, seconds, port):
+    rx_ns, tx_ns, addr4, addr6 = PATHS[path]
+    proto, size = CLASSES[cls]
+    addr = addr4 if fam == "v4" else addr6
+
+    def cmd(ns, *argv):
+        argv = [sys.executable, TRAFFIC, *argv]
+        return in_ns(ns, *argv) if ns else argv
+
+    rx = subprocess.Popen(cmd(rx_ns, "recv", proto, addr, str(port)), stdout=subprocess.PIPE,
+                          text=True)
+    try:
+        if rx.stdout.readline().strip() != "ready":
+            raise RuntimeError(f"traffic receiver for {path}-{fam}-{cls} did not start")
+        sh(*cmd(tx_ns, "send", proto, addr, str(port), str(size), str(seconds)))
+    finally:
+        rx.kill()
+        rx.wait()
+
+
+def matrix_cells():
+    return [(path, fam, cls) for path in PATHS for fam in ("v4", "v6") for cls in CLASSES]
+
+
+# Config variants. "default" is the shipped default (the daemon's own
+# namespace: the veth traffic, in test namespaces, is filtered out by it).
+CONFIGS = {
+    "default": "",
+    "all-netns": "filters: {network_namespace: all}\n",
+    "grouped": "filters: {network_namespace: all}\n"
+               "grouping: {by_interface: true, by_cgroup: true}\n",
+    # The namespace filter in force with veth samples passing.
+    "netns-filter": f"filters: {{network_namespace: /run/netns/{NS_B}}}\n",
+    # The head-of-line filter off: what tracking out-of-order data costs.
+    "hol-included": "filters: {network_namespace: all, include_tcp_hol_delay: true}\n",
+    # Only lo: every veth sample is rejected by the interface filter.
+    "filtered-out": "filters: {network_namespace: all, interfaces: [lo]}\n",
+}
+# The pathology guard: no program may average more than this many times
+# its empty reference in any cell (with enough events to judge).
+PATHOLOGY_RATIO = 10
+PATHOLOGY_MIN_EVENTS = 500
+pathologies = []
 
 
 def daemon_with(args, port, config):
@@ -121,56 +149,81 @@ def daemon_with(args, port, config):
     return e2e.start_daemon(args.daemon, port, 120, extra=[f"--config.file={path}"])
 
 
-def bench_bpf(args, label, variant=""):
-    port = e2e.free_port()
-    daemon = daemon_with(args, port, CONFIGS[variant])
+def start_references(args):
+    """The floor helper's programs: kind -> attach point -> program id."""
     floor = subprocess.Popen([args.floor], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    refs = {"floor": {}, "clock": {}, "mono-clock": {}, "map": {}}  # kind -> section -> id
+    refs = {"floor": {}, "clock": {}, "mono-clock": {}, "map": {}, "necessary": {}}
     for line in floor.stdout:
         if line.strip() == "ready":
             break
         kind, pid, section = line.split()
         refs[kind][section] = int(pid)
-    floor_ids = refs["floor"]
+    return floor, refs
+
+
+def bench_bpf(args, label, variant):
+    port = e2e.free_port()
+    daemon = daemon_with(args, port, CONFIGS[variant])
+    floor, refs = start_references(args)
     metrics = e2e.parse(e2e.scrape(port))
     ours = {int(l["id"]): l["program"] for n, l, _ in metrics
             if n == "ebpf_exporter_ebpf_program_info"}
     old = e2e.set_bpf_stats("1")
+    cells = []
     try:
-        before = prog_stats()
-        traffic(args.seconds)
-        after = prog_stats()
+        for i, (path, fam, cls) in enumerate(matrix_cells()):
+            before = prog_stats()
+            run_class(path, fam, cls, args.cell_seconds, 21000 + i)
+            cells.append((f"{path}-{fam}-{cls}", before, prog_stats()))
     finally:
         e2e.set_bpf_stats(old)
         floor.stdin.close()
         floor.wait(timeout=30)
         daemon.terminate()
         daemon.wait(timeout=30)
-
-    def per_event(pid):
-        cnt = after[pid].get("run_cnt", 0) - before[pid].get("run_cnt", 0)
-        ns = after[pid].get("run_time_ns", 0) - before[pid].get("run_time_ns", 0)
-        return (ns / cnt if cnt else float("nan")), cnt
-
     sections = program_sections()
+    for cell, before, after in cells:
+        for pid, name in sorted(ours.items(), key=lambda kv: kv[1]):
+            section = sections.get(name)
+            if section not in refs["floor"]:
+                continue
+            ns, cnt = per_event(before, after, pid)
+            if cnt < 100:  # this class does not reach this hook
+                continue
+            floor_ns, _ = per_event(before, after, refs["floor"][section])
+            figure = f"{cell}:{name}@{section}"
+            row(f"bpf-{label}-{variant}", figure, ns, floor_ns, "ns/event", f"{cnt} events")
+            if section in refs["necessary"]:
+                nec_ns, _ = per_event(before, after, refs["necessary"][section])
+                row(f"bpf-{label}-{variant}-vs-necessary", figure, ns, nec_ns, "ns/event",
+                    f"{cnt} events")
+            if cnt >= PATHOLOGY_MIN_EVENTS and floor_ns and ns > PATHOLOGY_RATIO * floor_ns:
+                pathologies.append(f"{variant} {figure}: {ns:.0f} ns/event, "
+                                   f"{ns / floor_ns:.1f}x its empty reference ({floor_ns:.0f})")
+    if variant == "all-netns":
+        bench_parts(label, ours, refs, sections, cells[0][1], cells[-1][2])
+
+
+def per_event(before, after, pid):
+    cnt = after[pid].get("run_cnt", 0) - before[pid].get("run_cnt", 0)
+    ns = after[pid].get("run_time_ns", 0) - before[pid].get("run_time_ns", 0)
+    return (ns / cnt if cnt else float("nan")), cnt
+
+
+def bench_parts(label, ours, refs, sections, before, after):
+    """Where ours goes, over the whole matrix: the clock alone and the map
+    update alone, each on the same hook in the same run, against the floor."""
     for pid, name in sorted(ours.items(), key=lambda kv: kv[1]):
         section = sections.get(name)
-        ref_id = floor_ids.get(section)
-        if ref_id is None:
+        if section not in refs["floor"]:
             continue
-        ns, cnt = per_event(pid)
-        ref_ns, _ = per_event(ref_id)
-        if cnt < 100:  # e.g. the IPv6 programs under IPv4-only traffic
+        ns, cnt = per_event(before, after, pid)
+        if cnt < 100:
             continue
-        row(f"bpf-{label}{variant}", f"{name}@{section}", ns, ref_ns, "ns/event",
-            f"{cnt} events")
-        if variant:
-            continue
-        # Where ours goes: the clock alone and the map update alone, each
-        # on the same hook in the same run, against the same floor.
-        for kind in ("clock", "mono-clock", "map"):
+        ref_ns, _ = per_event(before, after, refs["floor"][section])
+        for kind in ("clock", "mono-clock", "map", "necessary"):
             if section in refs[kind]:
-                part_ns, _ = per_event(refs[kind][section])
+                part_ns, _ = per_event(before, after, refs[kind][section])
                 row(f"bpf-{label}-parts", f"{kind}-only@{section}", part_ns, ref_ns, "ns/event",
                     f"ours {ns:.0f}")
 
@@ -274,7 +327,7 @@ def bench_packet_path(args):
     for state in ("off", "on", "off2", "on2"):  # interleaved against drift
         daemon = None
         if state.startswith("on"):
-            daemon = daemon_with(args, e2e.free_port(), CONFIGS[""])
+            daemon = daemon_with(args, e2e.free_port(), CONFIGS["all-netns"])
         try:
             results[state] = (iperf_gbps(args.seconds), *pingpong_us(args.seconds))
         finally:
@@ -330,9 +383,12 @@ def main():
     p.add_argument("--scrape", required=True, help="nstl-bench-scrape")
     p.add_argument("--sections", default="bpf,scrape,packet,footprint")
     p.add_argument("--label", default="host", help="names the kernel in bpf rows")
+    p.add_argument("--variants", default=",".join(CONFIGS),
+                   help="config variants of the bpf section: " + ", ".join(CONFIGS))
     p.add_argument("--smoke", action="store_true")
     args = p.parse_args()
     args.seconds = 1 if args.smoke else 10
+    args.cell_seconds = 0.5 if args.smoke else 2
     args.scrapes = 5 if args.smoke else 200
     args.footprint_scrapes = 20 if args.smoke else 1000
     args.idle = 2 if args.smoke else 60
@@ -344,7 +400,7 @@ def main():
         if "bpf" in sections or "packet" in sections:
             setup_veth()
         if "bpf" in sections:
-            for variant in CONFIGS:
+            for variant in args.variants.split(","):
                 bench_bpf(args, args.label, variant)
         if "scrape" in sections:
             bench_scrape(args)
@@ -361,7 +417,9 @@ def main():
     if missing:
         print(f"FAIL: no figures for {missing}")
         return 1
-    return 0
+    for p in pathologies:
+        print(f"FAIL: pathological per-event cost: {p}")
+    return 1 if pathologies else 0
 
 
 if __name__ == "__main__":

@@ -1,8 +1,7 @@
 // nstl-bench-floor: loads and attaches the reference programs of
 // floor.bpf.c (empty, clock only, map update only) on every attach point
-// this kernel accepts, prints one line per program ("floor|clock|mono-clock|map
-// <prog id> <section>"), then "ready", and holds them until stdin closes
-// or SIGTERM. Used by bench.py.
+// this kernel accepts, prints one line per program ("floor|clock|mono-clock|map|necessary <prog id>
+// <section>"), then "ready", and holds them until stdin closes or SIGTERM. Used by bench.py.
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <signal.h>
@@ -36,11 +35,12 @@ int main() {
     __u32 len = sizeof(info);
     bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len);
     // nstlb_ (empty), nstlc_ (TAI clock only), nstlk_ (monotonic clock only),
-    // nstlm_ (map update only).
+    // nstlm_ (map update only), nstln_ (the necessary work).
     const char kind = bpf_program__name(prog)[4];
     const char* what = kind == 'c'   ? "clock"
                        : kind == 'k' ? "mono-clock"
                        : kind == 'm' ? "map"
+                       : kind == 'n' ? "necessary"
                                      : "floor";
     std::printf("%s %u %s\n", what, info.id, bpf_program__section_name(prog));
   }

@@ -16,6 +16,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
@@ -50,6 +51,21 @@ def check(cond, msg):
     if not cond:
         raise Failure(msg)
     log("ok: " + msg)
+
+
+def run_with_tempdir(prefix, body):
+    """body(a fresh temporary directory), removed afterwards; logs PASS or
+    FAIL and returns the exit code (0 or 1)."""
+    d = tempfile.mkdtemp(prefix=prefix)
+    try:
+        body(d)
+    except Failure as err:
+        log(f"FAIL: {err}")
+        return 1
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+    log("PASS")
+    return 0
 
 
 def skip(reason):

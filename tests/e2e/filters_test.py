@@ -157,6 +157,24 @@ def gauge(port, name):
     return next(v for n, _, v in e2e.parse(e2e.scrape(port)) if n == name)
 
 
+RELOAD_OK = "netstacklat_exporter_config_last_reload_successful"
+RELOAD_TS = "netstacklat_exporter_config_last_reload_success_timestamp_seconds"
+
+
+def reload(proc, port, expect_ok):
+    """SIGHUP, then waits (10 s at most) until /metrics shows that reload's
+    outcome: a new success timestamp, or the failure gauge; True if seen."""
+    ts0 = gauge(port, RELOAD_TS)
+    proc.send_signal(signal.SIGHUP)
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        ok, ts = gauge(port, RELOAD_OK), gauge(port, RELOAD_TS)
+        if (ok == 1 and ts != ts0) if expect_ok else ok == 0:
+            return True
+        time.sleep(0.05)
+    return False
+
+
 def reload_case(daemon, lo, veth, a, b):
     """SIGHUP swaps the cgroup filter in place; counts stay; a broken file
     is refused and the running filter stays in force."""
@@ -166,7 +184,6 @@ def reload_case(daemon, lo, veth, a, b):
         f.write(both + f"filters: {{cgroups: [{a}]}}\n")
     port = e2e.free_port()
     proc = e2e.start_daemon(daemon, port, 60, extra=[f"--config.file={path}"])
-    ok = "netstacklat_exporter_config_last_reload_successful"
     try:
         s0 = series(port)
         lo(), veth()
@@ -175,9 +192,7 @@ def reload_case(daemon, lo, veth, a, b):
                   "reload: before, only cgroup a is counted")
         with open(path, "w") as f:
             f.write(both + f"filters: {{cgroups: [{b}]}}\n")
-        proc.send_signal(signal.SIGHUP)
-        time.sleep(1)
-        e2e.check(gauge(port, ok) == 1, "reload: the new file is accepted")
+        e2e.check(reload(proc, port, True), "reload: the new file is accepted")
         s2 = series(port)
         e2e.check(all(s2.get(k, 0) >= v for k, v in s1.items()),
                   "reload: counts collected before are kept")
@@ -187,9 +202,7 @@ def reload_case(daemon, lo, veth, a, b):
                   "reload: after, only cgroup b is counted")
         with open(path, "w") as f:
             f.write("filters: {cgroups: [/nonexistent/cgroup]}\n")
-        proc.send_signal(signal.SIGHUP)
-        time.sleep(1)
-        e2e.check(proc.poll() is None and gauge(port, ok) == 0,
+        e2e.check(reload(proc, port, False) and proc.poll() is None,
                   "reload of a broken file: refused, reported, daemon alive")
         lo(), veth()
         s4 = series(port)

@@ -49,6 +49,14 @@ def main():
         untouched = before == bpf_program_ids()
         print(("ok: " if untouched else "FAIL: ") + "no BPF program was loaded for a bad config")
         ok &= untouched
+    for flag in ("--web.listen-address=:99999", "--web.listen-address=nonexistent.invalid:1"):
+        started, checked = run([daemon, flag]), run([daemon, flag, "--config.check"])
+        ok &= expect(f"{flag}: start", started, 2, flag.split("=")[1])
+        ok &= expect(f"{flag}: --config.check", checked, 2, flag.split("=")[1])
+        message = lambda lines: [l.split(" error ", 1)[-1] for l in lines[-1:]]
+        same = message(started[1]) == message(checked[1]) != []
+        print(("ok: " if same else "FAIL: ") + f"{flag}: the same message from both")
+        ok &= same
     ok &= expect("unknown flag", run([daemon, "--web.listen-adress=:1"]), 2,
                  "unknown flag '--web.listen-adress'")
     with socket.socket() as taken:

@@ -8,7 +8,8 @@ openssl command, bcrypt hashes with libxcrypt through Python's crypt):
              answer at all; TLS 1.1 -> refused (TLS 1.2 at least).
   mtls:      RequireAndVerifyClientCert: no client certificate and one from
              another CA -> handshake refused; one from the configured CA -> 200.
-  bad files: a key that is not the certificate's -> exit 1 naming the file; a
+  bad files: a key that is not the certificate's -> exit 2 naming the file (as
+             --config.check does); a
              missing certificate -> exit 2 naming line and key, before any BPF.
 
 Exit 0 pass, 1 fail, 77 skipped (never under CI=true)."""
@@ -18,7 +19,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import warnings
 
 import e2e_test as e2e
@@ -140,12 +140,18 @@ def mutual_tls(daemon, d):
 def bad_files(daemon, d):
     mismatched = write(d, "mismatch.yml", f"tls_server_config:\n  cert_file: {d}/server.crt\n"
                        f"  key_file: {d}/client.key\n")
-    out = subprocess.run([daemon, "--web.listen-address=127.0.0.1:0",
-                          f"--web.config.file={mismatched}"], capture_output=True, text=True,
-                         timeout=60)
-    e2e.check(out.returncode == 1 and f"loading key_file {d}/client.key" in out.stderr and
-              "key values mismatch" in out.stderr and "hook " not in out.stderr,
-              f"a key that is not the certificate's: exit {out.returncode}, named, before any BPF")
+    start = subprocess.run([daemon, "--web.listen-address=127.0.0.1:0",
+                            f"--web.config.file={mismatched}"], capture_output=True, text=True,
+                           timeout=60)
+    check = subprocess.run([daemon, f"--web.config.file={mismatched}", "--config.check"],
+                           capture_output=True, text=True, timeout=60)
+    line = [l for l in start.stderr.splitlines() if " error " in l]
+    e2e.check(start.returncode == 2 and len(line) == 1 and
+              f"{mismatched}: loading key_file {d}/client.key" in line[0] and
+              "key values mismatch" in line[0] and "hook " not in start.stderr,
+              f"a key that is not the certificate's: exit {start.returncode}, named, before any BPF")
+    e2e.check(check.returncode == 2 and line and line[0].split(" error ")[1] in check.stderr,
+              f"--config.check refuses it with the same message (exit {check.returncode})")
     missing = write(d, "missing.yml", "tls_server_config:\n  cert_file: /nonexistent.crt\n"
                     f"  key_file: {d}/server.key\n")
     out = subprocess.run([daemon, f"--web.config.file={missing}"], capture_output=True,
@@ -165,20 +171,13 @@ def main():
     for tool in ("openssl", "curl"):
         if not shutil.which(tool):
             e2e.skip(f"{tool} is not installed")
-    d = tempfile.mkdtemp(prefix="nstl-web-")
-    try:
+    def cases(d):
         make_pki(d)
         tls_and_auth(args.daemon, d)
         mutual_tls(args.daemon, d)
         bad_files(args.daemon, d)
-    except e2e.Failure as err:
-        e2e.log(f"FAIL: {err}")
-        return 1
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
-    e2e.log("PASS")
-    return 0
 
+    return e2e.run_with_tempdir("nstl-web-", cases)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets with clang (-fsanitize=fuzzer,address,undefined)
+# Builds the libFuzzer targets (the two config parsers, the HTTP request parser) with clang (-fsanitize=fuzzer,address,undefined)
 # and runs each for SECONDS, starting from the shipped config as the seed.
 # Prints libFuzzer's figures (executions, coverage); fails on any finding.
 #
@@ -26,9 +26,10 @@ build_target metrics_config "$src/config/netstacklat.yaml" \
 build_target web_config "$src/tests/fuzz/web-config-seed.yaml" \
   "$src/daemon/web_config.cpp" "$src/daemon/basic_auth.cpp" "$src/daemon/errors.cpp" \
   "$src/daemon/yaml_util.cpp" -lyaml-cpp -lcrypt -lssl -lcrypto
+build_target http_request "$src/tests/fuzz/http-request-seed.txt" "$src/daemon/http_request.cpp"
 
 cd "$out"
-for name in metrics_config web_config; do
+for name in metrics_config web_config http_request; do
   echo "== fuzz_$name, $seconds s"
   "./fuzz_$name" -max_total_time="$seconds" -max_len=4096 -timeout=10 \
     -print_final_stats=1 "corpus-$name" 2>&1 | tail -n 25

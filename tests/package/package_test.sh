@@ -17,6 +17,26 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 fail() { echo "FAIL: $*"; exit 1; }
 ok() { echo "ok: $*"; }
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+# wait_for_metrics URL [CURL_ARGS...]: prints the first complete scrape (one
+# that carries the hooks' status), or fails after 30 s. Ready is a complete
+# scrape, not the first answer: the daemon answers 503 while it attaches.
+wait_for_metrics() {
+  local url=$1 body; shift
+  for _ in $(seq 150); do
+    # Into a variable first: with pipefail, grep -q closing the pipe early
+    # would fail curl (SIGPIPE) and so the check.
+    body=$(curl -sf "$@" "$url" 2>/dev/null) || body=""
+    if grep -q 'hook_attached{hook="tcp-start"' <<<"$body"; then
+      printf '%s\n' "$body"
+      return 0
+    fi
+    sleep 0.2
+  done
+  return 1
+}
 
 deb=$("$src/packaging/build-deb.sh" "$out" | tail -n 1)
 ok "built $(basename "$deb") ($(du -k "$deb" | cut -f1) KiB)"
@@ -44,8 +64,7 @@ files=(/usr/bin/netstacklat-exporter /etc/netstacklat-exporter/netstacklat.yaml
        /etc/default/netstacklat-exporter /lib/systemd/system/netstacklat-exporter.service
        /usr/share/man/man8/netstacklat-exporter.8.gz
        /usr/share/netstacklat-exporter/netstacklat-dashboard.json
-       /usr/share/netstacklat-exporter/netstacklat-rules.yml
-       /usr/lib/netstacklat-exporter/libssl.so /usr/lib/netstacklat-exporter/libcrypto.so)
+       /usr/share/netstacklat-exporter/netstacklat-rules.yml)
 for f in "${files[@]}"; do [[ -e "$f" ]] || fail "missing after install: $f"; done
 ok "installed files in place"
 for c in netstacklat.yaml netstacklat-exporter.yaml; do
@@ -70,41 +89,32 @@ ok "exposure score $score <= 2.5"
 # Run the installed binary as the unit does: its ExecStart and /etc/default.
 # shellcheck disable=SC1091
 source /etc/default/netstacklat-exporter
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 /usr/bin/netstacklat-exporter --config.file=$conf \
   $OPTIONS --web.listen-address=127.0.0.1:$port >"$out/installed-daemon.log" 2>&1 &
 pid=$!
-for _ in $(seq 100); do
-  grep -q 'hook_attached{hook="tcp-start"' <<<"$(curl -sf "http://127.0.0.1:$port/metrics" 2>/dev/null)" && break
-  sleep 0.2
-done
+wait_for_metrics "http://127.0.0.1:$port/metrics" >/dev/null ||
+  fail "installed daemon never served its metrics: $(cat "$out/installed-daemon.log")"
 curl -s "http://127.0.0.1:$port/" >/dev/null  # some traffic on loopback
-metrics=$(curl -sf "http://127.0.0.1:$port/metrics") || fail "installed daemon does not serve /metrics"
+metrics=$(wait_for_metrics "http://127.0.0.1:$port/metrics") ||
+  fail "installed daemon does not serve /metrics"
 kill -TERM $pid; wait $pid || fail "installed daemon did not exit 0 on SIGTERM"
 grep -q 'netstacklat_exporter_hook_attached{hook="tcp-start",attach_point="tp_btf/tcp_probe"} 1\|netstacklat_exporter_hook_attached{hook="tcp-start",attach_point="fentry' <<<"$metrics" ||
   fail "installed daemon: tcp-start not attached: $(cat "$out/installed-daemon.log")"
 grep -q '^ebpf_exporter_netstack_latency_seconds_count{' <<<"$metrics" || fail "installed daemon: no histogram"
 ok "installed binary with the shipped config serves live histograms"
 
-# TLS through the package's civetweb shims (daemon/tls_compat): without
-# them civetweb would find no libssl.so, or (with libssl-dev) crash on the
-# first TLS connection.
+# TLS: OpenSSL is linked into the binary, so the runtime libssl3 suffices.
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
   -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
   -keyout "$out/tls.key" -out "$out/tls.crt" 2>/dev/null
 printf 'tls_server_config:\n  cert_file: %s\n  key_file: %s\n' "$out/tls.crt" "$out/tls.key" \
   >"$out/web.yml"
+port=$(free_port)
 /usr/bin/netstacklat-exporter --web.config.file="$out/web.yml" \
   --web.listen-address=127.0.0.1:$port >"$out/installed-tls.log" 2>&1 &
 pid=$!
-for _ in $(seq 100); do
-  curl -sf --cacert "$out/tls.crt" "https://127.0.0.1:$port/metrics" >/dev/null 2>&1 && break
-  sleep 0.2
-done
-# Into a variable first: with pipefail, grep -q closing the pipe early
-# would fail curl (SIGPIPE) and so the check.
-tls_metrics=$(curl -sf --cacert "$out/tls.crt" "https://127.0.0.1:$port/metrics") || true
-grep -q hook_attached <<<"$tls_metrics" ||
+wait_for_metrics "https://127.0.0.1:$port/metrics" --cacert "$out/tls.crt" >/dev/null ||
   fail "installed daemon does not serve over TLS: $(cat "$out/installed-tls.log")"
 kill -TERM $pid; wait $pid || fail "installed TLS daemon did not exit 0 on SIGTERM"
 ok "installed binary serves /metrics over TLS"

@@ -1,0 +1,46 @@
+// An HTTP/1.x request head, parsed incrementally from what a connection has
+// received so far. Pure logic (no sockets): the server calls it after every
+// read, the unit tests and the fuzzer call it directly. Strict where
+// leniency could be abused (obs-fold, bodies, oversized heads) and bounded
+// in size, as a server that every host exposes must be.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace netstacklat {
+
+struct HttpRequest {
+  std::string method;                                        // "GET", "HEAD", ...
+  std::string target;                                        // as sent: "/metrics?x=1"
+  std::string path;                                          // target without the query: "/metrics"
+  int minor_version = 1;                                     // HTTP/1.<minor_version>
+  std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
+
+  // The first header of that (lower-case) name, or nullptr.
+  const std::string* Header(std::string_view lower_name) const;
+  // Whether the client wants the connection kept after the response.
+  bool KeepAlive() const;
+  // Whether a body follows the head (Content-Length > 0 or any
+  // Transfer-Encoding): this server reads none, so it answers and closes.
+  bool HasBody() const;
+};
+
+struct HttpParseResult {
+  enum Status { kIncomplete, kComplete, kError } status = kIncomplete;
+  size_t consumed = 0;   // bytes of the head, when kComplete
+  int error_status = 0;  // 400, 431, 505 when kError
+  std::string error;     // one line, for the response body
+};
+
+inline constexpr size_t kMaxHeaderCount = 64;
+
+// Parses the head at the start of `buffer` (no body). A head not complete
+// within max_head_bytes is an error (431), as is a malformed one (400) or
+// a version other than HTTP/1.0 and 1.1 (505).
+HttpParseResult ParseHttpRequest(std::string_view buffer, size_t max_head_bytes, HttpRequest* out);
+
+}  // namespace netstacklat

@@ -1,0 +1,621 @@
+#include "http_server.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <spdlog/spdlog.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include "errors.h"
+
+namespace netstacklat {
+
+const char* HttpReason(int status) {
+  switch (status) {
+    case 200:
+      return "OK";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 406:
+      return "Not Acceptable";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 503:
+      return "Service Unavailable";
+    case 505:
+      return "HTTP Version Not Supported";
+    default:
+      return "Unknown";
+  }
+}
+
+std::string SerializeHttpResponse(const HttpResponse& r, bool head_only, bool close) {
+  std::string out = "HTTP/1.1 " + std::to_string(r.status) + " " + HttpReason(r.status) + "\r\n";
+  out += "Content-Type: " + r.content_type + "\r\n";
+  out += "Content-Length: " + std::to_string(r.body.size()) + "\r\n";
+  for (const auto& [name, value] : r.headers) out += name + ": " + value + "\r\n";
+  out += close ? "Connection: close\r\n\r\n" : "Connection: keep-alive\r\n\r\n";
+  if (!head_only) out += r.body;
+  return out;
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// epoll's data.u64: the listening socket, the wake-up eventfd, connections.
+constexpr uint64_t kListenId = 0;
+constexpr uint64_t kWakeId = 1;
+constexpr uint64_t kFirstConnectionId = 2;
+constexpr auto kAcceptPause = std::chrono::milliseconds(100);
+
+enum class State {
+  kHandshake,  // TLS handshake in progress
+  kReading,    // waiting for (the rest of) a request head
+  kHandling,   // a worker runs the handler
+  kWriting,    // sending the response
+  kLingering,  // response sent, write side shut, draining until EOF
+};
+
+struct Connection {
+  uint64_t id = 0;
+  int fd = -1;
+  SSL* ssl = nullptr;
+  State state = State::kReading;
+  Clock::time_point deadline;
+  Clock::time_point waiting_since;  // for eviction: oldest waiter goes first
+  bool got_bytes = false;           // of the request being read
+  std::string in;
+  std::string out;
+  size_t out_sent = 0;
+  bool close_after = false;
+  uint32_t events = 0;  // current epoll interest
+};
+
+struct Job {
+  uint64_t id;
+  HttpRequest request;
+};
+
+struct Done {
+  uint64_t id;
+  std::string bytes;
+  bool close;
+};
+
+// What a read or write on a connection came to.
+enum class Io { kDone, kWouldBlock, kClosed };
+
+}  // namespace
+
+class HttpServer::Loop {
+ public:
+  Loop(int listen_fd, SSL_CTX* tls, HttpHandler handler, HttpLimits limits)
+      : listen_fd_(listen_fd), tls_(tls), handler_(std::move(handler)), limits_(limits) {
+    epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+    wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (epoll_fd_ < 0 || wake_fd_ < 0) throw StartupError("HTTP server: " + ErrnoText(errno));
+    Watch(listen_fd_, kListenId, EPOLLIN, EPOLL_CTL_ADD);
+    Watch(wake_fd_, kWakeId, EPOLLIN, EPOLL_CTL_ADD);
+    for (int i = 0; i < limits_.workers; ++i) workers_.emplace_back([this] { WorkerMain(); });
+    thread_ = std::thread([this] { Run(); });
+  }
+
+  ~Loop() { Stop(); }
+
+  void Stop() {
+    if (stopped_.exchange(true)) return;
+    stop_ = true;
+    Wake();
+    thread_.join();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      workers_stopping_ = true;
+    }
+    cv_.notify_all();
+    for (auto& w : workers_) w.join();
+    for (auto& [id, c] : conns_) Release(*c);
+    conns_.clear();
+    close(listen_fd_);
+    close(wake_fd_);
+    close(epoll_fd_);
+  }
+
+  int Port() const {
+    sockaddr_storage addr{};
+    socklen_t len = sizeof(addr);
+    if (getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return 0;
+    if (addr.ss_family == AF_INET6) return ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port);
+    return ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
+  }
+
+  const HttpStats& Stats() const { return stats_; }
+
+ private:
+  // --- the event loop -------------------------------------------------------
+
+  void Run() {
+    epoll_event events[64];
+    while (!stop_) {
+      const int n = epoll_wait(epoll_fd_, events, 64, TimeoutMs(Clock::now()));
+      if (n < 0 && errno != EINTR) {
+        spdlog::error("HTTP server: epoll_wait: {}", ErrnoText(errno));
+        return;
+      }
+      const Clock::time_point now = Clock::now();
+      for (int i = 0; i < n && !stop_; ++i) {
+        const uint64_t id = events[i].data.u64;
+        if (id == kListenId) {
+          AcceptAll(now);
+        } else if (id == kWakeId) {
+          uint64_t count;
+          while (read(wake_fd_, &count, sizeof(count)) > 0) {
+          }
+          TakeResponses(now);
+        } else if (Connection* c = Find(id)) {
+          OnEvent(*c, events[i].events, now);
+        }
+      }
+      if (now >= next_expiry_) ExpireDeadlines(now);
+      if (accept_paused_ && now >= accept_resume_) {
+        accept_paused_ = false;
+        Watch(listen_fd_, kListenId, EPOLLIN, EPOLL_CTL_MOD);
+      }
+    }
+  }
+
+  int TimeoutMs(Clock::time_point now) const {
+    Clock::time_point next = next_expiry_;
+    if (accept_paused_) next = std::min(next, accept_resume_);
+    if (next <= now) return 0;
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(next - now).count() + 1;
+    return static_cast<int>(std::min<int64_t>(ms, 60000));
+  }
+
+  void Watch(int fd, uint64_t id, uint32_t events, int op) {
+    epoll_event ev{};
+    ev.events = events;
+    ev.data.u64 = id;
+    epoll_ctl(epoll_fd_, op, fd, &ev);
+  }
+
+  void SetInterest(Connection& c, uint32_t events) {
+    if (c.events == events) return;
+    c.events = events;
+    Watch(c.fd, c.id, events, EPOLL_CTL_MOD);
+  }
+
+  void SetDeadline(Connection& c, Clock::time_point deadline) {
+    c.deadline = deadline;
+    next_expiry_ = std::min(next_expiry_, deadline);
+  }
+
+  void Wake() {
+    const uint64_t one = 1;
+    [[maybe_unused]] auto n = write(wake_fd_, &one, sizeof(one));
+  }
+
+  Connection* Find(uint64_t id) {
+    const auto it = conns_.find(id);
+    return it == conns_.end() ? nullptr : it->second.get();
+  }
+
+  // --- connections ----------------------------------------------------------
+
+  void AcceptAll(Clock::time_point now) {
+    for (;;) {
+      const int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd < 0) {
+        if (errno == EINTR || errno == ECONNABORTED) continue;
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+          // Out of descriptors: make room, or stop accepting for a moment
+          // (the listening socket would otherwise wake the loop at once).
+          if (EvictOldestWaiter()) continue;
+          PauseAccepting(now);
+          spdlog::warn("HTTP server: cannot accept: {}", ErrnoText(errno));
+        }
+        return;
+      }
+      if (conns_.size() >= limits_.max_connections && !EvictOldestWaiter()) {
+        close(fd);  // every slot has a request in progress: refuse this one
+        continue;
+      }
+      Open(fd, now);
+    }
+  }
+
+  void PauseAccepting(Clock::time_point now) {
+    accept_paused_ = true;
+    accept_resume_ = now + kAcceptPause;
+    Watch(listen_fd_, kListenId, 0, EPOLL_CTL_MOD);
+  }
+
+  void Open(int fd, Clock::time_point now) {
+    const int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    auto c = std::make_unique<Connection>();
+    c->id = next_id_++;
+    c->fd = fd;
+    c->waiting_since = now;
+    if (tls_) {
+      c->ssl = SSL_new(tls_);
+      if (!c->ssl || SSL_set_fd(c->ssl, fd) != 1) {
+        if (c->ssl) SSL_free(c->ssl);
+        close(fd);
+        ERR_clear_error();
+        return;
+      }
+      SSL_set_accept_state(c->ssl);
+      c->state = State::kHandshake;
+    }
+    SetDeadline(*c, now + limits_.request_timeout);
+    c->events = EPOLLIN;
+    Watch(fd, c->id, EPOLLIN, EPOLL_CTL_ADD);
+    ++stats_.accepted;
+    ++stats_.open;
+    conns_.emplace(c->id, std::move(c));
+  }
+
+  void Release(Connection& c) {
+    if (c.ssl) SSL_free(c.ssl);
+    close(c.fd);  // also leaves the epoll set
+    --stats_.open;
+  }
+
+  void Close(Connection& c) {
+    const uint64_t id = c.id;
+    Release(c);
+    conns_.erase(id);  // c is gone from here on
+  }
+
+  // The connection waiting longest without a complete request (handshake,
+  // head, keep-alive idle): the cheapest to lose, and an attacker's first.
+  bool EvictOldestWaiter() {
+    Connection* oldest = nullptr;
+    for (auto& [id, c] : conns_)
+      if ((c->state == State::kHandshake || c->state == State::kReading ||
+           c->state == State::kLingering) &&
+          (!oldest || c->waiting_since < oldest->waiting_since))
+        oldest = c.get();
+    if (!oldest) return false;
+    ++stats_.evicted;
+    Close(*oldest);
+    return true;
+  }
+
+  void ExpireDeadlines(Clock::time_point now) {
+    next_expiry_ = Clock::time_point::max();
+    std::vector<uint64_t> expired;
+    for (auto& [id, c] : conns_) {
+      if (c->state == State::kHandling) continue;  // our own work: no bound
+      if (c->deadline <= now)
+        expired.push_back(id);
+      else
+        next_expiry_ = std::min(next_expiry_, c->deadline);
+    }
+    for (uint64_t id : expired) {
+      Connection& c = *conns_.at(id);
+      if (c.state != State::kLingering) ++stats_.timed_out;
+      Close(c);
+    }
+  }
+
+  void OnEvent(Connection& c, uint32_t events, Clock::time_point now) {
+    if (events & (EPOLLERR | EPOLLHUP)) {
+      Close(c);
+      return;
+    }
+    switch (c.state) {
+      case State::kHandshake:
+        Handshake(c, now);
+        break;
+      case State::kReading:
+        Read(c, now);
+        break;
+      case State::kWriting:
+        Write(c, now);
+        break;
+      case State::kLingering:
+        Drain(c);
+        break;
+      case State::kHandling:
+        break;
+    }
+  }
+
+  // --- TLS and plain I/O ----------------------------------------------------
+
+  // After an SSL call returned r <= 0: wait for what it wants, or give up.
+  Io SslWait(Connection& c, int r) {
+    const int err = SSL_get_error(c.ssl, r);
+    ERR_clear_error();
+    if (err == SSL_ERROR_WANT_READ) {
+      SetInterest(c, EPOLLIN);
+      return Io::kWouldBlock;
+    }
+    if (err == SSL_ERROR_WANT_WRITE) {
+      SetInterest(c, EPOLLOUT);
+      return Io::kWouldBlock;
+    }
+    return Io::kClosed;
+  }
+
+  // Reads up to `len` bytes into `buf`; *n is set when kDone.
+  Io Receive(Connection& c, char* buf, size_t len, size_t* n) {
+    if (c.ssl) {
+      const int r = SSL_read(c.ssl, buf, static_cast<int>(len));
+      if (r > 0) {
+        *n = static_cast<size_t>(r);
+        return Io::kDone;
+      }
+      return SslWait(c, r);
+    }
+    for (;;) {
+      const ssize_t r = recv(c.fd, buf, len, 0);
+      if (r > 0) {
+        *n = static_cast<size_t>(r);
+        return Io::kDone;
+      }
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        SetInterest(c, EPOLLIN);
+        return Io::kWouldBlock;
+      }
+      return Io::kClosed;
+    }
+  }
+
+  Io Send(Connection& c, const char* buf, size_t len, size_t* n) {
+    if (c.ssl) {
+      const int r = SSL_write(c.ssl, buf, static_cast<int>(std::min<size_t>(len, 1 << 30)));
+      if (r > 0) {
+        *n = static_cast<size_t>(r);
+        return Io::kDone;
+      }
+      return SslWait(c, r);
+    }
+    for (;;) {
+      const ssize_t r = send(c.fd, buf, len, MSG_NOSIGNAL);
+      if (r >= 0) {
+        *n = static_cast<size_t>(r);
+        return Io::kDone;
+      }
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        SetInterest(c, EPOLLOUT);
+        return Io::kWouldBlock;
+      }
+      return Io::kClosed;
+    }
+  }
+
+  void Handshake(Connection& c, Clock::time_point now) {
+    ERR_clear_error();
+    const int r = SSL_do_handshake(c.ssl);
+    if (r == 1) {
+      c.state = State::kReading;
+      Read(c, now);
+      return;
+    }
+    if (SslWait(c, r) == Io::kClosed) {
+      ++stats_.tls_failed;
+      Close(c);
+    }
+  }
+
+  // --- requests and responses -----------------------------------------------
+
+  void Read(Connection& c, Clock::time_point now) {
+    for (;;) {
+      if (!c.in.empty() && TakeRequest(c, now)) return;
+      char buf[4096];
+      const size_t room = std::min(sizeof(buf), limits_.max_head_bytes + 1 - c.in.size());
+      size_t n = 0;
+      const Io io = Receive(c, buf, room, &n);
+      if (io == Io::kWouldBlock) return;
+      if (io == Io::kClosed) {
+        Close(c);
+        return;
+      }
+      if (!c.got_bytes) {
+        // The head must now be complete within request_timeout.
+        c.got_bytes = true;
+        SetDeadline(c, std::min(c.deadline, now + limits_.request_timeout));
+      }
+      c.in.append(buf, n);
+    }
+  }
+
+  // Parses the buffered bytes; true if that ended the reading (a request
+  // went to a worker, or a malformed one is being answered).
+  bool TakeRequest(Connection& c, Clock::time_point now) {
+    Job job{c.id, {}};
+    const HttpParseResult r = ParseHttpRequest(c.in, limits_.max_head_bytes, &job.request);
+    if (r.status == HttpParseResult::kIncomplete) return false;
+    if (r.status == HttpParseResult::kError) {
+      ++stats_.bad_requests;
+      HttpResponse response{r.error_status, "text/plain; charset=utf-8", r.error + "\n", {}};
+      StartWriting(c, SerializeHttpResponse(response, false, true), true, now);
+      return true;
+    }
+    c.in.erase(0, r.consumed);
+    c.state = State::kHandling;
+    SetInterest(c, 0);
+    ++stats_.requests;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      jobs_.push_back(std::move(job));
+    }
+    cv_.notify_one();
+    return true;
+  }
+
+  void TakeResponses(Clock::time_point now) {
+    std::vector<Done> done;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      done.swap(done_);
+    }
+    for (Done& d : done)
+      if (Connection* c = Find(d.id)) StartWriting(*c, std::move(d.bytes), d.close, now);
+  }
+
+  void StartWriting(Connection& c, std::string bytes, bool close, Clock::time_point now) {
+    c.state = State::kWriting;
+    c.out = std::move(bytes);
+    c.out_sent = 0;
+    c.close_after = close;
+    SetDeadline(c, now + limits_.write_timeout);
+    Write(c, now);
+  }
+
+  void Write(Connection& c, Clock::time_point now) {
+    while (c.out_sent < c.out.size()) {
+      size_t n = 0;
+      const Io io = Send(c, c.out.data() + c.out_sent, c.out.size() - c.out_sent, &n);
+      if (io == Io::kWouldBlock) return;
+      if (io == Io::kClosed) {
+        Close(c);
+        return;
+      }
+      c.out_sent += n;
+    }
+    std::string().swap(c.out);  // a scrape's buffer is not kept while idle
+    if (c.close_after) {
+      Linger(c, now);
+      return;
+    }
+    // Keep-alive: wait for the next request (maybe already buffered).
+    c.state = State::kReading;
+    c.got_bytes = !c.in.empty();
+    c.waiting_since = now;
+    SetDeadline(c, now + (c.got_bytes ? limits_.request_timeout : limits_.idle_timeout));
+    SetInterest(c, EPOLLIN);
+    Read(c, now);
+  }
+
+  // Shuts the write side and reads until the client closes (bounded), so
+  // that closing with unread input does not reset the connection before
+  // the client has read the response.
+  void Linger(Connection& c, Clock::time_point now) {
+    if (c.ssl) {
+      SSL_shutdown(c.ssl);
+      ERR_clear_error();
+    }
+    shutdown(c.fd, SHUT_WR);
+    c.state = State::kLingering;
+    c.waiting_since = now;
+    std::string().swap(c.in);
+    SetDeadline(c, now + limits_.linger_timeout);
+    SetInterest(c, EPOLLIN);
+    Drain(c);
+  }
+
+  void Drain(Connection& c) {
+    char buf[4096];
+    for (;;) {
+      const ssize_t r = recv(c.fd, buf, sizeof(buf), 0);
+      if (r > 0) continue;
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+      Close(c);  // EOF or error
+      return;
+    }
+  }
+
+  // --- workers ----------------------------------------------------------------
+
+  void WorkerMain() {
+    for (;;) {
+      Job job;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [&] { return workers_stopping_ || !jobs_.empty(); });
+        if (workers_stopping_) return;
+        job = std::move(jobs_.front());
+        jobs_.pop_front();
+      }
+      HttpResponse response;
+      try {
+        response = handler_(job.request);
+      } catch (const std::exception& e) {
+        spdlog::error("HTTP handler for {}: {}", job.request.path, e.what());
+        response = HttpResponse{500, "text/plain; charset=utf-8", "internal error\n", {}};
+      }
+      const bool close = !job.request.KeepAlive() || job.request.HasBody();
+      Done done{job.id, SerializeHttpResponse(response, job.request.method == "HEAD", close),
+                close};
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        done_.push_back(std::move(done));
+      }
+      Wake();
+    }
+  }
+
+  const int listen_fd_;
+  SSL_CTX* const tls_;
+  const HttpHandler handler_;
+  const HttpLimits limits_;
+  HttpStats stats_;
+  int epoll_fd_ = -1;
+  int wake_fd_ = -1;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> stopped_{false};
+
+  // Owned by the loop thread.
+  std::unordered_map<uint64_t, std::unique_ptr<Connection>> conns_;
+  uint64_t next_id_ = kFirstConnectionId;
+  Clock::time_point next_expiry_ = Clock::time_point::max();
+  bool accept_paused_ = false;
+  Clock::time_point accept_resume_;
+
+  // Shared with the workers.
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Job> jobs_;
+  std::vector<Done> done_;
+  bool workers_stopping_ = false;
+
+  std::thread thread_;
+  std::vector<std::thread> workers_;
+};
+
+HttpServer::HttpServer(int listen_fd, SSL_CTX* tls, HttpHandler handler, HttpLimits limits)
+    : loop_(std::make_unique<Loop>(listen_fd, tls, std::move(handler), limits)) {}
+
+HttpServer::~HttpServer() = default;
+
+void HttpServer::Stop() {
+  loop_->Stop();
+}
+
+int HttpServer::Port() const {
+  return loop_->Port();
+}
+
+const HttpStats& HttpServer::Stats() const {
+  return loop_->Stats();
+}
+
+}  // namespace netstacklat

@@ -1,0 +1,91 @@
+// A small HTTP/1.1 server for the telemetry endpoint, on one epoll loop.
+//
+// Why not a thread per connection (civetweb's model): a client that connects
+// and sends nothing, or trickles a header line every few seconds, holds its
+// thread, and a handful of them make /metrics unanswerable. Here a waiting
+// connection costs a file descriptor and a small buffer, nothing else, and
+// every wait has an absolute bound:
+//   - the TLS handshake and the request head must be complete within
+//     request_timeout of the connection (or of the first byte of a later
+//     request on a kept-alive connection), however slowly they trickle;
+//   - a kept-alive connection may wait idle_timeout for its next request;
+//   - a response must be taken by the client within write_timeout;
+//   - heads over max_head_bytes are refused (431), bodies are not read;
+//   - at most max_connections are open; a new one evicts the connection
+//     that has waited longest without a complete request, so clients that
+//     send nothing cannot lock out a scraper that does.
+// Complete requests go to `workers` threads, which run the handler (the
+// scrape: map reads and serialisation) while the loop keeps serving I/O.
+#pragma once
+
+#include <openssl/ssl.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "http_request.h"
+
+namespace netstacklat {
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "text/plain; charset=utf-8";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // extra ones
+};
+
+using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
+
+struct HttpLimits {
+  size_t max_connections = 256;
+  size_t max_head_bytes = 8192;
+  std::chrono::milliseconds request_timeout{10000};
+  std::chrono::milliseconds idle_timeout{120000};
+  std::chrono::milliseconds write_timeout{30000};
+  std::chrono::milliseconds linger_timeout{1000};  // draining after "Connection: close"
+  int workers = 2;
+};
+
+// Counters for the exporter's own metrics (read while the server runs).
+struct HttpStats {
+  std::atomic<uint64_t> accepted{0};
+  std::atomic<uint64_t> requests{0};
+  std::atomic<uint64_t> bad_requests{0};  // answered 4xx/5xx by the parser
+  std::atomic<uint64_t> timed_out{0};     // a bound above expired
+  std::atomic<uint64_t> evicted{0};       // closed to make room
+  std::atomic<uint64_t> tls_failed{0};    // handshake refused or broken
+  std::atomic<int64_t> open{0};
+};
+
+// The status line's reason phrase ("Service Unavailable").
+const char* HttpReason(int status);
+
+// Status line, headers and (unless `head_only`) body of a response.
+std::string SerializeHttpResponse(const HttpResponse& r, bool head_only, bool close);
+
+class HttpServer {
+ public:
+  // Takes the listening socket (non-blocking). `tls` (may be null: plain
+  // HTTP) must outlive the server. The handler runs on worker threads.
+  HttpServer(int listen_fd, SSL_CTX* tls, HttpHandler handler, HttpLimits limits = {});
+  ~HttpServer();  // Stop()
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Closes the port and every connection; waits for handlers in flight.
+  void Stop();
+  int Port() const;
+  const HttpStats& Stats() const;
+
+ private:
+  class Loop;
+  std::unique_ptr<Loop> loop_;
+};
+
+}  // namespace netstacklat

@@ -1,0 +1,170 @@
+// HttpServer and WebServer on loopback, in process: keep-alive, pipelining,
+// the bounds on slow and idle clients, eviction, readiness. No root.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <thread>
+
+#include "http_server.h"
+#include "listen_address.h"
+#include "web_server.h"
+
+using namespace std::chrono_literals;
+using netstacklat::HttpLimits;
+using netstacklat::HttpRequest;
+using netstacklat::HttpResponse;
+using netstacklat::HttpServer;
+
+namespace {
+
+int Connect(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0);
+  return fd;
+}
+
+void Send(int fd, const std::string& s) {
+  REQUIRE(send(fd, s.data(), s.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(s.size()));
+}
+
+// Everything until the server closes (or `timeout` passes: then "TIMEOUT").
+std::string ReadUntilClosed(int fd, std::chrono::milliseconds timeout = 5000ms) {
+  std::string out;
+  const auto end = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        end - std::chrono::steady_clock::now());
+    pollfd p{fd, POLLIN, 0};
+    if (left.count() <= 0 || poll(&p, 1, static_cast<int>(left.count())) == 0) return "TIMEOUT";
+    char buf[4096];
+    const ssize_t n = recv(fd, buf, sizeof(buf), 0);
+    if (n <= 0) return out;
+    out.append(buf, static_cast<size_t>(n));
+  }
+}
+
+// Whether the server has closed fd (EOF or reset) within `timeout`.
+bool ClosedWithin(int fd, std::chrono::milliseconds timeout) {
+  return ReadUntilClosed(fd, timeout) != "TIMEOUT";
+}
+
+HttpServer Echo(const HttpLimits& limits = {}) {
+  return HttpServer(
+      netstacklat::BindListenSocket("127.0.0.1:0", 16), nullptr,
+      [](const HttpRequest& r) {
+        return HttpResponse{200, "text/plain", r.method + " " + r.path, {}};
+      },
+      limits);
+}
+
+size_t Count(const std::string& text, const std::string& needle) {
+  size_t n = 0;
+  for (size_t p = text.find(needle); p != std::string::npos; p = text.find(needle, p + 1)) ++n;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("pipelined requests on one connection are answered in order") {
+  HttpServer server = Echo();
+  const int fd = Connect(server.Port());
+  Send(fd,
+       "GET /a HTTP/1.1\r\nHost: x\r\n\r\nHEAD /b HTTP/1.1\r\n\r\n"
+       "GET /c HTTP/1.1\r\nConnection: close\r\n\r\n");
+  const std::string out = ReadUntilClosed(fd);
+  close(fd);
+  CHECK(Count(out, "HTTP/1.1 200 OK\r\n") == 3);
+  const size_t a = out.find("GET /a"), c = out.find("GET /c");
+  CHECK(a != std::string::npos);
+  CHECK(c != std::string::npos);
+  CHECK(a < c);
+  CHECK(out.find("HEAD /b") == std::string::npos);  // HEAD: length only
+  CHECK(out.find("Content-Length: 7\r\nConnection: keep-alive") != std::string::npos);
+  CHECK(out.find("Connection: close\r\n\r\nGET /c") != std::string::npos);
+}
+
+TEST_CASE("malformed and oversized requests are answered, then closed") {
+  HttpServer server = Echo();
+  int fd = Connect(server.Port());
+  Send(fd, "GET / HTTP/1.1\r\nX: " + std::string(20000, 'a') + "\r\n\r\n");
+  CHECK_THAT(ReadUntilClosed(fd), Catch::StartsWith("HTTP/1.1 431 "));
+  close(fd);
+  fd = Connect(server.Port());
+  Send(fd, "BREW /pot HTCPCP/1.0\r\n\r\n");
+  CHECK_THAT(ReadUntilClosed(fd), Catch::StartsWith("HTTP/1.1 400 "));
+  close(fd);
+  CHECK(server.Stats().bad_requests == 2);
+}
+
+TEST_CASE("a client that sends nothing, or trickles its head, is closed in bounded time") {
+  HttpLimits limits;
+  limits.request_timeout = 300ms;
+  HttpServer server = Echo(limits);
+  const int idle = Connect(server.Port());
+  const int slow = Connect(server.Port());
+  const auto t0 = std::chrono::steady_clock::now();
+  Send(slow, "GET / HTTP/1.1\r\n");
+  bool slow_closed = false;
+  for (int i = 0; i < 20 && !slow_closed; ++i) {  // a header line every 100 ms
+    if (send(slow, "X: y\r\n", 6, MSG_NOSIGNAL) < 0) break;
+    slow_closed = ClosedWithin(slow, 100ms);
+  }
+  const auto slow_lived = std::chrono::steady_clock::now() - t0;
+  CHECK(slow_closed);
+  CHECK(slow_lived < 1500ms);
+  CHECK(ClosedWithin(idle, 1000ms));
+  CHECK(server.Stats().timed_out == 2);
+  close(idle);
+  close(slow);
+  // The server still answers.
+  const int fd = Connect(server.Port());
+  Send(fd, "GET /ok HTTP/1.1\r\nConnection: close\r\n\r\n");
+  CHECK_THAT(ReadUntilClosed(fd), Catch::Contains("GET /ok"));
+  close(fd);
+}
+
+TEST_CASE("when full, the longest waiter makes room for a new client") {
+  HttpLimits limits;
+  limits.max_connections = 2;
+  HttpServer server = Echo(limits);
+  const int first = Connect(server.Port());
+  std::this_thread::sleep_for(20ms);
+  const int second = Connect(server.Port());
+  std::this_thread::sleep_for(20ms);
+  const int scraper = Connect(server.Port());
+  Send(scraper, "GET /metrics HTTP/1.1\r\nConnection: close\r\n\r\n");
+  CHECK_THAT(ReadUntilClosed(scraper), Catch::Contains("GET /metrics"));
+  CHECK(ClosedWithin(first, 1000ms));
+  CHECK(server.Stats().evicted >= 1);
+  for (int fd : {first, second, scraper}) close(fd);
+}
+
+TEST_CASE("the web server answers 503 until ready, then the metrics") {
+  netstacklat::WebServer web("127.0.0.1:0", "/metrics");
+  const auto get = [&](const std::string& request) {
+    const int fd = Connect(web.Port());
+    Send(fd, request);
+    std::string out = ReadUntilClosed(fd);
+    close(fd);
+    return out;
+  };
+  const std::string scrape = "GET /metrics HTTP/1.1\r\nConnection: close\r\n\r\n";
+  CHECK_THAT(get(scrape), Catch::StartsWith("HTTP/1.1 503 Service Unavailable\r\n") &&
+                              Catch::Contains("starting"));
+  CHECK_THAT(get("GET / HTTP/1.0\r\n\r\n"), Catch::Contains("Starting"));
+  web.SetReady();
+  CHECK_THAT(get(scrape), Catch::StartsWith("HTTP/1.1 200 OK\r\n") &&
+                              Catch::Contains("netstacklat_exporter_http_connections 1\n"));
+  CHECK_THAT(get("POST /metrics HTTP/1.0\r\nContent-Length: 0\r\n\r\n"),
+             Catch::StartsWith("HTTP/1.1 405 ") && Catch::Contains("Allow: GET, HEAD"));
+  CHECK_THAT(get("GET /other HTTP/1.0\r\n\r\n"), Catch::StartsWith("HTTP/1.1 404 "));
+}
