@@ -369,6 +369,30 @@ def bench_footprint(args):
     row("footprint", f"idle-cpu-{args.idle:g}s", idle, args.idle, "s", "CPU seconds while idle")
 
 
+def print_matrix_summary():
+    """Per config variant and program: the range of ours/necessary and
+    ours/empty over the traffic cells, and the worst cell."""
+    by = {}
+    for section, name, ours, ref, ratio, unit, note in rows:
+        if not section.startswith("bpf-") or section.endswith("-parts"):
+            continue
+        kind = "necessary" if section.endswith("-vs-necessary") else "empty"
+        variant = section[len("bpf-"):].removesuffix("-vs-necessary")
+        cell, prog = name.split(":", 1)
+        by.setdefault((variant, prog), {}).setdefault(kind, []).append((ratio, ours, cell))
+    if not by:
+        return
+    print("\n%-28s %-50s %-22s %-22s %s" % ("variant", "program", "ours/necessary",
+                                             "ours/empty", "worst cell (vs necessary)"))
+    for (variant, prog), kinds in sorted(by.items()):
+        nec, emp = kinds.get("necessary", []), kinds.get("empty", [])
+        rng = lambda xs: f"{min(xs)[0]:.2f} .. {max(xs)[0]:.2f}" if xs else "-"
+        worst = max(nec) if nec else None
+        print("%-28s %-50s %-22s %-22s %s" % (
+            variant, prog, rng(nec), rng(emp),
+            f"{worst[2]} ({worst[1]:.0f} ns)" if worst else "-"))
+
+
 def print_table():
     print("\n%-10s %-44s %12s %12s %8s  %-9s %s" % ("section", "figure", "ours", "reference",
                                                   "ratio", "unit", "note"))
@@ -411,6 +435,7 @@ def main():
     finally:
         teardown_veth()
     print_table()
+    print_matrix_summary()
     expected = {"bpf": 4, "scrape": 15, "packet": 3, "footprint": 3}
     missing = [s for s in sections
                if sum(1 for r in rows if r[0].startswith(s)) < expected[s]]
