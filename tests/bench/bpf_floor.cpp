@@ -15,13 +15,46 @@
 #include "attach_probe.h"
 #include "floor.skel.h"
 
-int main() {
+namespace {
+
+// nstlb_ (empty), nstlc_ (TAI clock only), nstlk_ (monotonic clock only),
+// nstlm_ (map update only), nstln_ (the necessary work); on top of the
+// necessary work: nstlh_ (head-of-line load), nstlp_ (protocol probe
+// read), nstlt_ (the task's namespace).
+const char* Kind(const bpf_program* prog) {
+  switch (bpf_program__name(prog)[4]) {
+    case 'c':
+      return "clock";
+    case 'k':
+      return "mono-clock";
+    case 'm':
+      return "map";
+    case 'n':
+      return "necessary";
+    case 'h':
+      return "necessary+hol-load";
+    case 'p':
+      return "necessary+protocol-read";
+    case 't':
+      return "necessary+task-netns";
+    default:
+      return "floor";
+  }
+}
+
+}  // namespace
+
+// argv[1], optional: the kinds to attach, comma-separated (default: all).
+int main(int argc, char** argv) {
+  const std::string wanted = argc > 1 ? "," + std::string(argv[1]) + "," : "";
   netstacklat::AttachProbe probe;
   std::unique_ptr<floor_bpf, void (*)(floor_bpf*)> skel(floor_bpf::open(), floor_bpf::destroy);
   if (!skel) return 1;
   struct bpf_program* prog;
   bpf_object__for_each_program(prog, skel->obj) {
-    const bool ok = probe.Check(bpf_program__section_name(prog)).empty();
+    const bool chosen =
+        wanted.empty() || wanted.find("," + std::string(Kind(prog)) + ",") != std::string::npos;
+    const bool ok = chosen && probe.Check(bpf_program__section_name(prog)).empty();
     bpf_program__set_autoload(prog, ok);
   }
   if (floor_bpf::load(skel.get()) != 0) return 1;
@@ -34,14 +67,7 @@ int main() {
     struct bpf_prog_info info = {};
     __u32 len = sizeof(info);
     bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len);
-    // nstlb_ (empty), nstlc_ (TAI clock only), nstlk_ (monotonic clock only),
-    // nstlm_ (map update only), nstln_ (the necessary work).
-    const char kind = bpf_program__name(prog)[4];
-    const char* what = kind == 'c'   ? "clock"
-                       : kind == 'k' ? "mono-clock"
-                       : kind == 'm' ? "map"
-                       : kind == 'n' ? "necessary"
-                                     : "floor";
+    const char* what = Kind(prog);
     std::printf("%s %u %s\n", what, info.id, bpf_program__section_name(prog));
   }
   std::printf("ready\n");
