@@ -143,4 +143,30 @@ void AppendOwnMetrics(const std::vector<HookStatus>& hooks, const ScrapeCounters
   out->push_back(std::move(read_errors));
 }
 
+void AppendHttpMetrics(const HttpStats& s, std::vector<MetricFamily>* out) {
+  MetricFamily open =
+      Family("netstacklat_exporter_http_connections",
+             "HTTP connections open now (at most the server's limit).", MetricType::Gauge);
+  open.metric.push_back(Sample({}, static_cast<double>(s.open.load()), MetricType::Gauge));
+  out->push_back(std::move(open));
+  MetricFamily requests = Family("netstacklat_exporter_http_requests_total",
+                                 "HTTP requests read completely (any path).", MetricType::Counter);
+  requests.metric.push_back(
+      Sample({}, static_cast<double>(s.requests.load()), MetricType::Counter));
+  out->push_back(std::move(requests));
+  MetricFamily dropped = Family(
+      "netstacklat_exporter_http_connections_dropped_total",
+      "HTTP connections the server closed on its own: a time bound expired (timeout), room was "
+      "needed (evicted), the request was malformed (bad_request), the TLS handshake failed "
+      "(tls_error).",
+      MetricType::Counter);
+  for (const auto& [reason, n] : {std::pair{"timeout", &s.timed_out},
+                                  {"evicted", &s.evicted},
+                                  {"bad_request", &s.bad_requests},
+                                  {"tls_error", &s.tls_failed}})
+    dropped.metric.push_back(
+        Sample({{"reason", reason}}, static_cast<double>(n->load()), MetricType::Counter));
+  out->push_back(std::move(dropped));
+}
+
 }  // namespace netstacklat

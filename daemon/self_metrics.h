@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "exporter_status.h"
+#include "http_server.h"
 
 namespace netstacklat {
 
@@ -28,5 +29,8 @@ void AppendReloadMetrics(bool ok, double last_success_unix_seconds,
 
 void AppendOwnMetrics(const std::vector<HookStatus>& hooks, const ScrapeCounters& counters,
                       std::vector<prometheus::MetricFamily>* out);
+
+// The HTTP server's connections, requests and the connections it dropped.
+void AppendHttpMetrics(const HttpStats& stats, std::vector<prometheus::MetricFamily>* out);
 
 }  // namespace netstacklat

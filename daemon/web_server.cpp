@@ -6,6 +6,7 @@
 #include "errors.h"
 #include "gzip.h"
 #include "listen_address.h"
+#include "self_metrics.h"
 #include "text_exposition.h"
 #include "tls_context.h"
 #include "version.h"
@@ -21,23 +22,6 @@ constexpr const char* kPlainText = "text/plain; charset=utf-8";
 
 HttpResponse Text(int status, std::string body) {
   return HttpResponse{status, kPlainText, std::move(body), {}};
-}
-
-prometheus::MetricFamily Family(const std::string& name, const std::string& help,
-                                prometheus::MetricType type) {
-  prometheus::MetricFamily f;
-  f.name = name;
-  f.help = help;
-  f.type = type;
-  return f;
-}
-
-prometheus::ClientMetric Counter(std::vector<prometheus::ClientMetric::Label> labels,
-                                 uint64_t value) {
-  prometheus::ClientMetric m;
-  m.label = std::move(labels);
-  m.counter.value = static_cast<double>(value);
-  return m;
 }
 
 }  // namespace
@@ -112,9 +96,7 @@ HttpResponse WebServer::Metrics(const HttpRequest& request) {
       families.insert(families.end(), std::make_move_iterator(more.begin()),
                       std::make_move_iterator(more.end()));
     }
-  auto own = ServerMetrics();
-  families.insert(families.end(), std::make_move_iterator(own.begin()),
-                  std::make_move_iterator(own.end()));
+  AppendHttpMetrics(server_->Stats(), &families);
   HttpResponse r{200, kTextContentType, SerializeText(families), {}};
   const std::string* encoding = request.Header("accept-encoding");
   if (encoding && AcceptsGzip(encoding->c_str())) {
@@ -137,34 +119,6 @@ HttpResponse WebServer::LandingPage() const {
                           "from eBPF.</p>\n" +
                           state + "</body></html>\n",
                       {}};
-}
-
-std::vector<prometheus::MetricFamily> WebServer::ServerMetrics() const {
-  using prometheus::MetricType;
-  const HttpStats& s = server_->Stats();
-  std::vector<prometheus::MetricFamily> out;
-  auto open = Family("netstacklat_exporter_http_connections",
-                     "HTTP connections open now (at most the server's limit).", MetricType::Gauge);
-  prometheus::ClientMetric m;
-  m.gauge.value = static_cast<double>(s.open.load());
-  open.metric.push_back(m);
-  out.push_back(std::move(open));
-  auto requests = Family("netstacklat_exporter_http_requests_total",
-                         "HTTP requests read completely (any path).", MetricType::Counter);
-  requests.metric.push_back(Counter({}, s.requests.load()));
-  out.push_back(std::move(requests));
-  auto closed =
-      Family("netstacklat_exporter_http_connections_dropped_total",
-             "HTTP connections the server closed on its own: a time bound expired (timeout), "
-             "room was needed (evicted), the request was malformed (bad_request), the TLS "
-             "handshake failed (tls_error).",
-             MetricType::Counter);
-  closed.metric.push_back(Counter({{"reason", "timeout"}}, s.timed_out.load()));
-  closed.metric.push_back(Counter({{"reason", "evicted"}}, s.evicted.load()));
-  closed.metric.push_back(Counter({{"reason", "bad_request"}}, s.bad_requests.load()));
-  closed.metric.push_back(Counter({{"reason", "tls_error"}}, s.tls_failed.load()));
-  out.push_back(std::move(closed));
-  return out;
 }
 
 }  // namespace netstacklat

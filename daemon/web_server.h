@@ -51,7 +51,6 @@ class WebServer {
  private:
   HttpResponse Metrics(const HttpRequest& request);
   HttpResponse LandingPage() const;
-  std::vector<prometheus::MetricFamily> ServerMetrics() const;
 
   std::string telemetry_path_;
   std::unique_ptr<TlsContext> tls_;  // null: plain HTTP
