@@ -36,6 +36,14 @@ __s64 tai_offset_ns = 0;
  * verifier drops the branches of hooks that are off: no cost per event.
  */
 const volatile __u8 hook_on[NETSTACKLAT_HOOK_MAX] = {};
+/*
+ * Set at load where the kernel is PREEMPT_RT: there tracing programs run
+ * with migration disabled but not preemption, so two programs on one CPU
+ * (two readers in process context, or TCP's backlog processing) can
+ * interleave a per-CPU read-modify-write and lose an update. Elsewhere a
+ * plain increment is exact and cheaper; the verifier drops the unused path.
+ */
+const volatile bool atomic_increments = false;
 
 /*
  * Without grouping the key space is tiny and fixed (hook x slot), so the
@@ -101,6 +109,18 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } netstacklat_drops SEC(".maps");
+
+/*
+ * Per hook: samples not counted because skb->tstamp was later than the
+ * clock read (a clock step, or two CPUs' clocks apart), so that every
+ * timestamped packet a hook saw is in its histogram or here.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, NETSTACKLAT_HOOK_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} netstacklat_future_tstamps SEC(".maps");
 
 /*
  * Per TCP socket, for the head-of-line blocking filter: data up to ooo_end
@@ -303,6 +323,30 @@ static __always_inline void count_drop(void)
 		(*drops)++;
 }
 
+static __always_inline void count_future_tstamp(enum netstacklat_hook hook)
+{
+	__u32 key = hook;
+	__u64 *n = bpf_map_lookup_elem(&netstacklat_future_tstamps, &key);
+
+	if (n)
+		__sync_fetch_and_add(n,
+				     1); /* rare: no need to spare the atomic */
+}
+
+/* One sample into a per-CPU histogram. */
+static __always_inline void hist_add(struct hook_hist *hist, __u64 latency_ns)
+{
+	__u64 *slot = &hist->slots[hist_bucket_index(latency_ns)];
+
+	if (atomic_increments) {
+		__sync_fetch_and_add(slot, 1);
+		__sync_fetch_and_add(&hist->slots[HIST_SUM_SLOT], latency_ns);
+	} else {
+		(*slot)++;
+		hist->slots[HIST_SUM_SLOT] += latency_ns;
+	}
+}
+
 /* The histogram of a label set, created on its first sample. */
 static __always_inline struct hook_hist *grouped_hist(struct hist_key *key)
 {
@@ -334,8 +378,7 @@ static __always_inline void record_grouped(__u64 latency_ns,
 		count_drop(); /* the map is full */
 		return;
 	}
-	hist->slots[hist_bucket_index(latency_ns)]++; /* per-CPU: no atomics */
-	hist->slots[HIST_SUM_SLOT] += latency_ns;
+	hist_add(hist, latency_ns);
 }
 
 static __always_inline void record_latency(__u64 latency_ns,
@@ -351,10 +394,8 @@ static __always_inline void record_latency(__u64 latency_ns,
 		return;
 	}
 	hist = bpf_map_lookup_elem(&netstack_latency_seconds, &key);
-	if (!hist)
-		return;
-	hist->slots[hist_bucket_index(latency_ns)]++;
-	hist->slots[HIST_SUM_SLOT] += latency_ns;
+	if (hist)
+		hist_add(hist, latency_ns);
 }
 
 /* A sample that passed every filter: read the clock, record. */
@@ -366,8 +407,10 @@ static __always_inline void record_now(__s64 tstamp_ns,
 	__s64 now = bpf_ktime_get_tai_ns() - tai_offset_ns;
 
 	/* A timestamp from the future means a clock step: not a latency. */
-	if (now < tstamp_ns)
+	if (now < tstamp_ns) {
+		count_future_tstamp(hook);
 		return;
+	}
 	record_latency(now - tstamp_ns, skb, sk, hook);
 }
 
@@ -607,7 +650,9 @@ int BPF_PROG(nstl_udp_read, struct sock *sk, struct sk_buff *skb, int len)
  * says which of them chose it. Limitation: udp_recvmsg() copies linear
  * skbs with copy_linear_skb(), which fires no tracepoint, so on such
  * kernels only datagrams held in paged skbs (NIC page frags, or > ~16 KB
- * on loopback) are seen; the fentry program sees them all.
+ * on loopback) are seen, and of those not the ones whose checksum is
+ * verified during the copy (skb_copy_and_csum_datagram_msg(): reassembled
+ * fragments, no RX checksum offload); the fentry program sees them all.
  */
 SEC("tp_btf/skb_copy_datagram_iovec")
 int BPF_PROG(nstl_tp_sk_read, const struct sk_buff *skb, int len)

@@ -12,6 +12,7 @@
 #include <set>
 
 #include "errors.h"
+#include "kernel_preempt.h"
 #include "map_reader.h"
 #include "metrics_config.h"
 #include "netstacklat.h"  // before the skeleton: its .bss has our structs
@@ -113,16 +114,22 @@ void BpfLoader::LoadAndAttach(const AttachProbe& probe, const DaemonConfig& conf
     throw StartupError("loading the BPF programs: " + ErrnoText(err));
   FillFilterMaps(config);  // before attaching: no sample escapes a filter
   drops_reader_ = std::make_unique<BpfMapReader>(bpf_map__fd(skel_->maps.netstacklat_drops));
+  future_reader_ =
+      std::make_unique<BpfMapReader>(bpf_map__fd(skel_->maps.netstacklat_future_tstamps));
   AttachChosen(choices);
 }
 
 void BpfLoader::AttachChosen(const std::vector<HookChoice>& choices) {
   for (const HookChoice& c : choices) {
-    HookStatus status{c.hook->id, c.hook->label, {}, c.reason};
+    HookStatus status;
+    status.id = c.hook->id;
+    status.label = c.hook->label;
+    status.reason = c.reason;
     for (const std::string& name : c.programs) {
       struct bpf_program* prog = Program(name);
       if (IsAttached(name)) {  // shared with a hook handled before
         status.attach_points.emplace_back(bpf_program__section_name(prog));
+        status.programs.push_back(name);
         continue;
       }
       bpf_link* link = bpf_program__attach(prog);
@@ -133,6 +140,7 @@ void BpfLoader::AttachChosen(const std::vector<HookChoice>& choices) {
       }
       links_.emplace_back(name, std::unique_ptr<bpf_link, LinkDeleter>(link));
       status.attach_points.emplace_back(bpf_program__section_name(prog));
+      status.programs.push_back(name);
     }
     if (status.attached() && status.reason.empty()) {
       spdlog::info("hook {} attached at {}", status.label, fmt::join(status.attach_points, ","));
@@ -164,6 +172,7 @@ void BpfLoader::ApplyConfigBeforeLoad(const DaemonConfig& config) {
   size(skel_->maps.netstacklat_pids, std::max(f.pids.size(), kFilterCapacity));
   size(skel_->maps.netstacklat_ifindexes, std::max(f.ifindexes.size(), kFilterCapacity));
   size(skel_->maps.netstacklat_cgroups, std::max(f.cgroup_ids.size(), kFilterCapacity));
+  SetIncrementKind(config.histogram.atomic_increments);
   grouped_capacity_ = config.GroupedLabelSets();
   size(skel_->maps.netstack_latency_grouped, grouped_capacity_);  // one entry per label set
   SetFilterFlags(config);
@@ -171,6 +180,15 @@ void BpfLoader::ApplyConfigBeforeLoad(const DaemonConfig& config) {
     spdlog::info("grouping by{}{}: room for {} label sets",
                  config.grouping.by_interface ? " interface" : "",
                  config.grouping.by_cgroup ? " cgroup" : "", grouped_capacity_);
+}
+
+void BpfLoader::SetIncrementKind(AtomicIncrements choice) {
+  const bool rt = KernelIsPreemptRt();
+  const bool atomic = UseAtomicIncrements(choice, rt);
+  skel_->rodata->atomic_increments = atomic;  // the verifier drops the other path
+  if (atomic || rt)
+    spdlog::info("{} kernel: histogram slots are incremented {}", rt ? "PREEMPT_RT" : "non-RT",
+                 atomic ? "atomically" : "plainly (as configured)");
 }
 
 void BpfLoader::SetFilterFlags(const DaemonConfig& config) {
@@ -291,7 +309,24 @@ std::vector<ProgramInfo> BpfLoader::Programs() const {
 }
 
 std::vector<HookStatus> BpfLoader::Hooks() const {
-  return hooks_;
+  std::vector<HookStatus> hooks = hooks_;
+  if (!future_reader_) return hooks;  // not loaded
+  for (HookStatus& h : hooks)
+    for (const std::string& name : h.programs) {
+      struct bpf_prog_info info = {};
+      __u32 len = sizeof(info);
+      if (bpf_obj_get_info_by_fd(bpf_program__fd(Program(name)), &info, &len) == 0)
+        h.missed_runs += info.recursion_misses;
+    }
+  RawMapContents raw;
+  future_reader_->Read(&raw);
+  for (size_t i = 0; i < raw.count(); ++i) {
+    uint32_t id = 0;
+    std::memcpy(&id, &raw.keys[i * raw.key_size], sizeof(id));
+    for (HookStatus& h : hooks)
+      if (h.id == id) h.future_timestamps = raw.values[i];
+  }
+  return hooks;
 }
 
 }  // namespace netstacklat

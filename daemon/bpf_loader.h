@@ -54,6 +54,7 @@ class BpfLoader : public ExporterStatus {
   void ApplyConfigBeforeLoad(const DaemonConfig& config);
   void FillFilterMaps(const DaemonConfig& config);
   void SetFilterFlags(const DaemonConfig& config);
+  void SetIncrementKind(AtomicIncrements choice);
   bool IsAttached(const std::string& program) const;
 
   struct SkeletonDeleter {
@@ -66,8 +67,9 @@ class BpfLoader : public ExporterStatus {
   // Declared after skel_, so destroyed first: detach before unload.
   std::vector<std::pair<std::string, std::unique_ptr<bpf_link, LinkDeleter>>> links_;
   std::vector<HookStatus> hooks_;
-  uint32_t grouped_capacity_ = 0;               // label sets the grouped map was sized for
-  std::unique_ptr<BpfMapReader> drops_reader_;  // read on each scrape
+  uint32_t grouped_capacity_ = 0;                // label sets the grouped map was sized for
+  std::unique_ptr<BpfMapReader> drops_reader_;   // read on each scrape
+  std::unique_ptr<BpfMapReader> future_reader_;  // the same
 };
 
 }  // namespace netstacklat

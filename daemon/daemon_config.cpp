@@ -180,7 +180,19 @@ void ParseGrouping(const YAML::Node& node, const Context& ctx, Grouping* g) {
 }
 
 void ParseHistogram(const YAML::Node& node, const Context& ctx, HistogramRange* h) {
-  RequireMap(node, ctx, {"bucket_min", "bucket_max"});
+  RequireMap(node, ctx, {"bucket_min", "bucket_max", "atomic_increments"});
+  if (const YAML::Node n = node["atomic_increments"]) {
+    const Context at = ctx.Child("atomic_increments");
+    const auto v = Scalar<std::string>(n, at, "auto, true or false");
+    if (v == "auto")
+      h->atomic_increments = AtomicIncrements::kAuto;
+    else if (v == "true")
+      h->atomic_increments = AtomicIncrements::kAlways;
+    else if (v == "false")
+      h->atomic_increments = AtomicIncrements::kNever;
+    else
+      at.Fail(n, "must be auto, true or false, not '" + v + "'");
+  }
   if (const YAML::Node n = node["bucket_min"])
     h->bucket_min = UnsignedIn(n, ctx.Child("bucket_min"), 0, HIST_MAX_BUCKET);
   if (const YAML::Node n = node["bucket_max"])

@@ -35,9 +35,14 @@ struct Grouping {
 };
 
 // The buckets served (exp2 indexes: bucket i is le 2^i ns); default all.
+// Whether the BPF programs add to histogram slots with atomic instructions:
+// needed where programs are preemptible (PREEMPT_RT), a cost elsewhere.
+enum class AtomicIncrements { kAuto, kAlways, kNever };
+
 struct HistogramRange {
   uint32_t bucket_min = 0;
   uint32_t bucket_max = 34;
+  AtomicIncrements atomic_increments = AtomicIncrements::kAuto;
 };
 
 struct DaemonConfig {

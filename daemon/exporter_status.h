@@ -24,6 +24,11 @@ struct HookStatus {
   std::string label;
   std::vector<std::string> attach_points;  // sections of its attached programs
   std::string reason;                      // why not (fully) attached
+  std::vector<std::string> programs;       // names of its attached programs
+  uint64_t future_timestamps = 0;          // samples skipped: tstamp after the clock
+  // Runs of its programs the kernel skipped because one was already running
+  // on that CPU (its recursion guard; on PREEMPT_RT, a preempted run).
+  uint64_t missed_runs = 0;
   bool attached() const { return !attach_points.empty(); }
 };
 

@@ -95,6 +95,7 @@ void Reload(const Options& opts, DaemonConfig* running, BpfLoader& bpf, Collecto
         next.web_config_file != running->web_config_file ||
         next.histogram.bucket_min != running->histogram.bucket_min ||
         next.histogram.bucket_max != running->histogram.bucket_max ||
+        next.histogram.atomic_increments != running->histogram.atomic_increments ||
         next.filters.interface_namespace != running->filters.interface_namespace)
       throw ConfigError(
           next.source +

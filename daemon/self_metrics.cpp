@@ -113,6 +113,29 @@ void AppendOwnMetrics(const std::vector<HookStatus>& hooks, const ScrapeCounters
   }
   out->push_back(std::move(attached));
 
+  MetricFamily future =
+      Family("netstacklat_exporter_future_timestamps_total",
+             "Samples of an attached hook not counted because the packet's timestamp was "
+             "later than the clock read (a clock step, or CPU clocks apart)",
+             MetricType::Counter);
+  for (const HookStatus& h : hooks)
+    if (h.attached())
+      future.metric.push_back(Sample({{"hook", h.label}}, static_cast<double>(h.future_timestamps),
+                                     MetricType::Counter));
+  out->push_back(std::move(future));
+
+  MetricFamily missed =
+      Family("netstacklat_exporter_missed_runs_total",
+             "Runs of an attached hook's programs that the kernel skipped because one was "
+             "already running on that CPU (on PREEMPT_RT: preempted); their packets are not "
+             "counted",
+             MetricType::Counter);
+  for (const HookStatus& h : hooks)
+    if (h.attached())
+      missed.metric.push_back(
+          Sample({{"hook", h.label}}, static_cast<double>(h.missed_runs), MetricType::Counter));
+  out->push_back(std::move(missed));
+
   MetricFamily build = Family("netstacklat_exporter_build_info",
                               "Build information; the value is always 1", MetricType::Gauge);
   build.metric.push_back(Sample(

@@ -11,8 +11,15 @@ test=(catch2 clang-format python3 prometheus curl openssl iproute2 util-linux wr
       libclang-rt-14-dev
       # building and checking the Debian package
       debhelper lintian dpkg-dev systemd
-      # the Debian 6.1 kernel booted under QEMU for the fentry end-to-end test
-      qemu-system-x86 linux-image-amd64 busybox-static cpio xz-utils kmod)
+      # the package on a fresh root file system, and the OCI image
+      mmdebstrap buildah podman python3-yaml
+      # Debian's kernels booted under QEMU for the fentry end-to-end tests:
+      # the releases pinned in tests/vm/kernels.txt
+      qemu-system-x86 busybox-static cpio xz-utils zstd kmod)
+kernels=$(dirname "$0")/../tests/vm/kernels.txt
+while read -r name release; do
+  [[ -z "$name" || "$name" == \#* ]] || test+=("linux-image-$release")
+done <"$kernels"
 
 want=("${build[@]}")
 [[ "${1:-}" == "--test" ]] && want+=("${test[@]}")

@@ -53,6 +53,18 @@ def check(cond, msg):
     log("ok: " + msg)
 
 
+def run_reporting(body, *args):
+    """body(*args); logs PASS, or FAIL with the failed check, and returns the
+    exit code (0 or 1)."""
+    try:
+        body(*args)
+    except Failure as err:
+        log(f"FAIL: {err}")
+        return 1
+    log("PASS")
+    return 0
+
+
 def run_with_tempdir(prefix, body):
     """body(a fresh temporary directory), removed afterwards; logs PASS or
     FAIL and returns the exit code (0 or 1)."""

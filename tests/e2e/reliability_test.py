@@ -84,13 +84,7 @@ def main():
     args = p.parse_args()
     if os.geteuid() != 0:
         e2e.skip("needs root to load BPF programs")
-    try:
-        run(args)
-    except e2e.Failure as err:
-        e2e.log(f"FAIL: {err}")
-        return 1
-    e2e.log("PASS")
-    return 0
+    return e2e.run_reporting(run, args)
 
 
 def run(args):

@@ -239,15 +239,12 @@ def main():
     if os.geteuid() != 0:
         e2e.skip("needs root (BPF, network namespaces, tc)")
     cases = {"queue": queue_case, "hol": hol_case}
-    try:
+
+    def run_cases():
         for name in args.cases.split(","):
             e2e.log(f"--- {name}")
             cases[name](args.daemon)
-    except e2e.Failure as err:
-        e2e.log(f"FAIL: {err}")
-        return 1
-    e2e.log("PASS")
-    return 0
+    return e2e.run_reporting(run_cases)
 
 
 if __name__ == "__main__":

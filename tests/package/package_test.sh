@@ -17,27 +17,10 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 fail() { echo "FAIL: $*"; exit 1; }
 ok() { echo "ok: $*"; }
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-# wait_for_metrics URL [CURL_ARGS...]: prints the first complete scrape (one
-# that carries the hooks' status), or fails after 30 s. Ready is a complete
-# scrape, not the first answer: the daemon answers 503 while it attaches.
-wait_for_metrics() {
-  local url=$1 body; shift
-  for _ in $(seq 150); do
-    # Into a variable first: with pipefail, grep -q closing the pipe early
-    # would fail curl (SIGPIPE) and so the check.
-    body=$(curl -sf "$@" "$url" 2>/dev/null) || body=""
-    if grep -q 'hook_attached{hook="tcp-start"' <<<"$body"; then
-      printf '%s\n' "$body"
-      return 0
-    fi
-    sleep 0.2
-  done
-  return 1
-}
+# shellcheck source=tests/package/lib.sh
+source "$here/lib.sh"
 
+rm -f "$out"/netstacklat-exporter_*.deb  # the fresh-machine test installs what is left here
 deb=$("$src/packaging/build-deb.sh" "$out" | tail -n 1)
 ok "built $(basename "$deb") ($(du -k "$deb" | cut -f1) KiB)"
 dpkg-deb -f "$deb" Package Version Depends

@@ -28,9 +28,10 @@ FakeExporterStatus Status() {
   s.programs = {
       {"nstl_tp_tcp_prb", "tp_btf/tcp_probe", 41, "0123456789abcdef", true, 2500000, 1000},
       {"nstl_tp_netif", "tp_btf/netif_receive_skb", 42, "fedcba9876543210", false, 0, 0}};
-  s.hooks = {{1, "ip-start", {}, "fentry/ip_rcv_core: load refused: Operation not permitted"},
-             {2, "tcp-start", {"tp_btf/tcp_probe"}, ""},
-             {8, "netif-receive", {"tp_btf/netif_receive_skb"}, ""}};
+  s.hooks = {
+      {1, "ip-start", {}, "fentry/ip_rcv_core: load refused: Operation not permitted", {}, 0, 0},
+      {2, "tcp-start", {"tp_btf/tcp_probe"}, "", {"nstl_tp_tcp_prb"}, 3, 2},
+      {8, "netif-receive", {"tp_btf/netif_receive_skb"}, "", {"nstl_tp_netif"}, 0, 0}};
   return s;
 }
 

@@ -123,6 +123,8 @@ TEST_CASE("bad config files name the file, line, column and key") {
        "d.yaml:2:15: histogram.bucket_min: must be between 0 and 34"},
       {"histogram:\n  bucket_min: 20\n  bucket_max: 10",
        "d.yaml:3:15: histogram.bucket_max: must not be below bucket_min (20)"},
+      {"histogram:\n  atomic_increments: sometimes",
+       "d.yaml:2:22: histogram.atomic_increments: must be auto, true or false, not 'sometimes'"},
       {"histogram:\n  buckets: 10", "d.yaml:2:3: histogram.buckets: unknown or unsupported key"},
       {"filters:\n  cgroups: [/tmp]", "d.yaml:2:13: filters.cgroups[0]: '/tmp' is not a cgroup v2"},
       {"filters:\n  cgroups_include_children: true",
@@ -196,6 +198,16 @@ TEST_CASE("the histogram range defaults to every bucket") {
   const HistogramRange h = Parse("histogram: {bucket_min: 10, bucket_max: 30}").histogram;
   CHECK(h.bucket_min == 10);
   CHECK(h.bucket_max == 30);
+}
+
+TEST_CASE("atomic increments: auto by default, or forced either way") {
+  CHECK(Parse("").histogram.atomic_increments == AtomicIncrements::kAuto);
+  CHECK(Parse("histogram: {atomic_increments: auto}").histogram.atomic_increments ==
+        AtomicIncrements::kAuto);
+  CHECK(Parse("histogram: {atomic_increments: true}").histogram.atomic_increments ==
+        AtomicIncrements::kAlways);
+  CHECK(Parse("histogram: {atomic_increments: false}").histogram.atomic_increments ==
+        AtomicIncrements::kNever);
 }
 
 TEST_CASE("run_as_user names a user that exists") {

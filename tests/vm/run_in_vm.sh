@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
-# Runs a command as root inside Debian's stock kernel (linux-image-amd64,
-# 6.1 on bookworm) booted under QEMU, with this machine's root file system
-# shared read-only, and exits with the command's exit code. This is how the
-# end-to-end test reaches a kernel where fentry/fexit work (the way libbpf's
-# vmtest and virtme-ng test BPF against real kernels).
+# Runs a command as root inside one of Debian's stock kernels booted under
+# QEMU, with this machine's root file system shared read-only, and exits
+# with the command's exit code. This is how the end-to-end tests reach
+# kernels where fentry/fexit work (the way libbpf's vmtest and virtme-ng
+# test BPF against real kernels).
 #
-#   tests/vm/run_in_vm.sh CMD [ARGS...]
+#   tests/vm/run_in_vm.sh --kernel NAME CMD [ARGS...]
 #
-# Env: NSTL_VM_KERNEL (path to a vmlinuz; default: newest /boot/vmlinuz-*-amd64),
-#      NSTL_VM_TIMEOUT (seconds, default 600), NSTL_VM_KEEP=1 keeps the work dir.
-# Exit 77 (skipped) when no such kernel or QEMU is installed, except under
+# NAME is a line of tests/vm/kernels.txt (debian-6.1, debian-6.12,
+# debian-6.12-rt), which pins its release: a test names its kernel, so
+# installing another kernel never changes what a test runs on.
+# Env: NSTL_VM_TIMEOUT (seconds, default 600), NSTL_VM_CPUS (vCPUs, default 1),
+#      NSTL_VM_KEEP=1 keeps the work dir.
+# Exit 77 (skipped) when that kernel or QEMU is not installed, except under
 # CI=true, where that is a failure.
 set -euo pipefail
 
@@ -23,10 +26,15 @@ skip() {
   exit $SKIP
 }
 
-(($#)) || { echo "usage: $0 CMD [ARGS...]" >&2; exit 2; }
-kernel="${NSTL_VM_KERNEL:-$(ls /boot/vmlinuz-*-amd64 2>/dev/null | sort -V | tail -n 1)}"
-[[ -n "$kernel" && -r "$kernel" ]] ||
-  skip "no Debian kernel in /boot (install linux-image-amd64)"
+usage() { echo "usage: $0 --kernel NAME CMD [ARGS...] (NAME from tests/vm/kernels.txt)" >&2; exit 2; }
+[[ "${1:-}" == --kernel && $# -ge 3 ]] || usage
+name=$2
+shift 2
+release=$(awk -v n="$name" '$1 == n {print $2}' "$(dirname "$0")/kernels.txt")
+[[ -n "$release" ]] || { echo "run_in_vm.sh: no kernel named '$name' in kernels.txt" >&2; exit 2; }
+kernel=/boot/vmlinuz-$release
+[[ -r "$kernel" ]] ||
+  skip "kernel $name ($kernel) not installed: install linux-image-$release (packaging/install-deps.sh --test)"
 version="${kernel##*/vmlinuz-}"
 command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 not installed"
 busybox=/bin/busybox  # busybox-static's: the initramfs has no libc
@@ -92,12 +100,17 @@ echo "booting $kernel under QEMU (TCG; fentry works in this kernel)"
 log="$work/console.log"
 set +e
 timeout "${NSTL_VM_TIMEOUT:-600}" qemu-system-x86_64 \
-  -accel tcg -cpu max -m 1G -smp 1 -nographic -no-reboot \
+  -accel tcg -cpu max -m 1G -smp "${NSTL_VM_CPUS:-1}" -nographic -no-reboot \
   -kernel "$kernel" -initrd "$work/initrd.gz" \
   -append "console=ttyS0 quiet panic=-1 rdinit=/init" \
   -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
   </dev/null 2>&1 | tee "$log"
 set -e
+booted=$(sed -n 's/^NSTL_VM_KERNEL=\([^[:space:]]*\).*/\1/p' "$log" | head -n 1)
+if [[ -n "$booted" && "$booted" != "$release" ]]; then
+  echo "FAIL: the guest runs $booted, not $name's $release"
+  exit 1
+fi
 code=$(sed -n 's/^NSTL_VM_EXIT=\([0-9]*\).*/\1/p' "$log" | tail -n 1)
 if [[ -z "$code" ]]; then
   echo "FAIL: the guest did not report an exit code (timeout or crash)"

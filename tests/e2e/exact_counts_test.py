@@ -1,0 +1,413 @@
+#!/usr/bin/env python3
+"""Exact counts: a known number of packets of each traffic class must give
+exactly that many samples at each hook that sees them.
+
+Traffic runs inside a receiving namespace the test creates (nstl-cnt-b),
+over its loopback and over a veth pair from a sending namespace
+(nstl-cnt-a); the daemon runs in the host's namespace with its namespace
+filter on the receiver's, so nothing else is counted (not even its own
+scrapes). For each cell (class x IPv4/IPv6 x lo/veth) the test takes the
+histogram's _count per hook and the receiver namespace's own kernel
+counters (interface RX packets, Ip/Ip6 InReceives, Tcp InSegs, Udp/Udp6
+InDatagrams) before and after, and compares each hook's growth with what
+that hook must see:
+
+  netif-receive   every packet the receiver's interfaces took in (RX
+                  packets), less TCP segments: they carry the sender's
+                  delivery time (EDT, CLOCK_MONOTONIC) until IP's local
+                  delivery, so they hold no RX timestamp yet (bounds for TCP)
+  ip-start        Ip + Ip6 InReceives (fragments each), less TCP as above
+  udp-start       Udp + Udp6 InDatagrams (reassembled datagrams)
+  tcp-start       fentry: Tcp InSegs; tracepoint tcp_probe: segments of
+                  established connections only, so within [data
+                  segments, InSegs]
+  *-enqueued      UDP: datagrams read; TCP: data segments queued (one per
+                  message in ping-pong) plus the FIN each closing peer sends
+  *-socket-read   UDP: datagrams read (fentry); through the tracepoint only
+                  paged datagrams whose checksum was checked before the
+                  read are seen (linear ones, and reassembled fragments
+                  checksummed while copied, are copied without it; see the
+                  README), TCP: reads that returned data (ping-pong: one
+                  segment per read)
+
+TCP ping-pong (a 1 KB message, a 1-byte answer, repeated) makes segments
+and reads countable; TCP bulk gives bounds only (how the kernel splits and
+coalesces a stream is its own business).
+
+  exact_counts_test.py --daemon PATH [--senders N] [--cpu-hog]
+
+--senders runs N sender/receiver pairs at once per cell; --cpu-hog adds a
+CPU-bound process on every CPU (the PREEMPT_RT case: preempted per-CPU
+increments would lose counts).
+
+Exit codes: 0 pass, 1 fail, 77 skipped (never under CI=true).
+"""
+import argparse
+import multiprocessing
+import os
+import socket
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import e2e_test as e2e  # noqa: E402  (daemon start, scrape, parse, skip rules)
+
+NS_A, NS_B = "nstl-cnt-a", "nstl-cnt-b"
+DEV_A, DEV_B = "nstlc-a", "nstlc-b"
+ADDR = {"v4": ("10.198.0.1", "10.198.0.2"), "v6": ("fd00:198::1", "fd00:198::2")}
+LOOP = {"v4": "127.0.0.1", "v6": "::1"}
+# class -> (protocol, message bytes, messages per sender)
+CLASSES = {
+    "udp-small": ("udp", 64, 400),
+    "udp-paged": ("udp", 32000, 150),  # paged on lo, 22 fragments on veth
+    "tcp-pingpong": ("tcp", 1024, 300),
+    "tcp-bulk": ("tcp", 65536, 200),
+}
+HERE = os.path.abspath(__file__)
+SO_TIMESTAMPNS = 35  # asm-generic/socket.h; not in every Python's socket module
+
+
+# --- the peers (run inside the namespaces through `ip netns exec`) ----------
+
+def family(addr):
+    return socket.getaddrinfo(addr, None)[0][0]
+
+
+def peer_recv(proto, addr, port, size, count):
+    """Prints 'ready', then the number of reads that returned data."""
+    reads = 0
+    if proto == "udp":
+        s = socket.socket(family(addr), socket.SOCK_DGRAM)
+        s.setsockopt(socket.SOL_SOCKET, 33, 1 << 25)  # SO_RCVBUFFORCE: no drops
+        s.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        s.bind((addr, port))
+        print("ready", flush=True)
+        # A datagram lost on the way (a fragment dropped under load) must
+        # not hang the test: the counts are compared with what was read.
+        # The first one may take long (the sender is a new process).
+        try:
+            for _ in range(count):
+                if len(s.recv(1 << 16)) != size:
+                    raise SystemExit("short datagram")
+                reads += 1
+                s.settimeout(20)
+        except socket.timeout:
+            pass
+    else:
+        srv = socket.create_server((addr, port), family=family(addr), backlog=1)
+        print("ready", flush=True)
+        conn, _ = srv.accept()
+        # fentry's tcp-socket-read runs only for sockets that ask for
+        # timestamps (tcp_recv_timestamp()); the tracepoint sees all reads.
+        conn.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        pingpong = size < 65536
+        while True:
+            got = 0
+            while got < size:
+                data = conn.recv(1 << 20)
+                if not data:
+                    break
+                reads += 1
+                got += len(data)
+            if got == 0:
+                break
+            if pingpong:
+                conn.sendall(b"k")
+        conn.close()
+    print(reads, flush=True)
+
+
+def peer_send(proto, addr, port, size, count):
+    """Prints the number of reads that returned data (the answers)."""
+    payload = b"n" * size
+    reads = 0
+    if proto == "udp":
+        s = socket.socket(family(addr), socket.SOCK_DGRAM)
+        # Paced: the reader's buffer is large, but a veth's backlog holds
+        # 1000 packets and a 32 KB datagram is 22 fragments there.
+        every = 16 if size < 1500 else 2
+        for i in range(count):
+            s.sendto(payload, (addr, port))
+            if i % every == every - 1:
+                time.sleep(0.001)
+    else:
+        s = socket.create_connection((addr, port))
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        s.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        pingpong = size < 65536
+        for _ in range(count):
+            s.sendall(payload)
+            if pingpong:
+                if s.recv(1) != b"k":
+                    raise SystemExit("no answer")
+                reads += 1
+        s.shutdown(socket.SHUT_WR)
+        while s.recv(1 << 16):  # until the receiver's FIN
+            pass
+    s.close()
+    print(reads, flush=True)
+
+
+def cpu_hog():
+    while True:
+        pass
+
+
+# --- the namespaces and their counters --------------------------------------
+
+def sh(*argv):
+    subprocess.run(argv, check=True, capture_output=True, text=True)
+
+
+def in_ns(ns, *argv):
+    return ["ip", "netns", "exec", ns, *argv]
+
+
+def setup():
+    teardown()
+    for ns in (NS_A, NS_B):
+        sh("ip", "netns", "add", ns)
+        # No router solicitations and no addresses of its own on links:
+        # the only packets are the test's (the counters must be exact).
+        for key, value in (("net.ipv6.conf.default.addr_gen_mode", "1"),
+                           ("net.ipv6.conf.all.router_solicitations", "0"),
+                           ("net.ipv6.conf.default.router_solicitations", "0")):
+            sh(*in_ns(ns, "sysctl", "-qw", f"{key}={value}"))
+        sh(*in_ns(ns, "ip", "link", "set", "lo", "up"))
+    sh("ip", "link", "add", DEV_A, "netns", NS_A, "type", "veth",
+       "peer", "name", DEV_B, "netns", NS_B)
+    macs = {}
+    for ns, dev in ((NS_A, DEV_A), (NS_B, DEV_B)):
+        out = subprocess.run(in_ns(ns, "cat", f"/sys/class/net/{dev}/address"),
+                             capture_output=True, text=True, check=True).stdout
+        macs[ns] = out.strip()
+    for i, (ns, dev, peer) in enumerate(((NS_A, DEV_A, NS_B), (NS_B, DEV_B, NS_A))):
+        for fam in ("v4", "v6"):
+            addr, peer_addr = ADDR[fam][i], ADDR[fam][1 - i]
+            plen = "24" if fam == "v4" else "64"
+            extra = ["nodad"] if fam == "v6" else []
+            sh(*in_ns(ns, "ip", "addr", "add", f"{addr}/{plen}", "dev", dev, *extra))
+            # Static neighbours: no ARP or neighbour discovery mid-cell.
+            sh(*in_ns(ns, "ip", "neigh", "replace", peer_addr, "lladdr", macs[peer],
+                      "dev", dev, "nud", "permanent"))
+        sh(*in_ns(ns, "ip", "link", "set", dev, "up"))
+
+
+def teardown():
+    for ns in (NS_A, NS_B):
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+
+def ns_counters(ns):
+    """The receiver namespace's packet counters (its own /proc/net)."""
+    def read(path):
+        return subprocess.run(in_ns(ns, "cat", path), capture_output=True, text=True,
+                              check=True).stdout
+    c = {"rx": 0}
+    for line in read("/proc/net/dev").splitlines()[2:]:
+        c["rx"] += int(line.split(":", 1)[1].split()[1])
+    lines = read("/proc/net/snmp").splitlines()
+    for head, vals in zip(lines[::2], lines[1::2]):
+        proto = head.split(":")[0]
+        for k, v in zip(head.split()[1:], vals.split()[1:]):
+            c[f"{proto}{k}"] = int(v)
+    for line in read("/proc/net/snmp6").splitlines():
+        k, v = line.split()
+        c[k] = int(v)
+    return c
+
+
+def hook_counts(port):
+    """hook -> samples counted, or not counted for a reason the exporter
+    reports: a timestamp from the future (two CPUs' clocks apart) or a run
+    the kernel skipped (a program preempted on PREEMPT_RT); each packet a
+    hook's attach point saw is in exactly one of them.
+    hook -> (future, missed); hook -> attach points."""
+    samples = e2e.parse(e2e.scrape(port))
+    points = {l["hook"]: l["attach_point"] for n, l, v in samples
+              if n == "netstacklat_exporter_hook_attached" and v == 1}
+    future = e2e.values(samples, "netstacklat_exporter_future_timestamps_total", "hook")
+    missed = e2e.values(samples, "netstacklat_exporter_missed_runs_total", "hook")
+    counts = e2e.by_hook(samples, "_count")
+    seen = {h: counts.get(h, 0) + future.get(h, 0) + missed.get(h, 0) for h in points}
+    return seen, {h: (future.get(h, 0), missed.get(h, 0)) for h in points}, points
+
+
+# --- one cell ----------------------------------------------------------------
+
+def run_peers(cls, fam, path, senders, base_port):
+    proto, size, count = CLASSES[cls]
+    if path == "lo":
+        rx_ns, tx_ns, addr = NS_B, NS_B, LOOP[fam]
+    else:
+        rx_ns, tx_ns, addr = NS_B, NS_A, ADDR[fam][1]
+    peer = lambda ns, role, port: subprocess.Popen(
+        in_ns(ns, sys.executable, HERE, "--peer", role, proto, addr, str(port), str(size),
+              str(count)), stdout=subprocess.PIPE, text=True)
+    receivers = [peer(rx_ns, "recv", base_port + i) for i in range(senders)]
+    for r in receivers:
+        if r.stdout.readline().strip() != "ready":
+            raise e2e.Failure(f"{cls} receiver did not start")
+    senders_p = [peer(tx_ns, "send", base_port + i) for i in range(senders)]
+    result = {"reads": 0, "answers": 0, "messages": count * senders}
+    for role, procs in (("answers", senders_p), ("reads", receivers)):
+        for p in procs:
+            out, _ = p.communicate(timeout=120)
+            if p.returncode != 0:
+                raise e2e.Failure(f"{cls} {role} peer failed ({p.returncode})")
+            result[role] += int(out.split()[-1])
+    return result
+
+
+def expectations(cls, path, points, peers, d):
+    """hook -> (low, high, why) for this cell; d: counter deltas."""
+    proto, size, _ = CLASSES[cls]
+    tcp = proto == "tcp"
+    pingpong = cls == "tcp-pingpong"
+    tcp_in = d["TcpInSegs"] if tcp else 0
+    ip_in = d["IpInReceives"] + d["Ip6InReceives"]
+    lo = path == "lo"
+    # Data segments B's sockets take in, and FINs (each closing peer in B's
+    # view: on lo both ends are B's).
+    data_segs = peers["messages"] + (peers["answers"] if lo else 0)
+    fins = peers["messages"] // CLASSES[cls][2] * (2 if lo else 1)
+    reads = peers["reads"] + (peers["answers"] if lo else 0)
+    exp = {}
+    exp["netif-receive"] = (d["rx"] - tcp_in, d["rx"], "RX packets, less TCP (delivery time)")
+    exp["ip-start"] = (ip_in - tcp_in, ip_in, "Ip+Ip6 InReceives, less TCP (delivery time)")
+    udp_in = sum(d[f"{p}{k}"] for p in ("Udp", "Udp6") for k in ("InDatagrams", "NoPorts", "InErrors"))
+    exp["udp-start"] = (udp_in, udp_in, "Udp+Udp6 InDatagrams + NoPorts + InErrors")
+    if points.get("tcp-start", "").startswith("tp_btf/"):
+        exp["tcp-start"] = (data_segs if pingpong else 1, tcp_in,
+                            "tcp_probe: established segments, within [data, InSegs]")
+    else:
+        exp["tcp-start"] = (tcp_in, tcp_in, "Tcp InSegs")
+    if pingpong:
+        exp["tcp-socket-enqueued"] = (data_segs + fins,) * 2 + ("data segments + FINs",)
+        exp["tcp-socket-read"] = (reads, reads, "reads that returned data")
+    elif tcp:
+        exp["tcp-socket-enqueued"] = (1, tcp_in, "bulk: within [1, InSegs]")
+        exp["tcp-socket-read"] = (reads if points.get("tcp-socket-read", "").startswith(
+            "tp_btf/") else 1, reads + tcp_in, "bulk: reads, within skbs copied")
+    else:
+        exp["tcp-socket-enqueued"] = exp["tcp-socket-read"] = (0, 0, "no TCP")
+        exp["tcp-start"] = (0, 0, "no TCP")
+    if tcp:
+        exp["udp-start"] = exp["udp-socket-enqueued"] = exp["udp-socket-read"] = (0, 0, "no UDP")
+    else:
+        exp["udp-socket-enqueued"] = (reads, reads, "datagrams read")
+        if points.get("udp-socket-read", "").startswith("tp_btf/") and size < 16384:
+            exp["udp-socket-read"] = (0, 0, "tracepoint: linear datagrams are not seen")
+        elif points.get("udp-socket-read", "").startswith("tp_btf/") and not lo:
+            # 22 fragments reassembled: the checksum is verified while copying.
+            exp["udp-socket-read"] = (0, 0, "tracepoint: checksummed while copied, not seen")
+        else:
+            exp["udp-socket-read"] = (reads, reads, "datagrams read")
+    return exp
+
+
+def run_cell(port, cls, fam, path, senders, base_port, totals):
+    name = f"{path}-{fam}-{cls}"
+    c0, f0, points = hook_counts(port)
+    k0 = ns_counters(NS_B)
+    peers = run_peers(cls, fam, path, senders, base_port)
+    time.sleep(0.3)  # the last ACKs and FINs
+    k1 = ns_counters(NS_B)
+    c1, f1, _ = hook_counts(port)
+    d = {k: k1[k] - k0.get(k, 0) for k in k1}
+    if CLASSES[cls][0] == "udp" and peers["reads"] != peers["messages"]:
+        e2e.log(f"{name}: {peers['reads']} of {peers['messages']} datagrams arrived "
+                f"(fragments lost under load); counts are compared with what was read")
+    failures = []
+    line = []
+    for hook, (low, high, why) in sorted(expectations(cls, path, points, peers, d).items()):
+        if hook not in points:
+            continue
+        seen = int(c1.get(hook, 0) - c0.get(hook, 0))
+        future = int(f1[hook][0] - f0[hook][0])
+        missed = int(f1[hook][1] - f0[hook][1])
+        # A skipped run is the program's, whichever namespace the packet
+        # was in: the lost samples of this hook are at most that many.
+        counted = seen - missed
+        want = str(low) if low == high else f"[{low}, {high}]"
+        good = counted <= high and low <= seen  # counted: in the histogram, or future
+        line.append(f"{hook}={counted - future}" + (f" (+{future} future)" if future else "") +
+                    (f" (+{missed} missed)" if missed else "") + ("" if good else f" (want {want})"))
+        totals[hook] = [a + b for a, b in zip(totals.get(hook, [0, 0, 0]), (seen, future, missed))]
+        if not good:
+            failures.append(f"{hook}: {got}, want {want} ({why})")
+    e2e.log(f"{name}: " + ", ".join(line))
+    return failures, d
+
+
+def run(args):
+    if os.geteuid() != 0:
+        e2e.skip("needs root (BPF, network namespaces)")
+    hogs = []
+    proc = None
+    setup()
+    try:
+        cfg = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"nstl-counts-{os.getpid()}.yaml")
+        with open(cfg, "w") as f:
+            f.write(f"filters: {{network_namespace: /run/netns/{NS_B}}}\n"
+                    f"histogram: {{atomic_increments: {args.atomic_increments}}}\n")
+        port = e2e.free_port()
+        proc = e2e.start_daemon(args.daemon, port, 60, extra=[f"--config.file={cfg}"])
+        os.unlink(cfg)
+        _, _, points = hook_counts(port)
+        e2e.log("attached: " + ", ".join(f"{h} ({p})" for h, p in sorted(points.items())))
+        if args.cpu_hog:
+            hogs = [multiprocessing.Process(target=cpu_hog, daemon=True)
+                    for _ in range(os.cpu_count())]
+            for h in hogs:
+                h.start()
+            e2e.log(f"{len(hogs)} CPU-bound processes compete")
+        failures = []
+        totals = {}  # hook -> [seen, of which future, of which missed]
+        base = 20000
+        for path in ("lo", "veth"):
+            for fam in ("v4", "v6"):
+                if fam == "v6" and not e2e.have_ipv6():
+                    e2e.skip("IPv6 is disabled on this machine")
+                for cls in args.classes.split(","):
+                    f, _ = run_cell(port, cls, fam, path, args.senders, base, totals)
+                    base += args.senders
+                    failures += [f"{path}-{fam}-{cls}: {x}" for x in f]
+        for hook, (seen, future, missed) in sorted(totals.items()):
+            e2e.log(f"total {hook}: {seen - future - missed} counted, {future} not counted "
+                    f"for a future timestamp, {missed} runs skipped by the kernel")
+        for f in failures:
+            e2e.log("MISMATCH " + f)
+        e2e.check(not failures, f"every hook counted exactly what it must see "
+                  f"({len(failures)} mismatches)")
+    finally:
+        for h in hogs:
+            h.terminate()
+        if proc:
+            proc.terminate()
+            proc.wait(timeout=20)
+            e2e.log("daemon log:\n" + proc.stdout.read())
+        teardown()
+
+
+def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "--peer":
+        role, proto, addr, port, size, count = sys.argv[2:8]
+        fn = peer_recv if role == "recv" else peer_send
+        fn(proto, addr, int(port), int(size), int(count))
+        return 0
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--daemon", required=True)
+    p.add_argument("--senders", type=int, default=1)
+    p.add_argument("--cpu-hog", action="store_true")
+    p.add_argument("--classes", default=",".join(CLASSES))
+    p.add_argument("--atomic-increments", default="auto", choices=("auto", "true", "false"),
+                   help="the daemon's histogram.atomic_increments")
+    args = p.parse_args()
+    return e2e.run_reporting(run, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

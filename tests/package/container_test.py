@@ -1,0 +1,297 @@
+#!/usr/bin/env python3
+"""The OCI image and the DaemonSet that runs it.
+
+Builds netstacklat-exporter:<version> with packaging/container/build-image.sh,
+inspects the archive (labels, entrypoint, user, contents: no shell, no
+package manager; size uncompressed), checks the DaemonSet manifest's
+structure against it (image, args, capabilities, mounts), and runs it as the
+DaemonSet would (host network, read-only root, only CAP_BPF and CAP_PERFMON,
+BTF mounted) with the manifest's args: through `podman run` where containers
+can run; where they cannot (podman missing, or crun refused as on these
+machines, which lack CAP_SYS_RESOURCE for its rlimits), by unpacking the
+image's root file system and running its entrypoint chrooted in a private
+mount namespace, read-only, with a capability bounding set of exactly
+CAP_BPF and CAP_PERFMON. It says which path it took. Either way it scrapes
+live histograms from it.
+
+  container_test.py --daemon BINARY --manifest DAEMONSET.yaml --out DIR
+
+Exit codes: 0 pass, 1 fail, 77 skipped (never under CI=true).
+"""
+import argparse
+import ctypes
+import gzip
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
+import e2e_test as e2e  # noqa: E402  (scrape, parse, check, skip)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BUILD_IMAGE = os.path.join(HERE, "..", "..", "packaging", "container", "build-image.sh")
+MAX_MB = 40
+CAP_PERFMON, CAP_BPF = 38, 39
+PR_CAPBSET_DROP = 24
+FORBIDDEN = ("bin/sh", "bin/bash", "usr/bin/sh", "usr/bin/bash", "usr/bin/apt",
+             "usr/bin/apt-get", "usr/bin/dpkg", "etc/ssl/certs")
+
+
+# --- the image ----------------------------------------------------------------
+
+def blob(layout, digest):
+    algo, hexd = digest.split(":", 1)
+    return os.path.join(layout, "blobs", algo, hexd)
+
+
+def read_image(archive, layout):
+    """(config, [layer paths], manifest) of the archive's only image."""
+    with tarfile.open(archive) as t:
+        t.extractall(layout)
+    index = json.load(open(os.path.join(layout, "index.json")))
+    e2e.check(len(index["manifests"]) == 1, "the archive holds one image")
+    ref = index["manifests"][0]
+    manifest = json.load(open(blob(layout, ref["digest"])))
+    config = json.load(open(blob(layout, manifest["config"]["digest"])))
+    layers = [blob(layout, l["digest"]) for l in manifest["layers"]]
+    return config, layers, ref.get("annotations", {})
+
+
+def layer_members(path):
+    opener = gzip.open if open(path, "rb").read(2) == b"\x1f\x8b" else open
+    with opener(path, "rb") as raw, tarfile.open(fileobj=raw, mode="r|") as t:
+        for m in t:
+            yield m
+
+
+def inspect(archive, layout, version, revision):
+    config, layers, annotations = read_image(archive, layout)
+    cfg = config["config"]
+    labels = cfg.get("Labels", {})
+    e2e.check(annotations.get("org.opencontainers.image.ref.name", "").endswith(version),
+              f"the archive's image is tagged {version} "
+              f"({annotations.get('org.opencontainers.image.ref.name')})")
+    e2e.check(labels.get("org.opencontainers.image.version") == version and
+              labels.get("org.opencontainers.image.revision") == revision and
+              labels.get("org.opencontainers.image.source", "").startswith("https://"),
+              f"OCI labels: version {version}, revision {revision}, source")
+    e2e.check(cfg.get("Entrypoint", [None])[0] == "/usr/bin/netstacklat-exporter",
+              f"entrypoint {cfg.get('Entrypoint')}")
+    e2e.check(cfg.get("User") in ("0:0", "0", "root"), f"runs as root ({cfg.get('User')})")
+    size, names = 0, []
+    for layer in layers:
+        for m in layer_members(layer):
+            size += m.size
+            names.append(m.name.lstrip("./"))
+    bad = [n for n in names if n in FORBIDDEN]
+    e2e.check(not bad, f"no shell, package manager or CA bundle in the image ({bad})")
+    e2e.log("image contents: " + " ".join(sorted(n for n in names if not n.endswith("/"))))
+    e2e.log(f"image size: {size / 1e6:.1f} MB uncompressed, "
+            f"{os.path.getsize(archive) / 1e6:.1f} MB archive, {len(layers)} layer(s)")
+    e2e.check(size <= MAX_MB * 1e6, f"image <= {MAX_MB} MB uncompressed ({size / 1e6:.1f} MB)")
+    return cfg, layers
+
+
+# --- the manifest ----------------------------------------------------------------
+
+def check_manifest(path, version, cfg):
+    import yaml  # python3-yaml
+    docs = [d for d in yaml.safe_load_all(open(path)) if d]
+    ds = next((d for d in docs if d.get("kind") == "DaemonSet"), None)
+    e2e.check(ds is not None and ds.get("apiVersion") == "apps/v1", "the manifest has an "
+              "apps/v1 DaemonSet")
+    spec = ds["spec"]
+    tmpl = spec["template"]
+    sel = spec["selector"]["matchLabels"]
+    e2e.check(all(tmpl["metadata"]["labels"].get(k) == v for k, v in sel.items()),
+              "its selector matches the pod template's labels")
+    pod = tmpl["spec"]
+    e2e.check(pod.get("hostNetwork") is True, "host network (it measures the host's stack)")
+    c = pod["containers"][0]
+    e2e.check(c["image"] == f"netstacklat-exporter:{version}",
+              f"it runs the image this project builds ({c['image']})")
+    e2e.check(c.get("imagePullPolicy") == "IfNotPresent",
+              "imagePullPolicy IfNotPresent (a loaded image, no registry needed)")
+    sc = c["securityContext"]
+    caps = sc["capabilities"]
+    e2e.check(caps.get("drop") == ["ALL"] and sorted(caps.get("add", [])) == ["BPF", "PERFMON"],
+              "capabilities: all dropped but BPF and PERFMON")
+    e2e.check(sc.get("readOnlyRootFilesystem") is True and
+              sc.get("allowPrivilegeEscalation") is False and not sc.get("privileged"),
+              "read-only root, no privilege escalation, not privileged")
+    mounts = {m["name"]: m for m in c.get("volumeMounts", [])}
+    vols = {v["name"]: v for v in pod.get("volumes", [])}
+    btf = [m for m in mounts.values() if m["mountPath"] == "/sys/kernel/btf"]
+    e2e.check(len(btf) == 1 and btf[0].get("readOnly") is True and
+              vols[btf[0]["name"]]["hostPath"]["path"] == "/sys/kernel/btf",
+              "/sys/kernel/btf mounted read-only from the host")
+    port = next(p for p in c["ports"] if p["name"] == "metrics")["containerPort"]
+    args = c.get("args", [])
+    e2e.check(any(a == f"--web.listen-address=:{port}" for a in args),
+              f"args listen on the metrics port {port}: {args}")
+    e2e.check(not c.get("command"), "no command: the image's entrypoint is completed by args")
+    return args
+
+
+# --- running it -------------------------------------------------------------
+
+def with_port(args, port):
+    return [a for a in args if not a.startswith("--web.listen-address=")] + [
+        f"--web.listen-address=127.0.0.1:{port}"]
+
+
+def try_podman(archive, image, args, port):
+    """A Popen of the container, or None with the reason podman cannot run it."""
+    if not shutil.which("podman"):
+        return None, "podman is not installed"
+    load = subprocess.run(["podman", "load", "-q", "-i", archive], capture_output=True,
+                          text=True)
+    if load.returncode != 0:
+        return None, "podman load: " + load.stderr.strip()
+    cmd = ["podman", "run", "--rm", "--name", f"nstl-test-{os.getpid()}", "--net=host",
+           "--read-only", "--cap-drop=ALL", "--cap-add=BPF,PERFMON",
+           "--security-opt", "seccomp=unconfined",
+           "-v", "/sys/kernel/btf:/sys/kernel/btf:ro", image] + with_port(args, port)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        out, _ = proc.communicate(timeout=3)  # exits at once when crun refuses
+        return None, f"podman run exited {proc.returncode}: {out.strip()[-300:]}"
+    except subprocess.TimeoutExpired:
+        return proc, ""
+
+
+def unpack(layers, rootfs):
+    for layer in layers:
+        opener = gzip.open if open(layer, "rb").read(2) == b"\x1f\x8b" else open
+        with opener(layer, "rb") as raw, tarfile.open(fileobj=raw, mode="r|") as t:
+            t.extractall(rootfs)
+
+
+def run_chrooted(rootfs, argv):
+    """In a private mount namespace (unshare): the image's root read-only,
+    /proc, /sys and /dev as a runtime gives them, chroot, a bounding set of
+    exactly CAP_BPF and CAP_PERFMON, exec the entrypoint as root."""
+    def sh(*a):
+        subprocess.run(a, check=True)
+    sh("mount", "--bind", rootfs, rootfs)
+    sh("mount", "-o", "remount,bind,ro", rootfs)
+    sh("mount", "-t", "proc", "proc", f"{rootfs}/proc")
+    sh("mount", "--rbind", "/sys", f"{rootfs}/sys")
+    sh("mount", "--rbind", "/dev", f"{rootfs}/dev")
+    os.chroot(rootfs)
+    os.chdir("/")
+    libc = ctypes.CDLL(None, use_errno=True)
+    for cap in range(64):
+        if cap in (CAP_BPF, CAP_PERFMON):
+            continue
+        if libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
+            if ctypes.get_errno() == 22:  # EINVAL: past the kernel's last cap
+                break
+            raise OSError(ctypes.get_errno(), f"PR_CAPBSET_DROP {cap}")
+    os.execv(argv[0], argv)
+
+
+def cap_bounding(pid):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("CapBnd:"):
+            return int(line.split()[1], 16)
+    return None
+
+
+def scrape_live(port, proc):
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise e2e.Failure(f"the image's daemon exited {proc.returncode}: "
+                              f"{proc.stdout.read()}")
+        try:
+            text = e2e.scrape(port)
+            if "netstacklat_exporter_hook_attached" in text:
+                break
+        except OSError:
+            pass
+        time.sleep(0.2)
+    for _ in range(20):  # loopback traffic, read by sockets: socket-read samples
+        e2e.scrape(port)
+    samples = e2e.parse(e2e.scrape(port))
+    counts = e2e.by_hook(samples, "_count")
+    e2e.log("counts: " + ", ".join(f"{h}={v:.0f}" for h, v in sorted(counts.items())))
+    e2e.check(counts.get("tcp-socket-read", 0) > 0,
+              "the image's daemon serves live histograms (tcp-socket-read counted)")
+
+
+def run(args):
+    if os.geteuid() != 0:
+        e2e.skip("needs root (image build storage, chroot, BPF)")
+    if not shutil.which("buildah"):
+        e2e.skip("buildah is not installed (packaging/install-deps.sh --test)")
+    banner = subprocess.run([args.daemon, "--version"], capture_output=True, text=True).stdout
+    version = banner.split("version ")[1].split()[0]
+    revision = banner.split("revision: ")[1].split(")")[0]
+    t0 = time.time()
+    archive = subprocess.run([BUILD_IMAGE, args.daemon, args.out], check=True,
+                             capture_output=True, text=True).stdout.strip().splitlines()[-1]
+    e2e.log(f"built {archive} in {time.time() - t0:.1f} s")
+    work = tempfile.mkdtemp(prefix="nstl-image-", dir="/var/tmp")
+    proc = None
+    try:
+        cfg, layers = inspect(archive, os.path.join(work, "layout"), version, revision)
+        dargs = check_manifest(args.manifest, version, cfg)
+        argv = cfg["Entrypoint"] + (cfg.get("Cmd") or []) + dargs
+        port = e2e.free_port()
+        proc, why = try_podman(archive, f"netstacklat-exporter:{version}", dargs, port)
+        if proc:
+            e2e.log("path taken: podman run (--net=host --read-only --cap-drop=ALL "
+                    "--cap-add=BPF,PERFMON, BTF mounted)")
+        else:
+            e2e.log(f"podman cannot run it here ({why}); path taken: the image's root file "
+                    "system unpacked, its entrypoint run chrooted, read-only, with only "
+                    "CAP_BPF and CAP_PERFMON in its bounding set")
+            rootfs = os.path.join(work, "rootfs")
+            os.mkdir(rootfs)
+            unpack(layers, rootfs)
+            proc = subprocess.Popen(
+                ["unshare", "--mount", "--propagation", "private", sys.executable,
+                 os.path.abspath(__file__), "--run-chrooted", rootfs, "--"] +
+                with_port(argv, port), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                text=True)
+            time.sleep(0.5)
+            bnd = cap_bounding(proc.pid)
+            e2e.check(bnd == (1 << CAP_BPF) | (1 << CAP_PERFMON),
+                      f"its capability bounding set is CAP_BPF+CAP_PERFMON ({bnd:#x})")
+        scrape_live(port, proc)
+        proc.send_signal(signal.SIGTERM)
+        rc = proc.wait(timeout=30)
+        log = proc.stdout.read()
+        e2e.check(rc == 0, f"it exits 0 on SIGTERM (got {rc})")
+        e2e.log("its log:\n" + log)
+    finally:
+        if proc and proc.poll() is None:
+            proc.kill()
+        if shutil.which("podman"):  # loaded by try_podman
+            subprocess.run(["podman", "rmi", "-f", f"netstacklat-exporter:{version}"],
+                           capture_output=True)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def main():
+    if len(sys.argv) > 2 and sys.argv[1] == "--run-chrooted":
+        run_chrooted(sys.argv[2], sys.argv[4:])
+        return 1  # not reached
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--daemon", required=True)
+    p.add_argument("--manifest", required=True)
+    p.add_argument("--out", required=True)
+    args = p.parse_args()
+    return e2e.run_reporting(run, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
