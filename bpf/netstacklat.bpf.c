@@ -44,6 +44,14 @@ const volatile __u8 hook_on[NETSTACKLAT_HOOK_MAX] = {};
  * plain increment is exact and cheaper; the verifier drops the unused path.
  */
 const volatile bool atomic_increments = false;
+/* Exemplars (the slowest sample per interval, CPU and label set): on
+ * unless the config turns them off; off, the verifier drops all of it. */
+const volatile bool capture_exemplars = false;
+/* The current scrape interval; user space advances it when an OpenMetrics
+ * scrape takes the exemplars of the one that ends, and starts it at 1
+ * (records never written, gen 0, belong to no interval). In .bss beside
+ * tai_offset_ns, which every sample reads: no line of its own. */
+__u64 exemplar_gen = 0;
 
 /*
  * Without grouping the key space is tiny and fixed (hook x slot), so the
@@ -333,6 +341,145 @@ static __always_inline void count_future_tstamp(enum netstacklat_hook hook)
 				     1); /* rare: no need to spare the atomic */
 }
 
+/*
+ * Where the IP header starts: before IP's receive (netif-receive, ip-start)
+ * skb->data points at it and network_header is not set yet.
+ */
+static __always_inline const unsigned char *
+l3_header(const struct sk_buff *skb, enum netstacklat_hook hook)
+{
+	if (hook == NETSTACKLAT_HOOK_NETIF_RECEIVE ||
+	    hook == NETSTACKLAT_HOOK_IP_START)
+		return skb->data;
+	return skb->head + skb->network_header;
+}
+
+/* The flow from the packet's own headers (wire-format offsets). */
+static __always_inline void exemplar_flow_skb(struct nstl_exemplar *ex,
+					      const struct sk_buff *skb,
+					      enum netstacklat_hook hook)
+{
+	const unsigned char *nh = l3_header(skb, hook);
+	const unsigned char *l4 = NULL;
+	__be16 ports[2] = {};
+
+	if (skb->protocol == bpf_htons(ETH_P_IP)) {
+		__u8 version_ihl = 0;
+		__be16 frag_off = 0;
+
+		bpf_probe_read_kernel(&version_ihl, 1, nh);
+		bpf_probe_read_kernel(&frag_off, 2, nh + 6);
+		bpf_probe_read_kernel(&ex->protocol, 1, nh + 9);
+		bpf_probe_read_kernel(ex->saddr, 4, nh + 12);
+		bpf_probe_read_kernel(ex->daddr, 4, nh + 16);
+		ex->family = AF_INET;
+		if (!(bpf_ntohs(frag_off) & 0x1fff)) /* ports: first fragment */
+			l4 = nh + (version_ihl & 0xf) * 4;
+	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
+		bpf_probe_read_kernel(&ex->protocol, 1, nh + 6);
+		bpf_probe_read_kernel(ex->saddr, 16, nh + 8);
+		bpf_probe_read_kernel(ex->daddr, 16, nh + 24);
+		ex->family = AF_INET6;
+		l4 = nh + 40; /* TCP or UDP right after the fixed header */
+	} else {
+		return;
+	}
+	if (!l4 || (ex->protocol != IPPROTO_TCP && ex->protocol != IPPROTO_UDP))
+		return;
+	bpf_probe_read_kernel(ports, sizeof(ports), l4);
+	ex->sport = bpf_ntohs(ports[0]);
+	ex->dport = bpf_ntohs(ports[1]);
+}
+
+/* The flow from a connected socket: its peer sends, it receives. */
+static __always_inline void exemplar_flow_sk(struct nstl_exemplar *ex,
+					     struct sock *sk)
+{
+	unsigned short family = sk->__sk_common.skc_family;
+
+	if (family == AF_INET) {
+		bpf_probe_read_kernel(ex->saddr, 4, &sk->__sk_common.skc_daddr);
+		bpf_probe_read_kernel(ex->daddr, 4,
+				      &sk->__sk_common.skc_rcv_saddr);
+	} else if (family == AF_INET6) {
+		bpf_probe_read_kernel(ex->saddr, 16,
+				      &sk->__sk_common.skc_v6_daddr);
+		bpf_probe_read_kernel(ex->daddr, 16,
+				      &sk->__sk_common.skc_v6_rcv_saddr);
+	} else {
+		return;
+	}
+	ex->family = family;
+	ex->protocol = sk->sk_protocol;
+	ex->sport = bpf_ntohs(sk->__sk_common.skc_dport);
+	ex->dport = sk->__sk_common.skc_num;
+}
+
+/*
+ * A new slowest sample: who it was. TCP flows come from the socket where
+ * there is one (tcp_recv_timestamp() has no skb); UDP ones from the
+ * datagram (an unconnected socket has no peer). done is written last, so
+ * user space can tell a record being written from a complete one.
+ */
+static __always_inline void fill_exemplar(struct nstl_exemplar *ex, __u64 gen,
+					  __u64 latency_ns, __s64 tstamp_ns,
+					  const struct sk_buff *skb,
+					  struct sock *sk,
+					  enum netstacklat_hook hook)
+{
+	ex->done = 0;
+	ex->gen = gen;
+	ex->latency_ns = latency_ns;
+	ex->tstamp_ns = tstamp_ns;
+	ex->ifindex = sample_ifindex(skb, sk);
+	/* Before the core receive path sets skb_iif: the receiving device. */
+	if ((hook == NETSTACKLAT_HOOK_NETIF_RECEIVE ||
+	     hook == NETSTACKLAT_HOOK_IP_START) &&
+	    skb && skb->dev)
+		ex->ifindex = skb->dev->ifindex;
+	ex->family = 0;
+	ex->protocol = 0;
+	ex->sport = 0;
+	ex->dport = 0;
+	if (skb && (!sk || sk->sk_protocol != IPPROTO_TCP))
+		exemplar_flow_skb(ex, skb, hook);
+	else if (sk)
+		exemplar_flow_sk(ex, sk);
+	ex->pid = 0;
+	ex->cgroup = 0;
+	ex->comm[0] = 0;
+	if (is_socket_read(hook)) {
+		ex->pid = bpf_get_current_pid_tgid() >> 32;
+		ex->cgroup = bpf_get_current_cgroup_id();
+		bpf_get_current_comm(ex->comm, sizeof(ex->comm));
+	}
+	asm volatile("" ::: "memory");
+	ex->done = latency_ns;
+}
+
+/* Keeps the slowest sample of the interval; the common case (not a new
+ * maximum) is two compares against the value in hand. */
+static __always_inline void note_exemplar(struct hook_hist *hist,
+					  __u64 latency_ns, __s64 tstamp_ns,
+					  const struct sk_buff *skb,
+					  struct sock *sk,
+					  enum netstacklat_hook hook)
+{
+	__u64 gen = *(volatile __u64 *)&exemplar_gen;
+	__u64 max = hist->ex_max;
+	__u64 ns = latency_ns < EXEMPLAR_MAX_NS_MASK ? latency_ns
+						     : EXEMPLAR_MAX_NS_MASK;
+
+	/* (A series idle for exactly 65536 intervals could take an old
+	 * maximum for this one's: that interval then has no exemplar.) */
+	if ((max >> EXEMPLAR_MAX_GEN_SHIFT) == (gen & 0xffff) &&
+	    ns <= (max & EXEMPLAR_MAX_NS_MASK))
+		return;
+	hist->ex_max = (gen << EXEMPLAR_MAX_GEN_SHIFT) | ns;
+	fill_exemplar(&hist->ex[gen & 1], gen, latency_ns, tstamp_ns, skb, sk,
+		      hook);
+}
+
 /* One sample into a per-CPU histogram. */
 static __always_inline void hist_add(struct hook_hist *hist, __u64 latency_ns)
 {
@@ -361,7 +508,19 @@ static __always_inline struct hook_hist *grouped_hist(struct hist_key *key)
 	return bpf_map_lookup_elem(&netstack_latency_grouped, key);
 }
 
-static __always_inline void record_grouped(__u64 latency_ns,
+/* A sample into its histogram, and its exemplar if it is the slowest. */
+static __always_inline void record_into(struct hook_hist *hist,
+					__u64 latency_ns, __s64 tstamp_ns,
+					const struct sk_buff *skb,
+					struct sock *sk,
+					enum netstacklat_hook hook)
+{
+	hist_add(hist, latency_ns);
+	if (capture_exemplars)
+		note_exemplar(hist, latency_ns, tstamp_ns, skb, sk, hook);
+}
+
+static __always_inline void record_grouped(__u64 latency_ns, __s64 tstamp_ns,
 					   const struct sk_buff *skb,
 					   struct sock *sk,
 					   enum netstacklat_hook hook)
@@ -378,10 +537,10 @@ static __always_inline void record_grouped(__u64 latency_ns,
 		count_drop(); /* the map is full */
 		return;
 	}
-	hist_add(hist, latency_ns);
+	record_into(hist, latency_ns, tstamp_ns, skb, sk, hook);
 }
 
-static __always_inline void record_latency(__u64 latency_ns,
+static __always_inline void record_latency(__u64 latency_ns, __s64 tstamp_ns,
 					   const struct sk_buff *skb,
 					   struct sock *sk,
 					   enum netstacklat_hook hook)
@@ -390,12 +549,12 @@ static __always_inline void record_latency(__u64 latency_ns,
 	struct hook_hist *hist;
 
 	if (netstacklat_cfg.groupby_ifindex || netstacklat_cfg.groupby_cgroup) {
-		record_grouped(latency_ns, skb, sk, hook);
+		record_grouped(latency_ns, tstamp_ns, skb, sk, hook);
 		return;
 	}
 	hist = bpf_map_lookup_elem(&netstack_latency_seconds, &key);
 	if (hist)
-		hist_add(hist, latency_ns);
+		record_into(hist, latency_ns, tstamp_ns, skb, sk, hook);
 }
 
 /* A sample that passed every filter: read the clock, record. */
@@ -411,7 +570,7 @@ static __always_inline void record_now(__s64 tstamp_ns,
 		count_future_tstamp(hook);
 		return;
 	}
-	record_latency(now - tstamp_ns, skb, sk, hook);
+	record_latency(now - tstamp_ns, tstamp_ns, skb, sk, hook);
 }
 
 static __always_inline void record(__s64 tstamp_ns, const struct sk_buff *skb,

@@ -36,10 +36,52 @@ enum netstacklat_hook {
 #define HIST_MAX_BUCKET 34
 #define HIST_SUM_SLOT (HIST_MAX_BUCKET + 1)
 #define HIST_NSLOTS (HIST_SUM_SLOT + 1)
+/*
+ * The slowest sample of one scrape interval on one CPU: an OpenMetrics
+ * exemplar. Written only when a sample beats the one in hand; user space
+ * reads the interval it just closed (the other of the two).
+ */
+struct nstl_exemplar {
+	__u64 gen;	  /* exemplar_gen of the interval it belongs to */
+	__u64 latency_ns; /* 0: none yet */
+	__u64 tstamp_ns;  /* skb->tstamp, CLOCK_REALTIME */
+	__u64 cgroup;	  /* socket reads: the reader's cgroup id */
+	__u32 pid;	  /* socket reads: the reading process (tgid) */
+	__u32 ifindex;	  /* 0: unknown */
+	__u8 saddr[16];	  /* the packet's source; IPv4: the first 4 bytes */
+	__u8 daddr[16];	  /* its destination */
+	__u16 sport;	  /* host order; 0: none */
+	__u16 dport;
+	__u8 family;   /* AF_INET, AF_INET6; 0: no flow */
+	__u8 protocol; /* IPPROTO_TCP, IPPROTO_UDP */
+	__u8 pad[2];
+	char comm[16]; /* socket reads: the reading task */
+	__u64 done;    /* == latency_ns once the record is complete */
+};
+
+/*
+ * The slowest latency of the current interval so far, for the per-packet
+ * compare, in one word beside the sum slot (which every sample writes, so
+ * the common case reads no other line): the interval's low 16 bits above
+ * the latency in ns (48 bits, 78 hours, saturated).
+ */
+#define EXEMPLAR_MAX_GEN_SHIFT 48
+#define EXEMPLAR_MAX_NS_MASK ((1ULL << EXEMPLAR_MAX_GEN_SHIFT) - 1)
+
 /* One hook's histogram: the value of the per-CPU array, indexed by hook. */
 struct hook_hist {
 	__u64 slots[HIST_NSLOTS];
+	__u64 ex_max;
+	/* By interval parity (exemplar_gen & 1): written only when a sample
+	 * beats ex_max; user space reads the one of the interval it ended. */
+	struct nstl_exemplar ex[2];
 };
+
+/* A struct hook_hist in u64 lanes, as user space reads it. */
+#define HIST_VALUE_LANES (sizeof(struct hook_hist) / sizeof(__u64))
+#define HIST_EXEMPLAR_LANES (sizeof(struct nstl_exemplar) / sizeof(__u64))
+#define HIST_EXEMPLAR_LANE0                                                    \
+	(__builtin_offsetof(struct hook_hist, ex) / sizeof(__u64))
 
 /*
  * Map key, upstream's layout. ebpf_exporter splits the key into labels in

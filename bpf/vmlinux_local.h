@@ -67,6 +67,7 @@ typedef struct {
 
 struct net_device {
 	possible_net_t nd_net;
+	int ifindex;
 };
 
 /* The reading task's network namespace (socket reads without a socket). */
@@ -78,9 +79,21 @@ struct task_struct {
 	struct nsproxy *nsproxy;
 };
 
+struct in6_addr {
+	__u8 s6_addr[16];
+};
+
+/* The address and port fields sit in anonymous unions in the kernel;
+ * CO-RE finds them there by name. */
 struct sock_common {
+	__be32 skc_daddr;
+	__be32 skc_rcv_saddr;
+	__be16 skc_dport;
+	__u16 skc_num;
 	unsigned short skc_family;
 	possible_net_t skc_net;
+	struct in6_addr skc_v6_daddr;
+	struct in6_addr skc_v6_rcv_saddr;
 };
 
 struct sk_buff;
@@ -127,8 +140,10 @@ struct sk_buff {
 	struct net_device *dev;
 	int skb_iif;
 	__be16 protocol;
+	__u16 transport_header;
 	__u16 network_header;
 	unsigned char *head;
+	unsigned char *data;
 };
 
 /*

@@ -173,6 +173,8 @@ void BpfLoader::ApplyConfigBeforeLoad(const DaemonConfig& config) {
   size(skel_->maps.netstacklat_ifindexes, std::max(f.ifindexes.size(), kFilterCapacity));
   size(skel_->maps.netstacklat_cgroups, std::max(f.cgroup_ids.size(), kFilterCapacity));
   SetIncrementKind(config.histogram.atomic_increments);
+  skel_->rodata->capture_exemplars = config.histogram.exemplars;
+  skel_->bss->exemplar_gen = 1;  // records never written (gen 0) are in no interval
   grouped_capacity_ = config.GroupedLabelSets();
   size(skel_->maps.netstack_latency_grouped, grouped_capacity_);  // one entry per label set
   SetFilterFlags(config);
@@ -278,6 +280,13 @@ uint64_t BpfLoader::GroupedMapDrops() const {
   RawMapContents raw;
   drops_reader_->Read(&raw);
   return raw.values.empty() ? 0 : raw.values[0];
+}
+
+uint64_t BpfLoader::CloseExemplarInterval() {
+  if (!skel_->rodata->capture_exemplars) return 0;
+  // The programs move to the next interval's record at once; the one
+  // ending stays as it is for the caller to read.
+  return __atomic_fetch_add(&skel_->bss->exemplar_gen, 1, __ATOMIC_SEQ_CST);
 }
 
 void BpfLoader::SetTaiOffset(int64_t ns) {

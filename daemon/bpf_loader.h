@@ -39,8 +39,11 @@ class BpfLoader : public ExporterStatus {
   // counts are kept). Throws ConfigError for what needs a restart.
   void Reconfigure(const DaemonConfig& config);
 
-  int HistogramMapFd() const;     // per-CPU array per hook (ungrouped)
-  int GroupedMapFd() const;       // per-CPU hash: label set -> hook_hist
+  int HistogramMapFd() const;  // per-CPU array per hook (ungrouped)
+  int GroupedMapFd() const;    // per-CPU hash: label set -> hook_hist
+  // Ends the current exemplar interval and returns it; 0 when exemplars
+  // are off.
+  uint64_t CloseExemplarInterval();
   void SetTaiOffset(int64_t ns);  // takes effect at once (mmapped .bss)
 
   std::vector<ProgramInfo> Programs() const override;

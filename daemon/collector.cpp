@@ -10,6 +10,8 @@ Collector::Collector(std::string config_name, const HistogramSpec& spec, Histogr
                      const ExporterStatus& status, NameResolver& resolver, Clock clock)
     : config_name_(std::move(config_name)),
       source_(source),
+      names_(resolver),
+      spec_(spec),
       status_(status),
       clock_(std::move(clock)),
       converter_(spec, resolver) {}
@@ -20,11 +22,26 @@ double Collector::MonotonicSeconds() {
 
 std::vector<prometheus::MetricFamily> Collector::Collect() const {
   std::lock_guard<std::mutex> lock(mu_);
+  return CollectLocked(nullptr);
+}
+
+std::vector<prometheus::MetricFamily> Collector::CollectWithExemplars(Exemplars* exemplars) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return CollectLocked(exemplars);
+}
+
+std::vector<prometheus::MetricFamily> Collector::CollectLocked(Exemplars* exemplars) const {
   const double start = clock_();
   std::vector<prometheus::MetricFamily> families;
+  // Only a scrape that takes exemplars ends the interval.
+  snapshot_.exemplar_gen = exemplars && close_interval_ ? close_interval_() : 0;
   try {
     source_.Read(&snapshot_);
-    families.push_back(converter_.Convert(snapshot_, &counters_.decoder_errors));
+    std::map<size_t, const ExemplarRow*> best;
+    families.push_back(converter_.Convert(snapshot_, &counters_.decoder_errors,
+                                          snapshot_.exemplar_gen ? &best : nullptr));
+    for (const auto& [metric, row] : best)
+      (*exemplars)[{0, metric}] = MakeExemplar(*row, names_, spec_.bucket_multiplier);
   } catch (const std::exception& e) {
     // Serve the rest; the error shows in the log and in a counter.
     ++counters_.map_read_errors;

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <string>
 
+#include "exemplar.h"
 #include "exporter_status.h"
 #include "histogram.h"
 #include "map_reader.h"
@@ -19,14 +20,20 @@
 
 namespace netstacklat {
 
-class Collector : public prometheus::Collectable {
+class Collector : public ExemplarCollectable {
  public:
   using Clock = std::function<double()>;  // seconds, monotonic
+  // Ends the current exemplar interval and returns it (0: no exemplars).
+  using IntervalCloser = std::function<uint64_t()>;
 
   Collector(std::string config_name, const HistogramSpec& spec, HistogramSource& source,
             const ExporterStatus& status, NameResolver& resolver, Clock clock);
 
   std::vector<prometheus::MetricFamily> Collect() const override;
+  // The same, and the exemplars of the interval this scrape ends: each
+  // interval's slowest samples go to the one scrape that ends it.
+  std::vector<prometheus::MetricFamily> CollectWithExemplars(Exemplars* exemplars) override;
+  void SetExemplarIntervals(IntervalCloser close) { close_interval_ = std::move(close); }
 
   // The outcome of the last config (re)load, exported like Prometheus' own
   // prometheus_config_last_reload_successful.
@@ -35,8 +42,13 @@ class Collector : public prometheus::Collectable {
   static double MonotonicSeconds();
 
  private:
+  std::vector<prometheus::MetricFamily> CollectLocked(Exemplars* exemplars) const;
+
   std::string config_name_;
   HistogramSource& source_;
+  NameResolver& names_;
+  const HistogramSpec& spec_;
+  IntervalCloser close_interval_;
   const ExporterStatus& status_;
   Clock clock_;
 

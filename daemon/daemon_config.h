@@ -43,6 +43,7 @@ struct HistogramRange {
   uint32_t bucket_min = 0;
   uint32_t bucket_max = 34;
   AtomicIncrements atomic_increments = AtomicIncrements::kAuto;
+  bool exemplars = true;  // capture the slowest sample per interval
 };
 
 struct DaemonConfig {

@@ -25,8 +25,4 @@ std::string GzipCompress(const std::string& data) {
   return out;
 }
 
-bool AcceptsGzip(const char* accept_encoding) {
-  return accept_encoding && std::strstr(accept_encoding, "gzip") != nullptr;
-}
-
 }  // namespace netstacklat

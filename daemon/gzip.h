@@ -7,7 +7,4 @@ namespace netstacklat {
 
 std::string GzipCompress(const std::string& data);  // throws std::runtime_error
 
-// Whether an Accept-Encoding header value allows gzip.
-bool AcceptsGzip(const char* accept_encoding);
-
 }  // namespace netstacklat

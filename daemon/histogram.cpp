@@ -26,8 +26,9 @@ HistogramConverter::HistogramConverter(const HistogramSpec& spec, NameResolver& 
     bounds_.push_back(std::ldexp(spec.bucket_multiplier, static_cast<int>(i)));
 }
 
-prometheus::MetricFamily HistogramConverter::Convert(const MapSnapshot& snapshot,
-                                                     uint64_t* decoder_errors) {
+prometheus::MetricFamily HistogramConverter::Convert(
+    const MapSnapshot& snapshot, uint64_t* decoder_errors,
+    std::map<size_t, const ExemplarRow*>* exemplars) {
   const size_t nslots = spec_.bucket_max + 2;  // buckets 0..max, then the sum
   const size_t label_bytes = spec_.KeySize() - spec_.labels.back().size;
 
@@ -76,7 +77,25 @@ prometheus::MetricFamily HistogramConverter::Convert(const MapSnapshot& snapshot
   family.metric.reserve(series.size());
   for (const auto& [label_values, slots] : series)
     family.metric.push_back(ToMetric(label_values, slots));
+  if (exemplars) MatchExemplars(snapshot, series, label_bytes, exemplars);
   return family;
+}
+
+void HistogramConverter::MatchExemplars(const MapSnapshot& snapshot,
+                                        const std::map<std::vector<std::string>, Slots>& series,
+                                        size_t label_bytes,
+                                        std::map<size_t, const ExemplarRow*>* exemplars) {
+  exemplars->clear();
+  std::vector<std::string> labels(decoders_.size());
+  for (const ExemplarRow& row : snapshot.exemplars) {
+    const std::string_view key(reinterpret_cast<const char*>(&row.key), sizeof(row.key));
+    if (!DecodeLabels(key.substr(0, label_bytes), &labels)) continue;
+    const auto it = series.find(labels);
+    if (it == series.end()) continue;  // its counts are not served (filtered buckets)
+    const size_t index = static_cast<size_t>(std::distance(series.begin(), it));
+    const ExemplarRow*& best = (*exemplars)[index];
+    if (!best || row.sample.latency_ns > best->sample.latency_ns) best = &row;
+  }
 }
 
 bool HistogramConverter::DecodeLabels(std::string_view raw, std::vector<std::string>* out) {

@@ -6,6 +6,7 @@
 #include <prometheus/metric_family.h>
 
 #include <cstdint>
+#include <map>
 #include <vector>
 
 #include "label_decoder.h"
@@ -21,12 +22,19 @@ class HistogramConverter {
   HistogramConverter(const HistogramSpec& spec, NameResolver& resolver);
 
   // Adds to *decoder_errors each key whose labels could not be decoded.
-  prometheus::MetricFamily Convert(const MapSnapshot& snapshot, uint64_t* decoder_errors);
+  // With exemplars: the slowest of snapshot.exemplars per series, by the
+  // series' index in the family returned.
+  prometheus::MetricFamily Convert(const MapSnapshot& snapshot, uint64_t* decoder_errors,
+                                   std::map<size_t, const ExemplarRow*>* exemplars = nullptr);
 
  private:
   using Slots = std::vector<uint64_t>;  // bucket_min..bucket_max, then sum
 
   bool DecodeLabels(std::string_view raw, std::vector<std::string>* out);
+  // Label sets that decode to one series share it: the slowest wins.
+  void MatchExemplars(const MapSnapshot& snapshot,
+                      const std::map<std::vector<std::string>, Slots>& series, size_t label_bytes,
+                      std::map<size_t, const ExemplarRow*>* exemplars);
   prometheus::ClientMetric ToMetric(const std::vector<std::string>& labels,
                                     const Slots& slots) const;
 

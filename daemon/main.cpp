@@ -96,6 +96,7 @@ void Reload(const Options& opts, DaemonConfig* running, BpfLoader& bpf, Collecto
         next.histogram.bucket_min != running->histogram.bucket_min ||
         next.histogram.bucket_max != running->histogram.bucket_max ||
         next.histogram.atomic_increments != running->histogram.atomic_increments ||
+        next.histogram.exemplars != running->histogram.exemplars ||
         next.filters.interface_namespace != running->filters.interface_namespace)
       throw ConfigError(
           next.source +
@@ -111,30 +112,36 @@ void Reload(const Options& opts, DaemonConfig* running, BpfLoader& bpf, Collecto
   }
 }
 
-// The latency histogram family of a collection (the report's input).
-prometheus::MetricFamily Histograms(const Collector& collector) {
-  for (auto& f : collector.Collect())
+// The latency histogram family of a collection (the report's input), and
+// the exemplars of the interval it ends (the collector's histogram family
+// comes first, so their keys are (0, series)).
+prometheus::MetricFamily Histograms(Collector& collector, Exemplars* exemplars) {
+  for (auto& f : collector.CollectWithExemplars(exemplars))
     if (f.type == prometheus::MetricType::Histogram) return std::move(f);
   return {};
 }
 
-// Prints the samples since the last call (the terminal report).
+// Prints the samples since the last call (the terminal report), with the
+// slowest packet of each series: the report ends exemplar intervals as an
+// OpenMetrics scrape does.
 class Reporter {
  public:
-  explicit Reporter(const Collector& c)
-      : collector_(c), last_(Histograms(c)), since_(Collector::MonotonicSeconds()) {}
+  explicit Reporter(Collector& c)
+      : collector_(c), last_(Histograms(c, &exemplars_)), since_(Collector::MonotonicSeconds()) {}
 
   void Print() {
-    prometheus::MetricFamily now = Histograms(collector_);
+    exemplars_.clear();
+    prometheus::MetricFamily now = Histograms(collector_, &exemplars_);
     const double t = Collector::MonotonicSeconds();
-    std::fputs(FormatReport(last_, now, t - since_).c_str(), stdout);
+    std::fputs(FormatReport(last_, now, t - since_, &exemplars_).c_str(), stdout);
     std::fflush(stdout);
     last_ = std::move(now);
     since_ = t;
   }
 
  private:
-  const Collector& collector_;
+  Collector& collector_;
+  Exemplars exemplars_;
   prometheus::MetricFamily last_;
   double since_;
 };
@@ -162,7 +169,7 @@ int WaitForTermination(const std::function<void()>& reload, const std::function<
 }
 
 // --report-once: attach, wait (SIGTERM cuts it short), print, exit.
-int ReportOnce(const Options& opts, const Collector& collector, const sigset_t& signals) {
+int ReportOnce(const Options& opts, Collector& collector, const sigset_t& signals) {
   Reporter reporter(collector);
   spdlog::info("reporting the next {} s", opts.report_once);
   const struct timespec wait = Timespec(opts.report_once);
@@ -214,6 +221,7 @@ int Run(const Options& opts) {
   auto collector = std::make_shared<Collector>(config_name, config.histograms[0], reader, bpf,
                                                names, Collector::MonotonicSeconds);
   collector->SetReloadResult(true, UnixSeconds());
+  collector->SetExemplarIntervals([&bpf] { return bpf.CloseExemplarInterval(); });
   if (!web) return ReportOnce(opts, *collector, signals);
   web->Register(collector);
   web->SetReady();

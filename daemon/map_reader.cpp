@@ -89,22 +89,52 @@ void SumPerCpuValues(const std::vector<uint64_t>& percpu, size_t count, size_t n
     }
 }
 
+namespace {
+
+struct hist_key LabelSet(const RawMapContents& raw, size_t i) {
+  struct hist_key label_set = {};
+  if (raw.key_size == sizeof(__u32)) {  // the array, indexed by hook
+    __u32 hook;
+    std::memcpy(&hook, &raw.keys[i * raw.key_size], sizeof(hook));
+    label_set.hook = static_cast<__u16>(hook);
+  } else {
+    std::memcpy(&label_set, &raw.keys[i * raw.key_size], sizeof(label_set));
+  }
+  return label_set;
+}
+
+}  // namespace
+
+void ExtractExemplars(const RawMapContents& raw, const std::vector<uint64_t>& percpu, size_t ncpus,
+                      uint64_t gen, std::vector<ExemplarRow>* out) {
+  out->clear();
+  if (gen == 0 || raw.lanes != HIST_VALUE_LANES) return;
+  const size_t offset = HIST_EXEMPLAR_LANE0 + (gen & 1) * HIST_EXEMPLAR_LANES;
+  for (size_t i = 0; i < raw.count(); ++i) {
+    ExemplarRow best;
+    for (size_t cpu = 0; cpu < ncpus; ++cpu) {
+      struct nstl_exemplar e;
+      std::memcpy(&e, &percpu[(i * ncpus + cpu) * raw.lanes + offset], sizeof(e));
+      if (e.gen != gen || e.latency_ns == 0 || e.done != e.latency_ns) continue;
+      if (e.latency_ns <= best.sample.latency_ns) continue;
+      best.sample = e;
+      best.cpu = static_cast<uint32_t>(cpu);
+    }
+    if (best.sample.latency_ns == 0) continue;
+    best.key = LabelSet(raw, i);
+    out->push_back(best);
+  }
+}
+
 void ExpandHistograms(const RawMapContents& raw, MapSnapshot* out) {
   const bool by_hook = raw.key_size == sizeof(__u32);
-  if ((!by_hook && raw.key_size != sizeof(struct hist_key)) || raw.lanes != HIST_NSLOTS)
+  if ((!by_hook && raw.key_size != sizeof(struct hist_key)) || raw.lanes != HIST_VALUE_LANES)
     throw std::runtime_error("not a map of struct hook_hist");
   out->key_size = sizeof(struct hist_key);
   out->keys.clear();
   out->values.clear();
   for (size_t i = 0; i < raw.count(); ++i) {
-    struct hist_key label_set = {};
-    if (by_hook) {
-      __u32 hook;
-      std::memcpy(&hook, &raw.keys[i * raw.key_size], sizeof(hook));
-      label_set.hook = static_cast<__u16>(hook);
-    } else {
-      std::memcpy(&label_set, &raw.keys[i * raw.key_size], sizeof(label_set));
-    }
+    const struct hist_key label_set = LabelSet(raw, i);
     for (__u16 slot = 0; slot < HIST_NSLOTS; ++slot) {
       const uint64_t v = raw.values[i * raw.lanes + slot];
       if (v == 0) continue;  // as upstream's hash: only slots that were hit
@@ -123,16 +153,20 @@ void BpfHistogramSource::Read(MapSnapshot* out) {
   if (raw_.key_size != want_key)
     throw std::runtime_error("the histogram map's key is not the expected layout's");
   ExpandHistograms(raw_, out);
+  ExtractExemplars(raw_, reader_.PerCpu(), reader_.ncpus(), out->exemplar_gen, &out->exemplars);
 }
 
 void MergedSource::Read(MapSnapshot* out) {
   out->keys.clear();
   out->values.clear();
   out->key_size = sizeof(struct hist_key);
+  out->exemplars.clear();
+  part_.exemplar_gen = out->exemplar_gen;
   for (HistogramSource* source : sources_) {
     source->Read(&part_);
     out->keys.insert(out->keys.end(), part_.keys.begin(), part_.keys.end());
     out->values.insert(out->values.end(), part_.values.begin(), part_.values.end());
+    out->exemplars.insert(out->exemplars.end(), part_.exemplars.begin(), part_.exemplars.end());
   }
 }
 

@@ -6,15 +6,27 @@
 #include <string_view>
 #include <vector>
 
+#include "netstacklat.h"
+
 namespace netstacklat {
 
 // Histogram rows in upstream netstacklat's layout: one u64 per struct
 // hist_key {cgroup, ifindex, hook, bucket}, summed over CPUs. Flat arrays
 // so a scrape of a large map does not allocate per entry.
+// The slowest sample of a closed interval for one label set (over CPUs).
+struct ExemplarRow {
+  struct hist_key key = {};  // the label set, bucket 0
+  uint32_t cpu = 0;
+  struct nstl_exemplar sample = {};
+};
+
 struct MapSnapshot {
   uint32_t key_size = 0;
   std::vector<uint8_t> keys;     // size() * key_size bytes
   std::vector<uint64_t> values;  // one per key
+  // In: the interval whose exemplars to take (0: none). Out: them.
+  uint64_t exemplar_gen = 0;
+  std::vector<ExemplarRow> exemplars;
 
   size_t size() const { return values.size(); }
   std::string_view Key(size_t i) const {
@@ -40,6 +52,12 @@ struct RawMapContents {
   size_t count() const { return lanes ? values.size() / lanes : 0; }
 };
 
+// Per label set of a map of struct hook_hist, the slowest complete
+// exemplar of interval `gen` over CPUs (records of another interval, empty
+// or being written are skipped). percpu as BpfMapReader::PerCpu().
+void ExtractExemplars(const RawMapContents& raw, const std::vector<uint64_t>& percpu, size_t ncpus,
+                      uint64_t gen, std::vector<ExemplarRow>* out);
+
 // values[i * lanes + l] = sum over CPUs c of percpu[(i * ncpus + c) * lanes + l].
 void SumPerCpuValues(const std::vector<uint64_t>& percpu, size_t count, size_t ncpus, size_t lanes,
                      std::vector<uint64_t>* values);
@@ -50,6 +68,9 @@ class BpfMapReader {
  public:
   explicit BpfMapReader(int map_fd);  // throws std::runtime_error
   void Read(RawMapContents* out);
+  // The last Read's values per CPU: [(entry * ncpus + cpu) * lanes + lane].
+  const std::vector<uint64_t>& PerCpu() const { return percpu_; }
+  size_t ncpus() const { return ncpus_; }
 
  private:
   size_t ReadBatched(RawMapContents* out);  // SIZE_MAX: no batch support

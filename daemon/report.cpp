@@ -82,6 +82,13 @@ std::string Series(const std::string& title, const Interval& iv, double seconds)
   return out;
 }
 
+// "  slowest 301ms: flow=tcp 127.0.0.1:40000->127.0.0.1:9661 comm=python3 ..."
+std::string Slowest(const Exemplar& e) {
+  std::string out = "  slowest " + FormatDuration(e.value) + ":";
+  for (const auto& l : e.labels) out += " " + l.name + "=" + l.value;
+  return out + "\n";
+}
+
 }  // namespace
 
 std::string FormatDuration(double seconds) {
@@ -93,12 +100,14 @@ std::string FormatDuration(double seconds) {
 }
 
 std::string FormatReport(const prometheus::MetricFamily& before,
-                         const prometheus::MetricFamily& after, double seconds) {
+                         const prometheus::MetricFamily& after, double seconds,
+                         const Exemplars* exemplars) {
   std::map<Labels, const prometheus::ClientMetric*> earlier;
   for (const auto& m : before.metric) earlier[LabelValues(m)] = &m;
   std::string out = fmt::format("--- {:.1f} s of {} ---\n", seconds, after.name);
   size_t shown = 0;
-  for (const auto& m : after.metric) {
+  for (size_t index = 0; index < after.metric.size(); ++index) {
+    const auto& m = after.metric[index];
     const auto it = earlier.find(LabelValues(m));
     const Interval iv = Delta(it == earlier.end() ? nullptr : it->second, m);
     if (iv.total == 0) continue;
@@ -109,6 +118,10 @@ std::string FormatReport(const prometheus::MetricFamily& before,
       else if (l.value != "unknown:0" && l.value != "unknown_cgroup_id:0")
         title += " " + l.name + "=" + l.value;
     out += Series(title, iv, seconds);
+    if (exemplars) {
+      const auto e = exemplars->find({0, index});
+      if (e != exemplars->end()) out += Slowest(e->second);
+    }
     ++shown;
   }
   if (shown == 0) out += "no samples\n";

@@ -7,6 +7,8 @@
 
 #include <string>
 
+#include "text_exposition.h"
+
 namespace netstacklat {
 
 // "850ns", "4.10us", "16.8ms", "17.2s".
@@ -14,7 +16,10 @@ std::string FormatDuration(double seconds);
 
 // The samples between two collections of the same histogram family (before
 // may be empty: counts since load). Series that saw nothing are left out.
+// With exemplars (keyed (0, series index in after)): under each series, its
+// slowest packet of the interval and who it was.
 std::string FormatReport(const prometheus::MetricFamily& before,
-                         const prometheus::MetricFamily& after, double seconds);
+                         const prometheus::MetricFamily& after, double seconds,
+                         const Exemplars* exemplars = nullptr);
 
 }  // namespace netstacklat

@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <unordered_map>
 
@@ -83,8 +84,24 @@ class BoundStrings {
   std::unordered_map<double, std::string> cache_;
 };
 
+// " # {labels} value timestamp" after a bucket (OpenMetrics).
+void AppendExemplar(std::string* out, const Exemplar& e) {
+  *out += " # ";
+  const auto labels = FitExemplarLabels(e.labels);
+  if (labels.empty()) {
+    *out += "{}";
+  } else {
+    AppendLabels(out, labels);
+  }
+  *out += ' ';
+  *out += FormatGoFloat(e.value);
+  char ts[48];
+  std::snprintf(ts, sizeof(ts), " %.3f", e.timestamp);  // milliseconds, no exponent
+  *out += ts;
+}
+
 void AppendHistogram(std::string* out, const std::string& name, const prometheus::ClientMetric& m,
-                     BoundStrings* bounds) {
+                     BoundStrings* bounds, const Exemplar* exemplar = nullptr) {
   const auto& h = m.histogram;
   // The labels, escaped once: "{a="x",b="y"" (open, to append le=).
   std::string labels;
@@ -93,20 +110,45 @@ void AppendHistogram(std::string* out, const std::string& name, const prometheus
   if (!no_labels) labels.pop_back();  // the closing '}'
   const std::string bucket_open = name + "_bucket" + (no_labels ? "{" : labels + ",") + "le=\"";
   bool has_inf = false;
-  auto append_bucket = [&](const std::string& le, uint64_t count) {
+  bool exemplar_placed = !exemplar;
+  auto append_bucket = [&](const std::string& le, uint64_t count, double bound) {
     *out += bucket_open;
     *out += le;
     *out += "\"} ";
     *out += std::to_string(count);
+    // On the first bucket that holds it (+Inf at the latest).
+    if (!exemplar_placed && exemplar->value <= bound) {
+      AppendExemplar(out, *exemplar);
+      exemplar_placed = true;
+    }
     *out += '\n';
   };
   for (const auto& b : h.bucket) {
     has_inf = has_inf || std::isinf(b.upper_bound);
-    append_bucket(bounds->Get(b.upper_bound), b.cumulative_count);
+    append_bucket(bounds->Get(b.upper_bound), b.cumulative_count, b.upper_bound);
   }
-  if (!has_inf) append_bucket("+Inf", h.sample_count);
+  if (!has_inf) append_bucket("+Inf", h.sample_count, INFINITY);
   AppendSample(out, name, "_sum", m, FormatGoFloat(h.sample_sum));
   AppendSample(out, name, "_count", m, std::to_string(h.sample_count));
+}
+
+// One series' sample lines (both formats; exemplars only in OpenMetrics).
+void AppendMetric(std::string* out, const prometheus::MetricFamily& f,
+                  const prometheus::ClientMetric& m, BoundStrings* bounds,
+                  const Exemplar* exemplar) {
+  switch (f.type) {
+    case prometheus::MetricType::Counter:
+      AppendSample(out, f.name, "", m, FormatGoFloat(m.counter.value));
+      break;
+    case prometheus::MetricType::Gauge:
+      AppendSample(out, f.name, "", m, FormatGoFloat(m.gauge.value));
+      break;
+    case prometheus::MetricType::Histogram:
+      AppendHistogram(out, f.name, m, bounds, exemplar);
+      break;
+    default:
+      AppendSample(out, f.name, "", m, FormatGoFloat(m.untyped.value));
+  }
 }
 
 }  // namespace
@@ -129,6 +171,47 @@ std::string FormatGoFloat(double v) {
   return std::string(fixed, fres.ptr);
 }
 
+std::vector<prometheus::ClientMetric::Label> FitExemplarLabels(
+    std::vector<prometheus::ClientMetric::Label> labels) {
+  size_t used = 0;
+  for (size_t i = 0; i < labels.size(); ++i) {
+    used += labels[i].name.size() + labels[i].value.size();
+    if (used > kExemplarLabelLimit) {
+      labels.resize(i);
+      break;
+    }
+  }
+  return labels;
+}
+
+std::string SerializeOpenMetrics(const std::vector<prometheus::MetricFamily>& families,
+                                 const Exemplars& exemplars) {
+  std::string out;
+  BoundStrings bounds;
+  static const std::string kTotal = "_total";
+  for (size_t fi = 0; fi < families.size(); ++fi) {
+    const auto& f = families[fi];
+    const bool counter = f.type == prometheus::MetricType::Counter;
+    const bool total = f.name.size() > kTotal.size() &&
+                       f.name.compare(f.name.size() - kTotal.size(), kTotal.size(), kTotal) == 0;
+    // OpenMetrics names a counter family without _total and its samples
+    // with it; a counter named without it would change its series' name,
+    // so it is served as unknown instead.
+    const std::string family =
+        counter && total ? f.name.substr(0, f.name.size() - kTotal.size()) : f.name;
+    const char* type = counter && !total ? "unknown" : TypeName(f.type);
+    out += "# HELP " + family + ' ';
+    AppendEscaped(&out, f.help, true);
+    out += "\n# TYPE " + family + ' ' + type + '\n';
+    for (size_t mi = 0; mi < f.metric.size(); ++mi) {
+      const auto e = exemplars.find({fi, mi});
+      AppendMetric(&out, f, f.metric[mi], &bounds, e == exemplars.end() ? nullptr : &e->second);
+    }
+  }
+  out += "# EOF\n";
+  return out;
+}
+
 std::string SerializeText(const std::vector<prometheus::MetricFamily>& families) {
   std::string out;
   BoundStrings bounds;
@@ -137,19 +220,7 @@ std::string SerializeText(const std::vector<prometheus::MetricFamily>& families)
     AppendEscaped(&out, f.help, false);
     out += "\n# TYPE " + f.name + ' ' + TypeName(f.type) + '\n';
     for (const auto& m : f.metric) {
-      switch (f.type) {
-        case prometheus::MetricType::Counter:
-          AppendSample(&out, f.name, "", m, FormatGoFloat(m.counter.value));
-          break;
-        case prometheus::MetricType::Gauge:
-          AppendSample(&out, f.name, "", m, FormatGoFloat(m.gauge.value));
-          break;
-        case prometheus::MetricType::Histogram:
-          AppendHistogram(&out, f.name, m, &bounds);
-          break;
-        default:
-          AppendSample(&out, f.name, "", m, FormatGoFloat(m.untyped.value));
-      }
+      AppendMetric(&out, f, m, &bounds, nullptr);
     }
   }
   return out;

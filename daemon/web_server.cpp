@@ -3,7 +3,9 @@
 #include <spdlog/spdlog.h>
 
 #include "basic_auth.h"
+#include "content_negotiation.h"
 #include "errors.h"
+#include "exemplar.h"
 #include "gzip.h"
 #include "listen_address.h"
 #include "self_metrics.h"
@@ -89,17 +91,32 @@ HttpResponse WebServer::Metrics(const HttpRequest& request) {
     std::lock_guard<std::mutex> lock(mu_);
     collectables = collectables_;
   }
+  const bool open_metrics =
+      NegotiateFormat(request.Header("accept")) == ExpositionFormat::kOpenMetrics;
   std::vector<prometheus::MetricFamily> families;
-  for (const auto& weak : collectables)
-    if (auto c = weak.lock()) {
-      auto more = c->Collect();
-      families.insert(families.end(), std::make_move_iterator(more.begin()),
-                      std::make_move_iterator(more.end()));
-    }
+  Exemplars exemplars;
+  for (const auto& weak : collectables) {
+    auto c = weak.lock();
+    if (!c) continue;
+    auto* with_exemplars = dynamic_cast<ExemplarCollectable*>(c.get());
+    Exemplars more_exemplars;
+    auto more = open_metrics && with_exemplars
+                    ? with_exemplars->CollectWithExemplars(&more_exemplars)
+                    : c->Collect();
+    for (auto& [at, e] : more_exemplars)  // family indexes: into the whole list
+      exemplars[{families.size() + at.first, at.second}] = std::move(e);
+    families.insert(families.end(), std::make_move_iterator(more.begin()),
+                    std::make_move_iterator(more.end()));
+  }
   AppendHttpMetrics(server_->Stats(), &families);
-  HttpResponse r{200, kTextContentType, SerializeText(families), {}};
-  const std::string* encoding = request.Header("accept-encoding");
-  if (encoding && AcceptsGzip(encoding->c_str())) {
+  HttpResponse r{200, kTextContentType, {}, {}};
+  if (open_metrics) {
+    r.content_type = kOpenMetricsContentType;
+    r.body = SerializeOpenMetrics(families, exemplars);
+  } else {
+    r.body = SerializeText(families);
+  }
+  if (AcceptsGzipEncoding(request.Header("accept-encoding"))) {
     r.body = GzipCompress(r.body);
     r.headers.emplace_back("Content-Encoding", "gzip");
   }

@@ -138,6 +138,8 @@ CONFIGS = {
     # (what the others get), forced either way, beside all-netns.
     "atomic": "filters: {network_namespace: all}\nhistogram: {atomic_increments: true}\n",
     "plain": "filters: {network_namespace: all}\nhistogram: {atomic_increments: false}\n",
+    # Exemplar capture off, beside "default" (on): what it costs per packet.
+    "no-exemplars": "histogram: {exemplars: false}\n",
 }
 # The pathology guard: no program may average more than this many times
 # its empty reference in any cell (with enough events to judge), unless

@@ -112,14 +112,14 @@ std::pair<double, double> TimeRawReads(int fd, size_t* entries) {
 int Fill(int fd, const std::vector<uint64_t>& cgroups, const std::vector<uint32_t>& ifaces,
          int hooks, int ncpus) {
   std::vector<struct hist_key> keys;
-  std::vector<uint64_t> values;  // per key, per CPU: the 36 slots of a hook_hist
+  std::vector<uint64_t> values;  // per key, per CPU: a hook_hist (36 slots, exemplars)
   for (uint64_t cg : cgroups)
     for (uint32_t ifi : ifaces)
       for (int h = 1; h <= hooks; ++h) {
         keys.push_back({cg, ifi, static_cast<__u16>(h), 0});
         for (int c = 0; c < ncpus; ++c)
-          for (uint16_t slot = 0; slot < HIST_NSLOTS; ++slot)
-            values.push_back(slot == HIST_SUM_SLOT ? 123456789 : slot + 1);
+          for (size_t lane = 0; lane < HIST_VALUE_LANES; ++lane)
+            values.push_back(lane == HIST_SUM_SLOT ? 123456789 : lane < HIST_NSLOTS ? lane + 1 : 0);
       }
   __u32 count = static_cast<__u32>(keys.size());
   if (bpf_map_update_batch(fd, keys.data(), values.data(), &count, nullptr) != 0) return -1;

@@ -33,13 +33,14 @@ def api(prom, path, **params):
     return body["data"]
 
 
-def start_prometheus(workdir, prom_port, target_port, rules):
+def start_prometheus(workdir, prom_port, target_port, rules=None, extra=()):
     config = os.path.join(workdir, "prometheus.yml")
+    rule_files = f'rule_files: ["{rules}"]' if rules else ""
     with open(config, "w") as f:
         f.write(f"""global:
   scrape_interval: 1s
   evaluation_interval: 1s
-rule_files: ["{rules}"]
+{rule_files}
 scrape_configs:
   - job_name: {JOB}
     static_configs:
@@ -49,7 +50,7 @@ scrape_configs:
                    capture_output=True)
     return subprocess.Popen(
         ["prometheus", f"--config.file={config}", f"--storage.tsdb.path={workdir}/data",
-         f"--web.listen-address=127.0.0.1:{prom_port}", "--log.level=warn"],
+         f"--web.listen-address=127.0.0.1:{prom_port}", "--log.level=warn", *extra],
         stdout=subprocess.DEVNULL, stderr=open(os.path.join(workdir, "prometheus.log"), "w"))
 
 

@@ -58,6 +58,13 @@ def main():
         e2e.check(after - before == N, f"/metrics delta over the same period: {after - before:.0f}")
         bars = re.findall(r"^  \(\s*(\S+),\s*(\S+)\]\s+(\d+) #+$", out, re.M)
         e2e.check(len(bars) > 0, f"the report draws bucket bars ({len(bars)})")
+        # The slowest datagram of the interval, and who read it: this test.
+        port = rx.getsockname()[1]
+        slow = re.search(r"^udp-socket-read\n(?:  [(c].*\n)+  slowest (\S+): (.*)$", out, re.M)
+        e2e.check(slow is not None and f"->127.0.0.1:{port} " in slow.group(2) and
+                  f"pid={os.getpid()} " in slow.group(2),
+                  f"the report names udp-socket-read's slowest datagram: its flow to port "
+                  f"{port} and this reader (pid {os.getpid()})")
     except e2e.Failure as err:
         e2e.log(f"FAIL: {err}")
         return 1

@@ -20,7 +20,11 @@ MapSnapshot MakeSnapshot(const std::vector<Row>& rows) {
 
 void FakeHistogramSource::Read(MapSnapshot* out) {
   if (fail) throw std::runtime_error("fake read failure");
+  const uint64_t gen = out->exemplar_gen;
+  intervals.push_back(gen);
   *out = MakeSnapshot(rows);
+  out->exemplar_gen = gen;
+  if (gen) out->exemplars = exemplars;
 }
 
 std::optional<std::string> FakeNameResolver::InterfaceName(uint32_t ifindex) {

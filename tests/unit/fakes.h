@@ -24,6 +24,8 @@ MapSnapshot MakeSnapshot(const std::vector<Row>& rows);
 class FakeHistogramSource : public HistogramSource {
  public:
   std::vector<Row> rows;
+  std::vector<ExemplarRow> exemplars;  // served for any interval asked for
+  std::vector<uint64_t> intervals;     // the exemplar_gen of each read
   bool fail = false;
   void Read(MapSnapshot* out) override;
 };

@@ -46,24 +46,49 @@ std::string Scrape(Collector& c) {
 
 }  // namespace
 
-TEST_CASE("a scrape of known map contents matches the golden /metrics", "[golden]") {
-  FakeHistogramSource source;
-  source.rows = {{Key(2, 10), 3}, {Key(2, 12), 1}, {Key(2, HIST_SUM_SLOT), 6000},
-                 {Key(8, 0), 1},  {Key(8, 34), 1}, {Key(8, HIST_SUM_SLOT), 20000000000}};
-  FakeNameResolver names;
-  const FakeExporterStatus status = Status();
-  double now = 100.0;
-  Collector collector("netstacklat", BuiltinSpec(), source, status, names,
-                      [&now] { return now += 0.125; });
-
-  const std::string text = Scrape(collector);
-  const std::string path = NETSTACKLAT_GOLDEN_DIR "/metrics.txt";
+void CheckGolden(const std::string& text, const std::string& path) {
   if (std::getenv("NETSTACKLAT_UPDATE_GOLDEN")) std::ofstream(path) << text;
   std::ifstream in(path);
   REQUIRE(in.good());
   std::stringstream golden;
   golden << in.rdbuf();
   CHECK(text == golden.str());
+}
+
+FakeHistogramSource KnownRows() {
+  FakeHistogramSource source;
+  source.rows = {{Key(2, 10), 3}, {Key(2, 12), 1}, {Key(2, HIST_SUM_SLOT), 6000},
+                 {Key(8, 0), 1},  {Key(8, 34), 1}, {Key(8, HIST_SUM_SLOT), 20000000000}};
+  return source;
+}
+
+// The families of one scrape of KnownRows() (each call its own fakes).
+std::vector<prometheus::MetricFamily> KnownFamilies() {
+  FakeHistogramSource source = KnownRows();
+  FakeNameResolver names;
+  const FakeExporterStatus status = Status();
+  double now = 100.0;
+  Collector collector("netstacklat", BuiltinSpec(), source, status, names,
+                      [&now] { return now += 0.125; });
+  return collector.Collect();
+}
+
+TEST_CASE("a scrape of known map contents matches the golden /metrics", "[golden]") {
+  CheckGolden(WithoutBuildDetails(SerializeText(KnownFamilies())),
+              NETSTACKLAT_GOLDEN_DIR "/metrics.txt");
+}
+
+TEST_CASE("the same as OpenMetrics, with an exemplar, matches its golden file", "[golden]") {
+  const auto families = KnownFamilies();
+  REQUIRE(families.at(0).type == prometheus::MetricType::Histogram);
+  // The slowest netif-receive sample of the interval, 3.5 us (bucket le 4.096e-06).
+  const Exemplars exemplars = {
+      {{0, 0},
+       {{{"flow", "tcp 127.0.0.1:9661->127.0.0.1:41234"}, {"cpu", "1"}, {"iface", "lo"}},
+        3.5e-06,
+        1764072000.25}}};
+  CheckGolden(WithoutBuildDetails(SerializeOpenMetrics(families, exemplars)),
+              NETSTACKLAT_GOLDEN_DIR "/metrics.openmetrics.txt");
 }
 
 TEST_CASE("a failed map read still serves the exporter's own metrics and counts it") {

@@ -159,16 +159,18 @@ TEST_CASE("per-CPU values are summed per key and lane") {
 TEST_CASE("the per-hook array becomes hist_key rows for the slots that were hit") {
   RawMapContents raw;
   raw.key_size = 4;
-  raw.lanes = HIST_NSLOTS;
+  raw.lanes = HIST_VALUE_LANES;  // 36 slots, then the exemplar records
   for (uint32_t hook : {2u, 6u}) {
     const auto* b = reinterpret_cast<const uint8_t*>(&hook);
     raw.keys.insert(raw.keys.end(), b, b + 4);
   }
-  raw.values.assign(2 * HIST_NSLOTS, 0);
-  raw.values[10] = 3;                               // hook 2, bucket 10
-  raw.values[HIST_SUM_SLOT] = 3000;                 // hook 2, sum
-  raw.values[HIST_NSLOTS + 34] = 1;                 // hook 6, bucket 34
-  raw.values[HIST_NSLOTS + HIST_SUM_SLOT] = 20000;  // hook 6, sum
+  const size_t second = HIST_VALUE_LANES;
+  raw.values.assign(2 * HIST_VALUE_LANES, 0);
+  raw.values[10] = 3;                          // hook 2, bucket 10
+  raw.values[HIST_SUM_SLOT] = 3000;            // hook 2, sum
+  raw.values[HIST_NSLOTS] = 99;                // an exemplar lane: not a slot
+  raw.values[second + 34] = 1;                 // hook 6, bucket 34
+  raw.values[second + HIST_SUM_SLOT] = 20000;  // hook 6, sum
   MapSnapshot snap;
   ExpandHistograms(raw, &snap);
   REQUIRE(snap.size() == 4);
@@ -188,17 +190,18 @@ TEST_CASE("the per-hook array becomes hist_key rows for the slots that were hit"
 TEST_CASE("the grouped hash becomes hist_key rows keeping each label set") {
   RawMapContents raw;
   raw.key_size = sizeof(struct hist_key);
-  raw.lanes = HIST_NSLOTS;
+  raw.lanes = HIST_VALUE_LANES;
   const struct hist_key sets[] = {{77, 3, 6, 0}, {0, 1, 2, 0}};  // cgroup, ifindex, hook
   for (const auto& k : sets) {
     const auto* b = reinterpret_cast<const uint8_t*>(&k);
     raw.keys.insert(raw.keys.end(), b, b + sizeof(k));
   }
-  raw.values.assign(2 * HIST_NSLOTS, 0);
-  raw.values[12] = 5;                           // cgroup 77, eth 3, hook 6, bucket 12
-  raw.values[HIST_SUM_SLOT] = 20000;            // its sum
-  raw.values[HIST_NSLOTS + 0] = 1;              // lo, hook 2, bucket 0
-  raw.values[HIST_NSLOTS + HIST_SUM_SLOT] = 1;  // its sum
+  const size_t second = HIST_VALUE_LANES;
+  raw.values.assign(2 * HIST_VALUE_LANES, 0);
+  raw.values[12] = 5;                      // cgroup 77, eth 3, hook 6, bucket 12
+  raw.values[HIST_SUM_SLOT] = 20000;       // its sum
+  raw.values[second + 0] = 1;              // lo, hook 2, bucket 0
+  raw.values[second + HIST_SUM_SLOT] = 1;  // its sum
   MapSnapshot snap;
   ExpandHistograms(raw, &snap);
   const std::vector<std::string> rows = Rows(snap);

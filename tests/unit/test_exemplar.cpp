@@ -1,0 +1,160 @@
+// Exemplars: the records the BPF side leaves per CPU, which one a scrape
+// takes, and the labels it is served with.
+#include <arpa/inet.h>
+
+#include <catch2/catch.hpp>
+#include <cstring>
+
+#include "collector.h"
+#include "exemplar.h"
+#include "fakes.h"
+#include "map_reader.h"
+#include "text_exposition.h"
+
+using namespace netstacklat;
+using namespace netstacklat::testing;
+
+namespace {
+
+struct nstl_exemplar Record(uint64_t gen, uint64_t latency_ns) {
+  struct nstl_exemplar e = {};
+  e.gen = gen;
+  e.latency_ns = latency_ns;
+  e.done = latency_ns;
+  e.tstamp_ns = 1764072000000000000ULL;
+  return e;
+}
+
+struct nstl_exemplar TcpV4(const char* from, uint16_t sport, const char* to, uint16_t dport) {
+  struct nstl_exemplar e = Record(1, 1);
+  e.family = AF_INET;
+  e.protocol = IPPROTO_TCP;
+  inet_pton(AF_INET, from, e.saddr);
+  inet_pton(AF_INET, to, e.daddr);
+  e.sport = sport;
+  e.dport = dport;
+  return e;
+}
+
+// A per-CPU hook array of 2 hooks x 2 CPUs, as BpfMapReader leaves it.
+struct PerCpuArray {
+  RawMapContents raw;
+  std::vector<uint64_t> percpu;
+  PerCpuArray() {
+    raw.key_size = 4;
+    raw.lanes = HIST_VALUE_LANES;
+    for (uint32_t hook : {2u, 6u}) {
+      const auto* b = reinterpret_cast<const uint8_t*>(&hook);
+      raw.keys.insert(raw.keys.end(), b, b + 4);
+    }
+    raw.values.assign(2 * HIST_VALUE_LANES, 0);
+    percpu.assign(2 * 2 * HIST_VALUE_LANES, 0);
+  }
+  void Put(size_t entry, size_t cpu, uint64_t parity, const struct nstl_exemplar& e) {
+    const size_t at =
+        (entry * 2 + cpu) * HIST_VALUE_LANES + HIST_EXEMPLAR_LANE0 + parity * HIST_EXEMPLAR_LANES;
+    std::memcpy(&percpu[at], &e, sizeof(e));
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a scrape takes the slowest complete record of the interval it ends, over CPUs") {
+  PerCpuArray a;
+  a.Put(0, 0, 1, Record(5, 300));   // hook 2: interval 5 (odd: record 1)
+  a.Put(0, 1, 1, Record(5, 900));   //   the slowest, on CPU 1
+  a.Put(0, 0, 0, Record(6, 5000));  //   the next interval's, not this one's
+  struct nstl_exemplar torn = Record(5, 7000);
+  torn.done = 0;  // being written
+  a.Put(1, 0, 1, torn);
+  a.Put(1, 1, 1, Record(3, 8000));  // hook 6: an old interval's leftover
+  std::vector<ExemplarRow> rows;
+  ExtractExemplars(a.raw, a.percpu, 2, 5, &rows);
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0].key.hook == 2);
+  CHECK(rows[0].cpu == 1);
+  CHECK(rows[0].sample.latency_ns == 900);
+  ExtractExemplars(a.raw, a.percpu, 2, 6, &rows);
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0].sample.latency_ns == 5000);
+  ExtractExemplars(a.raw, a.percpu, 2, 0, &rows);  // exemplars off
+  CHECK(rows.empty());
+}
+
+TEST_CASE("flows print as protocol source->destination") {
+  CHECK(FormatFlow(TcpV4("10.0.0.1", 443, "10.0.0.2", 51000)) ==
+        "tcp 10.0.0.1:443->10.0.0.2:51000");
+  struct nstl_exemplar e = Record(1, 1);
+  e.family = AF_INET6;
+  e.protocol = IPPROTO_UDP;
+  inet_pton(AF_INET6, "fd00:198::1", e.saddr);
+  inet_pton(AF_INET6, "::1", e.daddr);
+  e.sport = 53;
+  e.dport = 40000;
+  CHECK(FormatFlow(e) == "udp [fd00:198::1]:53->[::1]:40000");
+  e.protocol = 1;  // ICMP: no ports
+  e.sport = e.dport = 0;
+  CHECK(FormatFlow(e) == "ip1 [fd00:198::1]->[::1]");
+  e.family = 0;
+  CHECK(FormatFlow(e).empty());
+}
+
+TEST_CASE("an exemplar names flow, process, CPU, interface and cgroup, within 128 characters") {
+  FakeNameResolver names;
+  names.interfaces = {{1, "lo"}};
+  names.cgroups = {{4242, "/system.slice/" + std::string(120, 'x') + ".service"}};
+  ExemplarRow row;
+  row.cpu = 1;
+  row.sample = TcpV4("127.0.0.1", 40000, "127.0.0.1", 9661);
+  row.sample.latency_ns = 300000851;
+  row.sample.done = row.sample.latency_ns;
+  row.sample.tstamp_ns = 1764072000000000000ULL;
+  row.sample.pid = 4711;
+  std::memcpy(row.sample.comm, "python3", 8);
+  row.sample.ifindex = 1;
+  row.sample.cgroup = 4242;
+  const Exemplar e = MakeExemplar(row, names, 1e-9);
+  CHECK(e.value == 0.300000851);  // not 0.30000085100000003
+  CHECK(e.timestamp == Approx(1764072000.300000851).margin(1e-6));
+  std::vector<std::string> names_kept;
+  for (const auto& l : e.labels) names_kept.push_back(l.name + "=" + l.value);
+  // The cgroup path would break the limit: it goes, the rest stays.
+  CHECK(names_kept == std::vector<std::string>{"flow=tcp 127.0.0.1:40000->127.0.0.1:9661",
+                                               "comm=python3", "pid=4711", "cpu=1", "iface=lo"});
+  row.sample.ifindex = 9;  // no longer known: its index
+  row.sample.cgroup = 0;
+  row.sample.pid = 0;
+  row.sample.comm[0] = 0;
+  std::vector<std::string> labels;
+  for (const auto& l : MakeExemplar(row, names, 1e-9).labels) labels.push_back(l.name);
+  CHECK(labels == std::vector<std::string>{"flow", "cpu", "iface"});
+}
+
+TEST_CASE("only OpenMetrics scrapes end an interval, and each gets its own") {
+  FakeHistogramSource source;
+  source.rows = {{{0, 0, 7, 19}, 2}, {{0, 0, 7, HIST_SUM_SLOT}, 600000}};  // udp-socket-read
+  ExemplarRow row;
+  row.key = {0, 0, 7, 0};
+  row.sample = TcpV4("127.0.0.1", 40000, "127.0.0.1", 9661);
+  row.sample.latency_ns = 400000;
+  row.sample.done = 400000;
+  source.exemplars = {row};
+  FakeNameResolver names;
+  const FakeExporterStatus status;
+  Collector collector("netstacklat", BuiltinSpec(), source, status, names,
+                      Collector::MonotonicSeconds);
+  uint64_t gen = 10;
+  collector.SetExemplarIntervals([&gen] { return gen++; });
+  collector.Collect();  // text: the interval runs on
+  CHECK(gen == 10);
+  Exemplars exemplars;
+  const auto families = collector.CollectWithExemplars(&exemplars);
+  CHECK(gen == 11);
+  CHECK(source.intervals == std::vector<uint64_t>{0, 10});
+  REQUIRE(exemplars.size() == 1);
+  CHECK(exemplars.begin()->first == std::make_pair<size_t, size_t>(0, 0));
+  CHECK(exemplars.begin()->second.value == 0.0004);
+  const std::string text = SerializeOpenMetrics(families, exemplars);
+  CHECK(text.find("hook=\"udp-socket-read\",le=\"0.000524288\"} 2 # {flow=\"tcp "
+                  "127.0.0.1:40000->127.0.0.1:9661\",cpu=\"0\"} 0.0004 ") != std::string::npos);
+}
