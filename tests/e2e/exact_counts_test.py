@@ -149,6 +149,27 @@ def peer_send(proto, addr, port, size, count):
     print(reads, flush=True)
 
 
+def peer_tun(name, count):
+    """A tun device reader (a VPN's, say) in its namespace: prints 'ready'
+    once the device exists, then the number of packets it read."""
+    import fcntl
+    import struct
+    fd = os.open("/dev/net/tun", os.O_RDWR)
+    tunsetiff, iff_tun, iff_no_pi = 0x400454CA, 0x0001, 0x1000
+    fcntl.ioctl(fd, tunsetiff, struct.pack("16sH", name.encode(), iff_tun | iff_no_pi))
+    print("ready", flush=True)
+    reads = 0
+    os.set_blocking(fd, False)
+    deadline = time.time() + 30
+    while reads < count and time.time() < deadline:
+        try:
+            os.read(fd, 65536)
+            reads += 1
+        except BlockingIOError:
+            time.sleep(0.001)
+    print(reads, flush=True)
+
+
 def cpu_hog():
     while True:
         pass
@@ -341,6 +362,54 @@ def run_cell(port, cls, fam, path, senders, base_port, totals):
     return failures, d
 
 
+TUN = "nstlc-tun"
+TUN_NET = "10.197.0"
+
+
+def tun_case(port):
+    """Packets redirected into a tun device (tc mirred, as a VPN or a
+    traffic mirror does; unlike forwarding, it keeps their RX timestamps)
+    and read by its reader go through skb_copy_datagram_iter like a
+    socket's data, but no socket reads them: the socket-read hooks must not
+    count them (the sk-less skb's IP protocol byte says TCP or UDP; its
+    data starts at its IP header)."""
+    n = 200
+    reader = subprocess.Popen(in_ns(NS_B, sys.executable, HERE, "--tun", TUN, str(2 * n)),
+                              stdout=subprocess.PIPE, text=True)
+    if reader.stdout.readline().strip() != "ready":
+        raise e2e.Failure("the tun reader did not start")
+    sh(*in_ns(NS_B, "ip", "addr", "add", f"{TUN_NET}.1/24", "dev", TUN))
+    sh(*in_ns(NS_B, "ip", "link", "set", TUN, "up"))
+    sh(*in_ns(NS_A, "ip", "route", "replace", f"{TUN_NET}.0/24", "via", ADDR["v4"][1]))
+    sh(*in_ns(NS_B, "tc", "qdisc", "add", "dev", DEV_B, "ingress"))
+    sh(*in_ns(NS_B, "tc", "filter", "add", "dev", DEV_B, "ingress", "protocol", "ip", "u32",
+              "match", "ip", "dst", f"{TUN_NET}.0/24", "action", "mirred", "egress",
+              "redirect", "dev", TUN))
+    c0, f0, points = hook_counts(port)
+    # From A, through B, into the tunnel: UDP datagrams and TCP SYNs.
+    sender = ("import socket\n"
+              f"u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+              f"for i in range({n}):\n"
+              f"    u.sendto(b'v' * 100, ('{TUN_NET}.2', 7000))\n"
+              f"    t = socket.socket(); t.setblocking(False)\n"
+              f"    t.connect_ex(('{TUN_NET}.2', 7001)); t.close()\n")
+    subprocess.run(in_ns(NS_A, sys.executable, "-c", sender), check=True)
+    out, _ = reader.communicate(timeout=60)
+    read = int(out.split()[-1])
+    time.sleep(0.3)
+    c1, _, _ = hook_counts(port)
+    grew = {h: int(c1.get(h, 0) - c0.get(h, 0)) for h in points}
+    e2e.log(f"tun: {read} packets redirected into {TUN} and read there; hooks grew: {grew}")
+    e2e.check(read >= n, f"the tun reader read the redirected packets ({read})")
+    for hook in ("tcp-socket-read", "udp-socket-read"):
+        if hook in points:
+            e2e.check(grew[hook] == 0, f"{hook}: the tun reader's reads are not socket reads "
+                      f"({grew[hook]} counted)")
+    # (The SYNs still carry the sender's delivery time there.)
+    e2e.check(grew.get("netif-receive", 0) >= n,
+              f"netif-receive saw the datagrams arrive ({grew.get('netif-receive', 0)})")
+
+
 def run(args):
     if os.geteuid() != 0:
         e2e.skip("needs root (BPF, network namespaces)")
@@ -374,6 +443,8 @@ def run(args):
                     f, _ = run_cell(port, cls, fam, path, args.senders, base, totals)
                     base += args.senders
                     failures += [f"{path}-{fam}-{cls}: {x}" for x in f]
+        if args.tun:
+            tun_case(port)
         for hook, (seen, future, missed) in sorted(totals.items()):
             e2e.log(f"total {hook}: {seen - future - missed} counted, {future} not counted "
                     f"for a future timestamp, {missed} runs skipped by the kernel")
@@ -392,6 +463,9 @@ def run(args):
 
 
 def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "--tun":
+        peer_tun(sys.argv[2], int(sys.argv[3]))
+        return 0
     if len(sys.argv) > 1 and sys.argv[1] == "--peer":
         role, proto, addr, port, size, count = sys.argv[2:8]
         fn = peer_recv if role == "recv" else peer_send
@@ -403,6 +477,8 @@ def main():
     p.add_argument("--senders", type=int, default=1)
     p.add_argument("--cpu-hog", action="store_true")
     p.add_argument("--classes", default=",".join(CLASSES))
+    p.add_argument("--no-tun", dest="tun", action="store_false",
+                   help="leave out the tun reader case")
     p.add_argument("--atomic-increments", default="auto", choices=("auto", "true", "false"),
                    help="the daemon's histogram.atomic_increments")
     args = p.parse_args()

@@ -47,10 +47,11 @@ root="$work/initramfs"
 mkdir -p "$root"/{bin,dev,proc,sys,mnt,modules}
 cp "$busybox" "$root/bin/busybox"
 
-# The 9p and virtio modules (and veth and netem for tests between namespaces), in
+# The 9p and virtio modules (and veth, netem, tun and tc ingress/u32/mirred for
+# tests between namespaces), in
 # dependency order, decompressed.
 : >"$root/modules/order"
-for mod in virtio_pci 9pnet_virtio 9p veth sch_netem; do
+for mod in virtio_pci 9pnet_virtio 9p veth sch_netem tun sch_ingress cls_u32 act_mirred; do
   modprobe -S "$version" --show-depends "$mod" | awk '$1 == "insmod" {print $2}'
 done | awk '!seen[$0]++' | while read -r ko; do
   name=$(basename "$ko")
