@@ -186,9 +186,19 @@ static __always_inline __u64 sample_netns(const struct sk_buff *skb,
 	return dev ? dev->nd_net.net->ns.inum : 0;
 }
 
+/*
+ * The receiving interface: skb_iif, set by the core receive path right
+ * after the netif_receive_skb tracepoint fires; there, the device itself.
+ */
 static __always_inline __u32 sample_ifindex(const struct sk_buff *skb,
-					    struct sock *sk)
+					    struct sock *sk,
+					    enum netstacklat_hook hook)
 {
+	if (skb && hook == NETSTACKLAT_HOOK_NETIF_RECEIVE) {
+		struct net_device *dev = skb->dev;
+
+		return dev ? dev->ifindex : 0;
+	}
 	if (skb)
 		return skb->skb_iif;
 	return sk ? sk->sk_rx_dst_ifindex : 0;
@@ -208,7 +218,7 @@ static __always_inline bool selected(const struct sk_buff *skb, struct sock *sk,
 			return false;
 	}
 	if (netstacklat_cfg.filter_ifindex) {
-		__u32 ifindex = sample_ifindex(skb, sk);
+		__u32 ifindex = sample_ifindex(skb, sk, hook);
 
 		if (!bpf_map_lookup_elem(&netstacklat_ifindexes, &ifindex))
 			return false;
@@ -431,12 +441,7 @@ static __always_inline void fill_exemplar(struct nstl_exemplar *ex, __u64 gen,
 	ex->gen = gen;
 	ex->latency_ns = latency_ns;
 	ex->tstamp_ns = tstamp_ns;
-	ex->ifindex = sample_ifindex(skb, sk);
-	/* Before the core receive path sets skb_iif: the receiving device. */
-	if ((hook == NETSTACKLAT_HOOK_NETIF_RECEIVE ||
-	     hook == NETSTACKLAT_HOOK_IP_START) &&
-	    skb && skb->dev)
-		ex->ifindex = skb->dev->ifindex;
+	ex->ifindex = sample_ifindex(skb, sk, hook);
 	ex->family = 0;
 	ex->protocol = 0;
 	ex->sport = 0;
@@ -529,7 +534,7 @@ static __always_inline void record_grouped(__u64 latency_ns, __s64 tstamp_ns,
 	struct hook_hist *hist;
 
 	if (netstacklat_cfg.groupby_ifindex)
-		key.ifindex = sample_ifindex(skb, sk);
+		key.ifindex = sample_ifindex(skb, sk, hook);
 	if (netstacklat_cfg.groupby_cgroup && is_socket_read(hook))
 		key.cgroup = bpf_get_current_cgroup_id();
 	hist = grouped_hist(&key);
