@@ -160,8 +160,8 @@ def daemon_with(args, port, config):
     return e2e.start_daemon(args.daemon, port, 120, extra=[f"--config.file={path}"])
 
 
-REF_KINDS = ("floor", "clock", "mono-clock", "map", "necessary", "necessary+hol-load",
-             "necessary+protocol-read", "necessary+task-netns")
+PART_KINDS = ("necessary+hol-load", "necessary+protocol-read", "necessary+task-netns")
+REF_KINDS = ("floor", "clock", "mono-clock", "map", "necessary") + PART_KINDS
 FIRST_KINDS = ("floor", "necessary")
 
 
@@ -185,12 +185,16 @@ def bench_bpf(args, label, variant):
     # that follow. So the empty and the necessary-work programs go first
     # (ours then pays only for the lines it reads beyond them, as it would
     # alone), the breakdown programs after ours. --ours-first: ours first.
+    # --parts-first: the breakdown programs too go before ours, so each pays
+    # the cache misses of the lines it reads beyond the necessary work, and
+    # ours what is left; printed per cell.
     refs = {k: {} for k in REF_KINDS}
     helpers = []
+    first = FIRST_KINDS + PART_KINDS if args.parts_first else FIRST_KINDS
     if not args.ours_first:
-        helpers.append(start_references(args, FIRST_KINDS, refs))
+        helpers.append(start_references(args, first, refs))
     daemon = daemon_with(args, port, CONFIGS[variant])
-    rest = REF_KINDS if args.ours_first else [k for k in REF_KINDS if k not in FIRST_KINDS]
+    rest = REF_KINDS if args.ours_first else [k for k in REF_KINDS if k not in first]
     helpers.append(start_references(args, rest, refs))
     metrics = e2e.parse(e2e.scrape(port))
     ours = {int(l["id"]): l["program"] for n, l, _ in metrics
@@ -224,6 +228,8 @@ def bench_bpf(args, label, variant):
             nec_ns = None
             if section in refs["necessary"]:
                 nec_ns, _ = per_event(before, after, refs["necessary"][section])
+                if args.parts_first:
+                    part_rows(label, variant, figure, refs, section, nec_ns, before, after)
                 row(f"bpf-{label}-{variant}-vs-necessary", figure, ns, nec_ns, "ns/event",
                     f"{cnt} events")
             if (cnt >= PATHOLOGY_MIN_EVENTS and floor_ns and ns > PATHOLOGY_RATIO * floor_ns
@@ -232,6 +238,14 @@ def bench_bpf(args, label, variant):
                                    f"{ns / floor_ns:.1f}x its empty reference ({floor_ns:.0f})")
     if variant == "all-netns":
         bench_parts(label, ours, refs, sections, cells[0][1], cells[-1][2])
+
+
+def part_rows(label, variant, figure, refs, section, nec_ns, before, after):
+    """Each breakdown program of this cell against the necessary work."""
+    for kind in PART_KINDS:
+        if section in refs[kind]:
+            part_ns, _ = per_event(before, after, refs[kind][section])
+            row(f"bpf-{label}-{variant}-part", f"{figure}:{kind}", part_ns, nec_ns, "ns/event", "")
 
 
 def per_event(before, after, pid):
@@ -251,8 +265,7 @@ def bench_parts(label, ours, refs, sections, before, after):
         if cnt < 100:
             continue
         ref_ns, _ = per_event(before, after, refs["floor"][section])
-        for kind in ("clock", "mono-clock", "map", "necessary", "necessary+hol-load",
-                     "necessary+protocol-read", "necessary+task-netns"):
+        for kind in ("clock", "mono-clock", "map", "necessary") + PART_KINDS:
             if section in refs[kind]:
                 part_ns, _ = per_event(before, after, refs[kind][section])
                 row(f"bpf-{label}-parts", f"{kind}-only@{section}", part_ns, ref_ns, "ns/event",
@@ -405,7 +418,7 @@ def print_matrix_summary():
     ours/empty over the traffic cells, and the worst cell."""
     by = {}
     for section, name, ours, ref, ratio, unit, note in rows:
-        if not section.startswith("bpf-") or section.endswith("-parts"):
+        if not section.startswith("bpf-") or section.endswith(("-parts", "-part")):
             continue
         kind = "necessary" if section.endswith("-vs-necessary") else "empty"
         variant = section[len("bpf-"):].removesuffix("-vs-necessary")
@@ -442,6 +455,8 @@ def main():
                    help="config variants of the bpf section: " + ", ".join(CONFIGS))
     p.add_argument("--ours-first", action="store_true",
                    help="attach ours before the empty and necessary-work references")
+    p.add_argument("--parts-first", action="store_true",
+                   help="attach the breakdown programs before ours too; print them per cell")
     p.add_argument("--smoke", action="store_true")
     args = p.parse_args()
     args.seconds = 1 if args.smoke else 10
@@ -472,6 +487,9 @@ def main():
     expected = {"bpf": 4, "scrape": 15, "packet": 3, "footprint": 3}
     missing = [s for s in sections
                if sum(1 for r in rows if r[0].startswith(s)) < expected[s]]
+    if args.parts_first and "bpf" in sections:
+        if not any(r[0].endswith("-part") for r in rows):
+            missing.append("bpf parts")
     if missing:
         print(f"FAIL: no figures for {missing}")
         return 1
