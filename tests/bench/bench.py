@@ -240,11 +240,19 @@ def bench_bpf(args, label, variant):
         bench_parts(label, ours, refs, sections, cells[0][1], cells[-1][2])
 
 
+def reference_ns(refs, kind, section, before, after):
+    """ns/event of the reference program of this kind on this attach
+    point, None where the floor helper has none there."""
+    if section not in refs[kind]:
+        return None
+    return per_event(before, after, refs[kind][section])[0]
+
+
 def part_rows(label, variant, figure, refs, section, nec_ns, before, after):
     """Each breakdown program of this cell against the necessary work."""
     for kind in PART_KINDS:
-        if section in refs[kind]:
-            part_ns, _ = per_event(before, after, refs[kind][section])
+        part_ns = reference_ns(refs, kind, section, before, after)
+        if part_ns is not None:
             row(f"bpf-{label}-{variant}-part", f"{figure}:{kind}", part_ns, nec_ns, "ns/event", "")
 
 
@@ -266,8 +274,8 @@ def bench_parts(label, ours, refs, sections, before, after):
             continue
         ref_ns, _ = per_event(before, after, refs["floor"][section])
         for kind in ("clock", "mono-clock", "map", "necessary") + PART_KINDS:
-            if section in refs[kind]:
-                part_ns, _ = per_event(before, after, refs[kind][section])
+            part_ns = reference_ns(refs, kind, section, before, after)
+            if part_ns is not None:
                 row(f"bpf-{label}-parts", f"{kind}-only@{section}", part_ns, ref_ns, "ns/event",
                     f"ours {ns:.0f}")
 
@@ -453,10 +461,11 @@ def main():
     p.add_argument("--label", default="host", help="names the kernel in bpf rows")
     p.add_argument("--variants", default=",".join(CONFIGS),
                    help="config variants of the bpf section: " + ", ".join(CONFIGS))
-    p.add_argument("--ours-first", action="store_true",
-                   help="attach ours before the empty and necessary-work references")
-    p.add_argument("--parts-first", action="store_true",
-                   help="attach the breakdown programs before ours too; print them per cell")
+    order = p.add_mutually_exclusive_group()
+    order.add_argument("--ours-first", action="store_true",
+                       help="attach ours before the empty and necessary-work references")
+    order.add_argument("--parts-first", action="store_true",
+                       help="attach the breakdown programs before ours too; print them per cell")
     p.add_argument("--smoke", action="store_true")
     args = p.parse_args()
     args.seconds = 1 if args.smoke else 10
