@@ -3,6 +3,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/err.h>
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -117,8 +118,19 @@ class HttpServer::Loop {
     if (epoll_fd_ < 0 || wake_fd_ < 0) throw StartupError("HTTP server: " + ErrnoText(errno));
     Watch(listen_fd_, kListenId, EPOLLIN, EPOLL_CTL_ADD);
     Watch(wake_fd_, kWakeId, EPOLLIN, EPOLL_CTL_ADD);
-    for (int i = 0; i < limits_.workers; ++i) workers_.emplace_back([this] { WorkerMain(); });
-    thread_ = std::thread([this] { Run(); });
+  }
+
+  void Start() {
+    if (thread_.joinable()) return;
+    for (int i = 0; i < limits_.workers; ++i)
+      workers_.emplace_back([this] {
+        pthread_setname_np(pthread_self(), "nstl-scrape");
+        WorkerMain();
+      });
+    thread_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "nstl-http");
+      Run();
+    });
   }
 
   ~Loop() { Stop(); }
@@ -127,7 +139,7 @@ class HttpServer::Loop {
     if (stopped_.exchange(true)) return;
     stop_ = true;
     Wake();
-    thread_.join();
+    if (thread_.joinable()) thread_.join();
     {
       std::lock_guard<std::mutex> lock(mu_);
       workers_stopping_ = true;
@@ -605,6 +617,10 @@ HttpServer::HttpServer(int listen_fd, SSL_CTX* tls, HttpHandler handler, HttpLim
     : loop_(std::make_unique<Loop>(listen_fd, tls, std::move(handler), limits)) {}
 
 HttpServer::~HttpServer() = default;
+
+void HttpServer::Start() {
+  loop_->Start();
+}
 
 void HttpServer::Stop() {
   loop_->Stop();

@@ -73,10 +73,16 @@ class HttpServer {
  public:
   // Takes the listening socket (non-blocking). `tls` (may be null: plain
   // HTTP) must outlive the server. The handler runs on worker threads.
+  // Starts no thread: connections wait in the listen backlog until Start().
   HttpServer(int listen_fd, SSL_CTX* tls, HttpHandler handler, HttpLimits limits = {});
   ~HttpServer();  // Stop()
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
+
+  // Starts the loop thread ("nstl-http") and the workers ("nstl-scrape").
+  // They inherit the caller's capabilities: the daemon calls it only once
+  // it holds none (capabilities.h).
+  void Start();
 
   // Closes the port and every connection; waits for handlers in flight.
   void Stop();

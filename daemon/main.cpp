@@ -1,7 +1,7 @@
-// netstacklat-exporter: parse flags -> load the metrics config -> enable RX
-// timestamps -> bind the port -> load and attach BPF -> serve -> wait for a
+// netstacklat-exporter: parse flags and both config files -> bind the port
+// -> enable RX timestamps -> load and attach BPF -> drop every capability
+// (still one thread) -> start the HTTP threads -> notify -> wait for a
 // signal -> detach everything.
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <systemd/sd-daemon.h>
 
@@ -19,7 +19,7 @@
 #include "cli.h"
 #include "collector.h"
 #include "errors.h"
-#include "libbpf_log.h"
+#include "logging.h"
 #include "map_reader.h"
 #include "metrics_config.h"
 #include "name_resolver.h"
@@ -34,14 +34,6 @@ namespace {
 
 // How often the TAI offset is re-read (leap seconds, NTP starting late).
 constexpr int kTaiRefreshSeconds = 60;
-
-void SetUpLogging(const Options& opts) {
-  // Logs to stderr: stdout carries the terminal report (--report-*).
-  spdlog::set_default_logger(spdlog::stderr_color_mt("netstacklat"));
-  spdlog::set_level(spdlog::level::from_str(opts.log_level));
-  spdlog::set_pattern(opts.log_no_timestamps ? "%l %v" : "%Y-%m-%dT%H:%M:%S.%e%z %l %v");
-  RouteLibbpfLogs();
-}
 
 MetricsConfig LoadMetricsConfig(const DaemonConfig& daemon) {
   MetricsConfig config =
@@ -204,14 +196,12 @@ int Run(const Options& opts) {
   int64_t tai_offset = 0;
   RefreshTaiOffset(bpf, &tai_offset);
   bpf.LoadAndAttach(AttachProbe(), daemon);
-  if (!daemon.run_as_user.empty()) {
-    SwitchUser(daemon.run_as_user);
-    spdlog::info("running as user {}", daemon.run_as_user);
-  }
   // Before the drop: another namespace's interfaces are opened by entering it.
   SystemNameResolver names(daemon.filters.interface_namespace);
-  DropAllCapabilities();  // nothing below needs any
-  spdlog::info("dropped all capabilities (CapEff {})", EffectiveCapabilities());
+  // Still one thread here: the drop reaches every thread there will be.
+  DropPrivileges(daemon.run_as_user);  // nothing below needs any
+  spdlog::info("dropped all capabilities{}",
+               daemon.run_as_user.empty() ? "" : ", running as user " + daemon.run_as_user);
 
   using Layout = BpfHistogramSource::Layout;
   BpfHistogramSource ungrouped(bpf.HistogramMapFd(), Layout::kHookArray);
@@ -224,9 +214,11 @@ int Run(const Options& opts) {
   collector->SetExemplarIntervals([&bpf] { return bpf.CloseExemplarInterval(); });
   if (!web) return ReportOnce(opts, *collector, signals);
   web->Register(collector);
-  web->SetReady();
-  spdlog::info("serving {} on {} (port {})", daemon.telemetry_path, daemon.listen_address,
-               web->Port());
+  web->Start();
+  if (const auto held = ThreadsHoldingCapabilities(); !held.empty())
+    throw StartupError("a thread holds capabilities: " + held.front());
+  spdlog::info("serving {} on {} (port {}); no capability in any of {} threads",
+               daemon.telemetry_path, daemon.listen_address, web->Port(), ThreadCount());
   // Type=notify: ready only now that the port is bound and the hooks attached.
   sd_notifyf(0, "READY=1\nSTATUS=%s", StatusLine(bpf).c_str());
 
@@ -265,7 +257,7 @@ int main(int argc, char** argv) {
     std::printf("netstacklat-exporter, version %s (revision: %s)\n", kVersion, kRevision);
     return 0;
   }
-  SetUpLogging(opts);
+  SetUpLogging(opts.log_level, opts.log_no_timestamps);
   try {
     return Run(opts);
   } catch (const ConfigError& e) {

@@ -52,13 +52,13 @@ void WebServer::Stop() {
   if (server_) server_->Stop();
 }
 
+void WebServer::Start() {
+  server_->Start();
+}
+
 void WebServer::Register(std::weak_ptr<prometheus::Collectable> collectable) {
   std::lock_guard<std::mutex> lock(mu_);
   collectables_.push_back(std::move(collectable));
-}
-
-void WebServer::SetReady() {
-  ready_ = true;
 }
 
 int WebServer::Port() const {
@@ -85,7 +85,6 @@ HttpResponse WebServer::Handle(const HttpRequest& request) {
 }
 
 HttpResponse WebServer::Metrics(const HttpRequest& request) {
-  if (!ready_) return Text(503, "starting: the BPF programs are not attached yet\n");
   std::vector<std::weak_ptr<prometheus::Collectable>> collectables;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -124,8 +123,7 @@ HttpResponse WebServer::Metrics(const HttpRequest& request) {
 }
 
 HttpResponse WebServer::LandingPage() const {
-  const std::string state = ready_ ? "<p><a href=\"" + telemetry_path_ + "\">Metrics</a></p>\n"
-                                   : "<p>Starting: the BPF programs are not attached yet.</p>\n";
+  const std::string link = "<p><a href=\"" + telemetry_path_ + "\">Metrics</a></p>\n";
   return HttpResponse{200,
                       "text/html; charset=utf-8",
                       "<html><head><title>netstacklat-exporter</title></head><body>\n"
@@ -134,7 +132,7 @@ HttpResponse WebServer::LandingPage() const {
                           "</h1>\n"
                           "<p>Latency of received packets inside the Linux network stack, "
                           "from eBPF.</p>\n" +
-                          state + "</body></html>\n",
+                          link + "</body></html>\n",
                       {}};
 }
 

@@ -5,9 +5,11 @@
 // certificate.
 //
 // The port is bound at construction, before any BPF is loaded, so a port
-// conflict is reported first; until SetReady() (hooks attached, collector
-// registered) the telemetry path answers 503: an empty 200 would be
-// recorded by Prometheus as a good scrape with no series.
+// conflict is reported first. Its threads start at Start(), once the hooks
+// are attached, the collector registered and every capability dropped (so
+// that none of them holds one); until then connections wait in the listen
+// backlog and are then answered in full: never an empty 200, which
+// Prometheus would record as a good scrape with no series.
 #pragma once
 
 #include <prometheus/collectable.h>
@@ -40,8 +42,9 @@ class WebServer {
   WebServer(const WebServer&) = delete;
   WebServer& operator=(const WebServer&) = delete;
 
+  // Before Start().
   void Register(std::weak_ptr<prometheus::Collectable> collectable);
-  void SetReady();  // the telemetry path serves from now on
+  void Start();  // the HTTP threads: connections queued since the bind are served
   int Port() const;
   void Stop();  // before what the collectables read goes away
 
@@ -55,7 +58,6 @@ class WebServer {
   std::string telemetry_path_;
   std::unique_ptr<TlsContext> tls_;  // null: plain HTTP
   std::unique_ptr<BasicAuth> auth_;  // null: no basic_auth_users
-  std::atomic<bool> ready_{false};
   std::mutex mu_;
   std::vector<std::weak_ptr<prometheus::Collectable>> collectables_;
   std::unique_ptr<HttpServer> server_;  // last: stops before the rest goes

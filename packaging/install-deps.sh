@@ -13,6 +13,8 @@ test=(catch2 clang-format python3 prometheus curl openssl iproute2 util-linux wr
       debhelper lintian dpkg-dev systemd
       # the package on a fresh root file system, and the OCI image
       mmdebstrap buildah podman python3-yaml
+      # the .deb under a real systemd as PID 1 (systemd-nspawn --boot)
+      systemd-container
       # a strict OpenMetrics parser for the exemplar test
       python3-prometheus-client
       # Debian's kernels booted under QEMU for the fentry end-to-end tests:

@@ -173,7 +173,7 @@ int main(int argc, char** argv) {
   {
     WebServer web("127.0.0.1:" + std::string(argv[2]), "/metrics");
     web.Register(collector);
-    web.SetReady();
+    web.Start();
     std::printf("ready\n");
     std::fflush(stdout);
     char buf[64];

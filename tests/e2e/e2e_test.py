@@ -8,6 +8,7 @@ Exit codes: 0 pass, 1 fail, 77 skipped (with the reason printed; never under
 CI=true, where a skip is a failure).
 """
 import argparse
+import atexit
 import os
 import re
 import shutil
@@ -129,6 +130,22 @@ def free_port():
         return s.getsockname()[1]
 
 
+_STARTED = []
+
+
+@atexit.register
+def _stop_leftover_daemons():
+    """A test that failed half way leaves no daemon (and so no BPF program)
+    behind it: whatever start_daemon started and still runs gets SIGTERM."""
+    for proc in _STARTED:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
 def start_daemon(path, port, timeout, caps=None, wrapper=None, extra=(), plain_http=True):
     """Starts the daemon as systemd would for Type=notify and waits for
     READY=1, which must come only once the port serves the attached hooks
@@ -150,6 +167,7 @@ def start_daemon(path, port, timeout, caps=None, wrapper=None, extra=(), plain_h
         log(f"running the daemon as nobody with only {caps}")
     proc = subprocess.Popen(cmd, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    _STARTED.append(proc)
     try:
         messages = ""
         while "READY=1" not in messages:
@@ -164,6 +182,50 @@ def start_daemon(path, port, timeout, caps=None, wrapper=None, extra=(), plain_h
         check("netstacklat_exporter_hook_attached" in scrape(port),
               f"sd_notify READY=1 came once /metrics served the hooks ({messages.strip()!r})")
     return proc
+
+
+CAP_SETS = ("CapInh", "CapPrm", "CapEff", "CapAmb")
+
+
+CAP_NUMBERS = {"bpf": 39, "perfmon": 38}
+
+
+def cap_bits(caps):
+    """The bit mask of setpriv's "+bpf,+perfmon" (0 for None)."""
+    return sum(1 << CAP_NUMBERS[c.lstrip("+")] for c in (caps or "").split(",") if c)
+
+
+def thread_status(pid):
+    """{tid: {field: value}} of /proc/PID/task/*/status: every thread, not
+    only the main one (capabilities are per thread)."""
+    out = {}
+    for tid in sorted(os.listdir(f"/proc/{pid}/task"), key=int):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/status") as f:
+                out[int(tid)] = {k: v.strip() for k, v in
+                                 (l.split(":", 1) for l in f if ":" in l)}
+        except FileNotFoundError:  # the thread ended while we read
+            pass
+    return out
+
+
+def check_no_thread_capabilities(pid, bounding, what):
+    """Every thread of PID: CapInh, CapPrm, CapEff and CapAmb 0, NoNewPrivs 1,
+    CapBnd == bounding. Logs one line per thread (name, tid, the sets)."""
+    threads = thread_status(pid)
+    bad = []
+    for tid, st in threads.items():
+        sets = {k: int(st[k], 16) for k in CAP_SETS + ("CapBnd",)}
+        log(f"  {what}: thread {st['Name']} ({tid}): " +
+            " ".join(f"{k}={v:016x}" for k, v in sets.items()) +
+            f" NoNewPrivs={st.get('NoNewPrivs')}")
+        if any(sets[k] for k in CAP_SETS) or sets["CapBnd"] != bounding or \
+                st.get("NoNewPrivs") != "1":
+            bad.append(f"{st['Name']}({tid})")
+    check(len(threads) > 1 and not bad,
+          f"{what}: none of its {len(threads)} threads holds a capability, each has "
+          f"NoNewPrivs and the bounding set {bounding:#x}" +
+          (f" (failing: {', '.join(bad)})" if bad else ""))
 
 
 # --- traffic ----------------------------------------------------------------
@@ -337,6 +399,10 @@ def run(args):
     try:
         extra = [f"--config.file={args.config_file}"] if args.config_file else []
         proc = start_daemon(args.daemon, port, args.start_timeout, args.caps, extra=extra)
+        # As nobody with only --caps the bounding set stays what setpriv left
+        # (no CAP_SETPCAP to empty it); as plain root it is emptied.
+        check_no_thread_capabilities(proc.pid, cap_bits(args.caps),
+                                     f"started with {args.caps}" if args.caps else "plain root")
         before = parse(scrape(port))
         hooks = values(before, "netstacklat_exporter_hook_attached", "hook")
         points = {l["hook"]: l["attach_point"] for n, l, _ in before

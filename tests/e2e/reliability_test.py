@@ -5,7 +5,8 @@ missing mounts, loses no counts, and leaves nothing behind after stop.
   - HTTP faults: idle connections, garbage requests, clients that hang up
     mid-response; a SIGHUP storm; SIGTERM during a scrape.
   - bpffs and tracefs not mounted: still attaches (it needs neither).
-  - Least privilege: after attaching, CapEff is 0 and scrapes still work.
+  - Least privilege: after attaching, no thread holds a capability (as plain
+    root and with --runas.user) and scrapes still work.
   - Load: CONCURRENCY scrapers (wrk) for LOAD_SECONDS: no failed scrape,
     RSS flat, histograms still advancing.
   - Cycles: CYCLES start/stop (SIGTERM) leave no BPF program, map or link.
@@ -87,8 +88,24 @@ def main():
     return e2e.run_reporting(run, args)
 
 
+def plain_root_start(daemon):
+    """Started as plain root (the README's command): every thread gives up
+    every capability, and the bounding set too (root may drop it), so that
+    no thread, nor a program it could exec, can load BPF again."""
+    port = e2e.free_port()
+    proc = e2e.start_daemon(daemon, port, 60)
+    try:
+        e2e.check_no_thread_capabilities(proc.pid, 0, "plain root")
+        e2e.send_traffic()
+        e2e.check(total_count(port) > 0, "plain root: serves live histograms without them")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        e2e.check(proc.wait(timeout=30) == 0, "plain root: exits 0 on SIGTERM")
+
+
 def run(args):
     before = bpf_objects()
+    plain_root_start(args.daemon)
     port = e2e.free_port()
     # Without bpffs and tracefs: a private mount namespace where both are gone.
     cmd = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
@@ -98,10 +115,9 @@ def run(args):
            "--runas.user=nobody"]
     proc = e2e.start_daemon(args.daemon, port, 60, wrapper=cmd)
     e2e.check(True, "started with bpffs and tracefs unmounted in its mount namespace")
-    status = {l.split(":")[0]: l.split()[1:] for l in open(f"/proc/{proc.pid}/status")}
-    caps = status["CapEff"][0]
-    e2e.check(int(caps, 16) == 0, f"no capabilities left after attaching (CapEff {caps})")
-    e2e.check(status["Uid"][0] == "65534", f"runs as nobody after attaching (uid {status['Uid']})")
+    e2e.check_no_thread_capabilities(proc.pid, 0, "--runas.user=nobody")
+    uids = {st["Uid"].split()[0] for st in e2e.thread_status(proc.pid).values()}
+    e2e.check(uids == {"65534"}, f"every thread runs as nobody after attaching (uids {uids})")
 
     e2e.send_traffic()
     c0, fd0 = total_count(port), fds(proc.pid)

@@ -3,8 +3,11 @@
 or partial 200.
 
   startup:  a poller hammers /metrics from before the daemon starts; every
-            answer must be a connection refused, a 503, or a 200 carrying the
-            latency family and every hook's status (nothing in between).
+            answer must be a connection refused or a 200 carrying the latency
+            family and every hook's status (nothing in between): a connection
+            made while the hooks attach waits in the listen backlog (the HTTP
+            threads start once every capability is dropped) and then gets a
+            complete answer; no 503, which Prometheus would count as down.
   hostile:  100 idle connections, 20 slowloris clients (a header line every
             second, forever) and, with TLS, 20 clients that send a ClientHello
             and never finish the handshake; each reconnects as soon as the
@@ -62,19 +65,19 @@ def complete(body):
 def startup(daemon):
     port = e2e.free_port()
     url = f"http://127.0.0.1:{port}/metrics"
-    seen = {"refused": 0, 503: 0, "complete": 0, "bad": []}
+    seen = {"refused": 0, "complete": 0, "waited": 0, "bad": []}
     stop = threading.Event()
 
     def poll():
         while not stop.is_set():
-            status, body, _ = scrape_once(url, 2)
+            status, body, seconds = scrape_once(url, 10)
             if status == 0:
                 seen["refused"] += 1
                 time.sleep(0.0005)
-            elif status == 503:
-                seen[503] += 1
             elif status == 200 and complete(body):
                 seen["complete"] += 1
+                # Answered after a wait: it came while the hooks attached.
+                seen["waited"] += seconds > 0.02
             else:
                 seen["bad"].append((status, len(body), body[:120]))
 
@@ -94,10 +97,10 @@ def startup(daemon):
             t.join()
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=20)
-    e2e.log(f"startup: {seen['refused']} refused, {seen[503]} answered 503, "
-            f"{seen['complete']} complete 200s, {len(seen['bad'])} other answers")
-    e2e.check(not seen["bad"], f"no empty or partial 200 during startup ({seen['bad'][:3]})")
-    e2e.check(seen[503] > 0, "the port answered 503 while the hooks attached")
+    e2e.log(f"startup: {seen['refused']} refused, {seen['complete']} complete 200s "
+            f"({seen['waited']} after waiting > 20 ms), {len(seen['bad'])} other answers")
+    e2e.check(not seen["bad"], f"no 503, empty or partial 200 during startup "
+              f"({seen['bad'][:3]})")
     e2e.check(seen["complete"] >= 20, "then complete scrapes")
 
 

@@ -11,8 +11,9 @@ can run; where they cannot (podman missing, or crun refused as on these
 machines, which lack CAP_SYS_RESOURCE for its rlimits), by unpacking the
 image's root file system and running its entrypoint chrooted in a private
 mount namespace, read-only, with a capability bounding set of exactly
-CAP_BPF and CAP_PERFMON. It says which path it took. Either way it scrapes
-live histograms from it.
+CAP_BPF and CAP_PERFMON and no_new_privs (allowPrivilegeEscalation: false).
+It says which path it took. Either way it scrapes live histograms from it
+and checks that no thread of the running daemon holds a capability.
 
   container_test.py --daemon BINARY --manifest DAEMONSET.yaml --out DIR
 
@@ -39,6 +40,7 @@ BUILD_IMAGE = os.path.join(HERE, "..", "..", "packaging", "container", "build-im
 MAX_MB = 40
 CAP_PERFMON, CAP_BPF = 38, 39
 PR_CAPBSET_DROP = 24
+PR_SET_NO_NEW_PRIVS = 38
 FORBIDDEN = ("bin/sh", "bin/bash", "usr/bin/sh", "usr/bin/bash", "usr/bin/apt",
              "usr/bin/apt-get", "usr/bin/dpkg", "etc/ssl/certs")
 
@@ -187,6 +189,9 @@ def run_chrooted(rootfs, argv):
     os.chroot(rootfs)
     os.chdir("/")
     libc = ctypes.CDLL(None, use_errno=True)
+    # allowPrivilegeEscalation: false is no_new_privs at exec.
+    if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "PR_SET_NO_NEW_PRIVS")
     for cap in range(64):
         if cap in (CAP_BPF, CAP_PERFMON):
             continue
@@ -202,6 +207,16 @@ def cap_bounding(pid):
         if line.startswith("CapBnd:"):
             return int(line.split()[1], 16)
     return None
+
+
+def daemon_pid(proc):
+    """The daemon's pid: proc's own when chrooted (exec all the way down),
+    the container's init when podman runs it."""
+    if os.path.basename(proc.args[0]) != "podman":
+        return proc.pid
+    out = subprocess.run(["podman", "inspect", "-f", "{{.State.Pid}}", f"nstl-test-{os.getpid()}"],
+                         capture_output=True, text=True).stdout.strip()
+    return int(out)
 
 
 def scrape_live(port, proc):
@@ -266,6 +281,8 @@ def run(args):
             e2e.check(bnd == (1 << CAP_BPF) | (1 << CAP_PERFMON),
                       f"its capability bounding set is CAP_BPF+CAP_PERFMON ({bnd:#x})")
         scrape_live(port, proc)
+        e2e.check_no_thread_capabilities(daemon_pid(proc), (1 << CAP_BPF) |
+                                         (1 << CAP_PERFMON), "the image as the DaemonSet runs it")
         proc.send_signal(signal.SIGTERM)
         rc = proc.wait(timeout=30)
         log = proc.stdout.read()

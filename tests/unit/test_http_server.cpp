@@ -8,8 +8,10 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <memory>
 #include <thread>
 
+#include "capabilities.h"
 #include "http_server.h"
 #include "listen_address.h"
 #include "web_server.h"
@@ -57,13 +59,20 @@ bool ClosedWithin(int fd, std::chrono::milliseconds timeout) {
   return ReadUntilClosed(fd, timeout) != "TIMEOUT";
 }
 
-HttpServer Echo(const HttpLimits& limits = {}) {
-  return HttpServer(
+// Not started: the caller may connect before Start().
+std::unique_ptr<HttpServer> Unstarted(const HttpLimits& limits = {}) {
+  return std::make_unique<HttpServer>(
       netstacklat::BindListenSocket("127.0.0.1:0", 16), nullptr,
       [](const HttpRequest& r) {
         return HttpResponse{200, "text/plain", r.method + " " + r.path, {}};
       },
       limits);
+}
+
+std::unique_ptr<HttpServer> Echo(const HttpLimits& limits = {}) {
+  auto server = Unstarted(limits);
+  server->Start();
+  return server;
 }
 
 size_t Count(const std::string& text, const std::string& needle) {
@@ -74,9 +83,23 @@ size_t Count(const std::string& text, const std::string& needle) {
 
 }  // namespace
 
+TEST_CASE("no thread runs before Start(); a connection made before it is answered after") {
+  std::this_thread::sleep_for(50ms);  // threads of earlier tests, joined, are gone
+  const size_t threads_before = netstacklat::ThreadCount();
+  auto server = Unstarted();
+  CHECK(netstacklat::ThreadCount() == threads_before);  // the daemon drops privileges here
+  const int fd = Connect(server->Port());
+  Send(fd, "GET /early HTTP/1.1\r\nConnection: close\r\n\r\n");
+  CHECK_FALSE(ClosedWithin(fd, 200ms));  // queued in the backlog, unanswered
+  server->Start();
+  CHECK(netstacklat::ThreadCount() == threads_before + 3);  // the loop and 2 workers
+  CHECK_THAT(ReadUntilClosed(fd), Catch::Contains("GET /early"));
+  close(fd);
+}
+
 TEST_CASE("pipelined requests on one connection are answered in order") {
-  HttpServer server = Echo();
-  const int fd = Connect(server.Port());
+  auto server = Echo();
+  const int fd = Connect(server->Port());
   Send(fd,
        "GET /a HTTP/1.1\r\nHost: x\r\n\r\nHEAD /b HTTP/1.1\r\n\r\n"
        "GET /c HTTP/1.1\r\nConnection: close\r\n\r\n");
@@ -93,24 +116,24 @@ TEST_CASE("pipelined requests on one connection are answered in order") {
 }
 
 TEST_CASE("malformed and oversized requests are answered, then closed") {
-  HttpServer server = Echo();
-  int fd = Connect(server.Port());
+  auto server = Echo();
+  int fd = Connect(server->Port());
   Send(fd, "GET / HTTP/1.1\r\nX: " + std::string(20000, 'a') + "\r\n\r\n");
   CHECK_THAT(ReadUntilClosed(fd), Catch::StartsWith("HTTP/1.1 431 "));
   close(fd);
-  fd = Connect(server.Port());
+  fd = Connect(server->Port());
   Send(fd, "BREW /pot HTCPCP/1.0\r\n\r\n");
   CHECK_THAT(ReadUntilClosed(fd), Catch::StartsWith("HTTP/1.1 400 "));
   close(fd);
-  CHECK(server.Stats().bad_requests == 2);
+  CHECK(server->Stats().bad_requests == 2);
 }
 
 TEST_CASE("a client that sends nothing, or trickles its head, is closed in bounded time") {
   HttpLimits limits;
   limits.request_timeout = 300ms;
-  HttpServer server = Echo(limits);
-  const int idle = Connect(server.Port());
-  const int slow = Connect(server.Port());
+  auto server = Echo(limits);
+  const int idle = Connect(server->Port());
+  const int slow = Connect(server->Port());
   const auto t0 = std::chrono::steady_clock::now();
   Send(slow, "GET / HTTP/1.1\r\n");
   bool slow_closed = false;
@@ -122,11 +145,11 @@ TEST_CASE("a client that sends nothing, or trickles its head, is closed in bound
   CHECK(slow_closed);
   CHECK(slow_lived < 1500ms);
   CHECK(ClosedWithin(idle, 1000ms));
-  CHECK(server.Stats().timed_out == 2);
+  CHECK(server->Stats().timed_out == 2);
   close(idle);
   close(slow);
   // The server still answers.
-  const int fd = Connect(server.Port());
+  const int fd = Connect(server->Port());
   Send(fd, "GET /ok HTTP/1.1\r\nConnection: close\r\n\r\n");
   CHECK_THAT(ReadUntilClosed(fd), Catch::Contains("GET /ok"));
   close(fd);
@@ -135,21 +158,22 @@ TEST_CASE("a client that sends nothing, or trickles its head, is closed in bound
 TEST_CASE("when full, the longest waiter makes room for a new client") {
   HttpLimits limits;
   limits.max_connections = 2;
-  HttpServer server = Echo(limits);
-  const int first = Connect(server.Port());
+  auto server = Echo(limits);
+  const int first = Connect(server->Port());
   std::this_thread::sleep_for(20ms);
-  const int second = Connect(server.Port());
+  const int second = Connect(server->Port());
   std::this_thread::sleep_for(20ms);
-  const int scraper = Connect(server.Port());
+  const int scraper = Connect(server->Port());
   Send(scraper, "GET /metrics HTTP/1.1\r\nConnection: close\r\n\r\n");
   CHECK_THAT(ReadUntilClosed(scraper), Catch::Contains("GET /metrics"));
   CHECK(ClosedWithin(first, 1000ms));
-  CHECK(server.Stats().evicted >= 1);
+  CHECK(server->Stats().evicted >= 1);
   for (int fd : {first, second, scraper}) close(fd);
 }
 
-TEST_CASE("the web server answers 503 until ready, then the metrics") {
+TEST_CASE("the web server serves the metrics, the landing page and refusals") {
   netstacklat::WebServer web("127.0.0.1:0", "/metrics");
+  web.Start();
   const auto get = [&](const std::string& request) {
     const int fd = Connect(web.Port());
     Send(fd, request);
@@ -158,10 +182,7 @@ TEST_CASE("the web server answers 503 until ready, then the metrics") {
     return out;
   };
   const std::string scrape = "GET /metrics HTTP/1.1\r\nConnection: close\r\n\r\n";
-  CHECK_THAT(get(scrape), Catch::StartsWith("HTTP/1.1 503 Service Unavailable\r\n") &&
-                              Catch::Contains("starting"));
-  CHECK_THAT(get("GET / HTTP/1.0\r\n\r\n"), Catch::Contains("Starting"));
-  web.SetReady();
+  CHECK_THAT(get("GET / HTTP/1.0\r\n\r\n"), Catch::Contains("<a href=\"/metrics\">"));
   CHECK_THAT(get(scrape), Catch::StartsWith("HTTP/1.1 200 OK\r\n") &&
                               Catch::Contains("netstacklat_exporter_http_connections 1\n"));
   CHECK_THAT(get("POST /metrics HTTP/1.0\r\nContent-Length: 0\r\n\r\n"),
