@@ -106,6 +106,25 @@ HttpParseResult ParseHeaderLine(std::string_view line, HttpRequest* out) {
   return {};
 }
 
+// What a proxy in front could read differently from us (RFC 9112 6.3, 3.2).
+HttpParseResult CheckFraming(const HttpRequest& request) {
+  const std::string* length = nullptr;
+  size_t hosts = 0;
+  for (const auto& [name, value] : request.headers) {
+    if (name == "host") ++hosts;
+    if (name != "content-length") continue;
+    if (value.empty() || value.find_first_not_of("0123456789") != std::string::npos)
+      return Error(400, "malformed Content-Length");
+    if (length && *length != value) return Error(400, "conflicting Content-Length headers");
+    length = &value;
+  }
+  if (length && request.Header("transfer-encoding"))
+    return Error(400, "both Content-Length and Transfer-Encoding");
+  if (request.minor_version == 1 && hosts != 1)
+    return Error(400, hosts == 0 ? "missing Host header" : "more than one Host header");
+  return {};
+}
+
 }  // namespace
 
 const std::string* HttpRequest::Header(std::string_view lower_name) const {
@@ -127,15 +146,19 @@ bool HttpRequest::HasBody() const {
   return length && *length != "0";
 }
 
-HttpParseResult ParseHttpRequest(std::string_view buffer, size_t max_head_bytes, HttpRequest* out) {
+HttpParseResult ParseHttpRequest(std::string_view buffer, size_t max_head_bytes, HttpRequest* out,
+                                 size_t resume_from) {
   // Empty lines before the request line are tolerated (RFC 9112 2.2).
   size_t skipped = 0;
   while (skipped < buffer.size() && (buffer[skipped] == '\r' || buffer[skipped] == '\n')) ++skipped;
   if (skipped > 4) return Error(400, "malformed request");
   const std::string_view rest = buffer.substr(skipped);
-  // The head ends at the first empty line: "\n\n" or "\n\r\n".
+  // The head ends at the first empty line: "\n\n" or "\n\r\n". Nothing
+  // before resume_from ends it (an earlier call looked).
+  const size_t from = resume_from > skipped ? resume_from - skipped : 0;
   size_t end = std::string_view::npos, cut = 0;
-  for (size_t lf = rest.find('\n'); lf != std::string_view::npos; lf = rest.find('\n', lf + 1)) {
+  for (size_t lf = rest.find('\n', from); lf != std::string_view::npos;
+       lf = rest.find('\n', lf + 1)) {
     if (lf + 1 < rest.size() && rest[lf + 1] == '\n') {
       end = lf;
       cut = lf + 2;
@@ -149,7 +172,10 @@ HttpParseResult ParseHttpRequest(std::string_view buffer, size_t max_head_bytes,
   }
   if (end == std::string_view::npos) {
     if (buffer.size() > max_head_bytes) return Error(431, "request head too large");
-    return {};
+    HttpParseResult incomplete;
+    // The last two bytes may start a terminator that is still arriving.
+    incomplete.resume = std::max(skipped, buffer.size() >= 2 ? buffer.size() - 2 : 0);
+    return incomplete;
   }
   if (skipped + cut > max_head_bytes) return Error(431, "request head too large");
   *out = HttpRequest{};
@@ -159,9 +185,8 @@ HttpParseResult ParseHttpRequest(std::string_view buffer, size_t max_head_bytes,
   for (size_t i = 1; i < lines.size() && r.status != HttpParseResult::kError; ++i)
     r = ParseHeaderLine(lines[i], out);
   if (r.status == HttpParseResult::kError) return r;
-  if (const std::string* length = out->Header("content-length");
-      length && (length->empty() || length->find_first_not_of("0123456789") != std::string::npos))
-    return Error(400, "malformed Content-Length");
+  r = CheckFraming(*out);
+  if (r.status == HttpParseResult::kError) return r;
   r.status = HttpParseResult::kComplete;
   r.consumed = skipped + cut;
   return r;

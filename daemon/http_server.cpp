@@ -69,6 +69,11 @@ constexpr uint64_t kListenId = 0;
 constexpr uint64_t kWakeId = 1;
 constexpr uint64_t kFirstConnectionId = 2;
 constexpr auto kAcceptPause = std::chrono::milliseconds(100);
+// Work one wake-up may do for one source of events, so that a connect
+// flood or a client streaming at a closing connection cannot keep the loop
+// from the others (level-triggered epoll brings the rest next time).
+constexpr int kMaxAcceptsPerWake = 64;
+constexpr size_t kMaxDrainPerWake = 64 * 1024;
 
 enum class State {
   kHandshake,  // TLS handshake in progress
@@ -87,6 +92,7 @@ struct Connection {
   Clock::time_point waiting_since;  // for eviction: oldest waiter goes first
   bool got_bytes = false;           // of the request being read
   std::string in;
+  size_t scanned = 0;  // of `in`, searched for the head's end already
   std::string out;
   size_t out_sent = 0;
   bool close_after = false;
@@ -235,7 +241,7 @@ class HttpServer::Loop {
   // --- connections ----------------------------------------------------------
 
   void AcceptAll(Clock::time_point now) {
-    for (;;) {
+    for (int accepted = 0; accepted < kMaxAcceptsPerWake; ++accepted) {
       const int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd < 0) {
         if (errno == EINTR || errno == ECONNABORTED) continue;
@@ -462,8 +468,12 @@ class HttpServer::Loop {
   // went to a worker, or a malformed one is being answered).
   bool TakeRequest(Connection& c, Clock::time_point now) {
     Job job{c.id, {}};
-    const HttpParseResult r = ParseHttpRequest(c.in, limits_.max_head_bytes, &job.request);
-    if (r.status == HttpParseResult::kIncomplete) return false;
+    const HttpParseResult r =
+        ParseHttpRequest(c.in, limits_.max_head_bytes, &job.request, c.scanned);
+    if (r.status == HttpParseResult::kIncomplete) {
+      c.scanned = r.resume;
+      return false;
+    }
     if (r.status == HttpParseResult::kError) {
       ++stats_.bad_requests;
       HttpResponse response{r.error_status, "text/plain; charset=utf-8", r.error + "\n", {}};
@@ -471,6 +481,7 @@ class HttpServer::Loop {
       return true;
     }
     c.in.erase(0, r.consumed);
+    c.scanned = 0;
     c.state = State::kHandling;
     SetInterest(c, 0);
     ++stats_.requests;
@@ -545,9 +556,12 @@ class HttpServer::Loop {
 
   void Drain(Connection& c) {
     char buf[4096];
-    for (;;) {
+    for (size_t drained = 0; drained < kMaxDrainPerWake;) {
       const ssize_t r = recv(c.fd, buf, sizeof(buf), 0);
-      if (r > 0) continue;
+      if (r > 0) {
+        drained += static_cast<size_t>(r);
+        continue;
+      }
       if (r < 0 && errno == EINTR) continue;
       if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
       Close(c);  // EOF or error

@@ -54,20 +54,20 @@ TEST_CASE("bare LF line ends and leading empty lines are accepted") {
   CHECK(r.KeepAlive());
   CHECK(Parse("GET / HTTP/1.0\r\n\r\n", &r).status == HttpParseResult::kComplete);
   CHECK_FALSE(r.KeepAlive());
-  CHECK(Parse("GET / HTTP/1.1\r\nConnection: Upgrade, close\r\n\r\n", &r).status ==
+  CHECK(Parse("GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, close\r\n\r\n", &r).status ==
         HttpParseResult::kComplete);
   CHECK_FALSE(r.KeepAlive());
 }
 
 TEST_CASE("bodies are noticed (the server answers and closes)") {
   HttpRequest r;
-  REQUIRE(Parse("POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc", &r).status ==
+  REQUIRE(Parse("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc", &r).status ==
           HttpParseResult::kComplete);
   CHECK(r.HasBody());
-  REQUIRE(Parse("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", &r).status ==
+  REQUIRE(Parse("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n", &r).status ==
           HttpParseResult::kComplete);
   CHECK(r.HasBody());
-  REQUIRE(Parse("GET / HTTP/1.1\r\nContent-Length: 0\r\n\r\n", &r).status ==
+  REQUIRE(Parse("GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", &r).status ==
           HttpParseResult::kComplete);
   CHECK_FALSE(r.HasBody());
 }
@@ -115,4 +115,55 @@ TEST_CASE("the number of header lines is bounded") {
   const auto p = Parse(text + "\r\n", &r);
   CHECK(p.status == HttpParseResult::kError);
   CHECK(p.error_status == 431);
+}
+
+// RFC 9112 6.3, 3.2: shapes a proxy in front may read differently
+// (request smuggling) are refused, not guessed at.
+TEST_CASE("conflicting framing and a missing or repeated Host are refused (400)") {
+  const std::vector<std::string> refused = {
+      "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nContent-Length: 40\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 40\r\nContent-Length: 0\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
+      "GET / HTTP/1.1\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: \r\nHost: x\r\n\r\n",
+  };
+  for (const std::string& text : refused) {
+    HttpRequest r;
+    INFO(text);
+    const auto p = Parse(text, &r);
+    CHECK(p.status == HttpParseResult::kError);
+    CHECK(p.error_status == 400);
+  }
+  HttpRequest r;
+  // The same length twice is one length; HTTP/1.0 needs no Host.
+  CHECK(Parse("GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nContent-Length: 0\r\n\r\n", &r)
+            .status == HttpParseResult::kComplete);
+  CHECK(Parse("GET / HTTP/1.0\r\n\r\n", &r).status == HttpParseResult::kComplete);
+  CHECK(Parse("GET / HTTP/1.1\r\nHost:\r\n\r\n", &r).status == HttpParseResult::kComplete);
+}
+
+TEST_CASE("a head fed byte by byte is scanned once, not from byte 0 at every read") {
+  std::string text = "GET /metrics HTTP/1.1\r\nHost: x\r\n";
+  for (int i = 0; i < 60; ++i) text += "X-Header-" + std::to_string(i) + ": some value here\r\n";
+  text += "\r\n";
+  size_t resume = 0, examined = 0;
+  for (size_t n = 1; n < text.size(); ++n) {
+    HttpRequest r;
+    const auto p = ParseHttpRequest(std::string_view(text).substr(0, n), 8192, &r, resume);
+    REQUIRE(p.status == HttpParseResult::kIncomplete);
+    REQUIRE(p.resume <= n);
+    examined += n - resume;  // what this call had to look at
+    resume = p.resume;
+  }
+  HttpRequest r;
+  const auto p = ParseHttpRequest(text, 8192, &r, resume);
+  REQUIRE(p.status == HttpParseResult::kComplete);
+  CHECK(r.Header("x-header-59"));
+  // Linear: a few bytes per read, not the whole head again (which would be
+  // ~text.size()^2 / 2, here over a million).
+  CHECK(examined <= 4 * text.size());
+  // Resuming past the end really skips what was scanned: the terminator
+  // before `resume` is not looked for again.
+  CHECK(ParseHttpRequest(text, 8192, &r, text.size()).status == HttpParseResult::kIncomplete);
 }

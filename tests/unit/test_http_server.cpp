@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <memory>
@@ -89,7 +90,7 @@ TEST_CASE("no thread runs before Start(); a connection made before it is answere
   auto server = Unstarted();
   CHECK(netstacklat::ThreadCount() == threads_before);  // the daemon drops privileges here
   const int fd = Connect(server->Port());
-  Send(fd, "GET /early HTTP/1.1\r\nConnection: close\r\n\r\n");
+  Send(fd, "GET /early HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   CHECK_FALSE(ClosedWithin(fd, 200ms));  // queued in the backlog, unanswered
   server->Start();
   CHECK(netstacklat::ThreadCount() == threads_before + 3);  // the loop and 2 workers
@@ -101,8 +102,8 @@ TEST_CASE("pipelined requests on one connection are answered in order") {
   auto server = Echo();
   const int fd = Connect(server->Port());
   Send(fd,
-       "GET /a HTTP/1.1\r\nHost: x\r\n\r\nHEAD /b HTTP/1.1\r\n\r\n"
-       "GET /c HTTP/1.1\r\nConnection: close\r\n\r\n");
+       "GET /a HTTP/1.1\r\nHost: x\r\n\r\nHEAD /b HTTP/1.1\r\nHost: x\r\n\r\n"
+       "GET /c HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   const std::string out = ReadUntilClosed(fd);
   close(fd);
   CHECK(Count(out, "HTTP/1.1 200 OK\r\n") == 3);
@@ -150,9 +151,41 @@ TEST_CASE("a client that sends nothing, or trickles its head, is closed in bound
   close(slow);
   // The server still answers.
   const int fd = Connect(server->Port());
-  Send(fd, "GET /ok HTTP/1.1\r\nConnection: close\r\n\r\n");
+  Send(fd, "GET /ok HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   CHECK_THAT(ReadUntilClosed(fd), Catch::Contains("GET /ok"));
   close(fd);
+}
+
+TEST_CASE("clients streaming bytes at closing connections cannot hold the loop") {
+  HttpLimits limits;
+  limits.linger_timeout = 10000ms;  // the bound per wake-up must do it, not this
+  auto server = Echo(limits);
+  std::vector<int> floods;
+  for (int i = 0; i < 3; ++i) {
+    const int fd = Connect(server->Port());
+    Send(fd, "GET /bye HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    char first[64];
+    REQUIRE(recv(fd, first, sizeof(first), 0) > 0);  // answered: now lingering
+    floods.push_back(fd);
+  }
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> streamers;
+  for (int fd : floods)
+    streamers.emplace_back([&stop, fd] {
+      const std::string junk(1 << 16, 'x');
+      while (!stop && send(fd, junk.data(), junk.size(), MSG_NOSIGNAL) > 0) {
+      }
+    });
+  std::this_thread::sleep_for(100ms);
+  const int fd = Connect(server->Port());
+  Send(fd, "GET /ok HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  const std::string out = ReadUntilClosed(fd, 3000ms);
+  stop = true;
+  for (int f : floods) shutdown(f, SHUT_RDWR);
+  for (auto& t : streamers) t.join();
+  for (int f : floods) close(f);
+  close(fd);
+  CHECK_THAT(out, Catch::Contains("GET /ok"));
 }
 
 TEST_CASE("when full, the longest waiter makes room for a new client") {
@@ -164,7 +197,7 @@ TEST_CASE("when full, the longest waiter makes room for a new client") {
   const int second = Connect(server->Port());
   std::this_thread::sleep_for(20ms);
   const int scraper = Connect(server->Port());
-  Send(scraper, "GET /metrics HTTP/1.1\r\nConnection: close\r\n\r\n");
+  Send(scraper, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   CHECK_THAT(ReadUntilClosed(scraper), Catch::Contains("GET /metrics"));
   CHECK(ClosedWithin(first, 1000ms));
   CHECK(server->Stats().evicted >= 1);
@@ -181,7 +214,7 @@ TEST_CASE("the web server serves the metrics, the landing page and refusals") {
     close(fd);
     return out;
   };
-  const std::string scrape = "GET /metrics HTTP/1.1\r\nConnection: close\r\n\r\n";
+  const std::string scrape = "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
   CHECK_THAT(get("GET / HTTP/1.0\r\n\r\n"), Catch::Contains("<a href=\"/metrics\">"));
   CHECK_THAT(get(scrape), Catch::StartsWith("HTTP/1.1 200 OK\r\n") &&
                               Catch::Contains("netstacklat_exporter_http_connections 1\n"));
