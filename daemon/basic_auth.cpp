@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 
@@ -21,6 +22,21 @@ std::string Digest(const std::string& text) {
 
 bool ConstantTimeEqual(const std::string& a, const std::string& b) {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+// "$2b$10$...": the cost is the two digits after the second '$'.
+int BcryptCost(const std::string& hash) {
+  return (hash[4] - '0') * 10 + (hash[5] - '0');
+}
+
+// A bcrypt hash of nothing in particular, at `cost`.
+std::string DummyHash(int cost) {
+  char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+  auto data = std::make_unique<struct crypt_data>();
+  if (!crypt_gensalt_rn("$2b$", static_cast<unsigned long>(cost), nullptr, 0, salt, sizeof(salt)))
+    return "";
+  const char* out = crypt_r("no such user", salt, data.get());
+  return out && out[0] == '$' ? out : "";
 }
 
 }  // namespace
@@ -40,37 +56,53 @@ bool DecodeBase64(const std::string& in, std::string* out) {
   return true;
 }
 
-BasicAuth::BasicAuth(std::map<std::string, std::string> users) : users_(std::move(users)) {}
+BasicAuth::BasicAuth(std::map<std::string, std::string> users) : users_(std::move(users)) {
+  int cost = 4;
+  for (const auto& [user, hash] : users_) cost = std::max(cost, BcryptCost(hash));
+  if (enabled()) dummy_hash_ = DummyHash(cost);
+}
 
-bool BasicAuth::Allows(const char* authorization) {
-  if (!enabled()) return true;
+bool BasicAuth::Parse(const char* authorization, Credentials* out) const {
   static const char kScheme[] = "Basic ";
   if (!authorization || strncasecmp(authorization, kScheme, sizeof(kScheme) - 1) != 0) return false;
   std::string decoded;
   if (!DecodeBase64(authorization + sizeof(kScheme) - 1, &decoded)) return false;
   const auto colon = decoded.find(':');
   if (colon == std::string::npos) return false;
-  return Verify(decoded.substr(0, colon), decoded.substr(colon + 1));
+  out->user = decoded.substr(0, colon);
+  out->password = decoded.substr(colon + 1);
+  const auto it = users_.find(out->user);
+  out->hash = it == users_.end() ? &dummy_hash_ : &it->second;
+  out->key = Digest(out->user + '\0' + out->password + '\0' + *out->hash);
+  return true;
 }
 
-bool BasicAuth::Verify(const std::string& user, const std::string& password) {
-  const auto it = users_.find(user);
-  // An unknown user costs a bcrypt run too, so timing does not tell
-  // which user names exist.
-  static const std::string kDummy = "$2b$10$K4/AfxthApBKXm9xr46Bn.Kr9a6mp9nuLlsPA/j8/Wecy3R10Zr1q";
-  const std::string& hash = it == users_.end() ? kDummy : it->second;
-  const std::string key = Digest(user + '\0' + password + '\0' + hash);
-  {
-    const std::lock_guard<std::mutex> lock(mu_);
-    if (it != users_.end() && verified_.count(key)) return true;
-  }
+AuthVerdict BasicAuth::Quick(const char* authorization) {
+  if (!enabled()) return AuthVerdict::kAllow;
+  Credentials c;
+  if (!Parse(authorization, &c)) return AuthVerdict::kDeny;
+  const std::lock_guard<std::mutex> lock(mu_);
+  return verified_.count(c.key) ? AuthVerdict::kAllow : AuthVerdict::kVerify;
+}
+
+bool BasicAuth::Allows(const char* authorization) {
+  const AuthVerdict v = Quick(authorization);
+  return v == AuthVerdict::kAllow || (v == AuthVerdict::kVerify && Verify(authorization));
+}
+
+bool BasicAuth::Verify(const char* authorization) {
+  if (!enabled()) return true;
+  Credentials c;
+  if (!Parse(authorization, &c)) return false;
+  // An unknown user costs a bcrypt run of the same cost (the dummy hash),
+  // so timing does not tell which user names exist.
   auto data = std::make_unique<struct crypt_data>();  // ~32 KB: not on the stack
-  const char* out = crypt_r(password.c_str(), hash.c_str(), data.get());
-  const bool ok = out && it != users_.end() && ConstantTimeEqual(out, hash);
+  const char* out = crypt_r(c.password.c_str(), c.hash->c_str(), data.get());
+  const bool ok = out && c.hash != &dummy_hash_ && ConstantTimeEqual(out, *c.hash);
   if (ok) {
     const std::lock_guard<std::mutex> lock(mu_);
     if (verified_.size() >= kMaxRemembered) verified_.clear();
-    verified_.insert(key);
+    verified_.insert(c.key);
   }
   return ok;
 }

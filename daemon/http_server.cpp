@@ -1,5 +1,6 @@
 #include "http_server.h"
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/err.h>
@@ -37,6 +38,8 @@ const char* HttpReason(int status) {
       return "Method Not Allowed";
     case 406:
       return "Not Acceptable";
+    case 429:
+      return "Too Many Requests";
     case 431:
       return "Request Header Fields Too Large";
     case 500:
@@ -91,6 +94,7 @@ struct Connection {
   Clock::time_point deadline;
   Clock::time_point waiting_since;  // for eviction: oldest waiter goes first
   bool got_bytes = false;           // of the request being read
+  std::string client;               // the peer's address (no port)
   std::string in;
   size_t scanned = 0;  // of `in`, searched for the head's end already
   std::string out;
@@ -102,6 +106,7 @@ struct Connection {
 struct Job {
   uint64_t id;
   HttpRequest request;
+  std::string client;  // the peer's address, for the per-client slow-check bound
 };
 
 struct Done {
@@ -113,12 +118,28 @@ struct Done {
 // What a read or write on a connection came to.
 enum class Io { kDone, kWouldBlock, kClosed };
 
+// The client's address without its port ("127.0.0.2", "::1").
+std::string PeerAddress(int fd) {
+  sockaddr_storage a{};
+  socklen_t len = sizeof(a);
+  char text[INET6_ADDRSTRLEN] = "";
+  if (getpeername(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) return "";
+  const void* addr = a.ss_family == AF_INET6
+                         ? static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(&a)->sin6_addr)
+                         : static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(&a)->sin_addr);
+  return inet_ntop(a.ss_family, addr, text, sizeof(text)) ? text : "";
+}
+
 }  // namespace
 
 class HttpServer::Loop {
  public:
-  Loop(int listen_fd, SSL_CTX* tls, HttpHandler handler, HttpLimits limits)
-      : listen_fd_(listen_fd), tls_(tls), handler_(std::move(handler)), limits_(limits) {
+  Loop(int listen_fd, SSL_CTX* tls, HttpHandler handler, HttpLimits limits, RequestGate gate)
+      : listen_fd_(listen_fd),
+        tls_(tls),
+        handler_(std::move(handler)),
+        limits_(limits),
+        gate_(std::move(gate)) {
     epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
     wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (epoll_fd_ < 0 || wake_fd_ < 0) throw StartupError("HTTP server: " + ErrnoText(errno));
@@ -132,6 +153,11 @@ class HttpServer::Loop {
       workers_.emplace_back([this] {
         pthread_setname_np(pthread_self(), "nstl-scrape");
         WorkerMain();
+      });
+    if (gate_.slow)
+      gate_thread_ = std::thread([this] {
+        pthread_setname_np(pthread_self(), "nstl-auth");
+        GateMain();
       });
     thread_ = std::thread([this] {
       pthread_setname_np(pthread_self(), "nstl-http");
@@ -151,7 +177,9 @@ class HttpServer::Loop {
       workers_stopping_ = true;
     }
     cv_.notify_all();
+    slow_cv_.notify_all();
     for (auto& w : workers_) w.join();
+    if (gate_thread_.joinable()) gate_thread_.join();
     for (auto& [id, c] : conns_) Release(*c);
     conns_.clear();
     close(listen_fd_);
@@ -274,6 +302,7 @@ class HttpServer::Loop {
     auto c = std::make_unique<Connection>();
     c->id = next_id_++;
     c->fd = fd;
+    c->client = PeerAddress(fd);
     c->waiting_since = now;
     if (tls_) {
       c->ssl = SSL_new(tls_);
@@ -467,7 +496,7 @@ class HttpServer::Loop {
   // Parses the buffered bytes; true if that ended the reading (a request
   // went to a worker, or a malformed one is being answered).
   bool TakeRequest(Connection& c, Clock::time_point now) {
-    Job job{c.id, {}};
+    Job job{c.id, {}, c.client};
     const HttpParseResult r =
         ParseHttpRequest(c.in, limits_.max_head_bytes, &job.request, c.scanned);
     if (r.status == HttpParseResult::kIncomplete) {
@@ -485,11 +514,57 @@ class HttpServer::Loop {
     c.state = State::kHandling;
     SetInterest(c, 0);
     ++stats_.requests;
+    switch (gate_ ? gate_.quick(job.request) : RequestGate::Verdict::kAllow) {
+      case RequestGate::Verdict::kAllow:
+        if (gate_) ++stats_.gate_cached;
+        Enqueue(std::move(job));
+        break;
+      case RequestGate::Verdict::kDeny:
+        ++stats_.gate_denied;
+        Answer(c, job.request, gate_.denied(), now);
+        break;
+      case RequestGate::Verdict::kSlowCheck:
+        if (!EnqueueSlowCheck(std::move(job))) {
+          ++stats_.gate_throttled;
+          HttpResponse busy{429, "text/plain; charset=utf-8", "too many password checks\n", {}};
+          busy.headers.emplace_back("Retry-After", "1");
+          Answer(c, job.request, busy, now);
+        }
+        break;
+    }
+    return true;
+  }
+
+  // A response made on the loop thread (no worker needed).
+  void Answer(Connection& c, const HttpRequest& request, const HttpResponse& response,
+              Clock::time_point now) {
+    const bool close = !request.KeepAlive() || request.HasBody();
+    StartWriting(c, SerializeHttpResponse(response, request.method == "HEAD", close), close, now);
+  }
+
+  void Enqueue(Job job) {
     {
       std::lock_guard<std::mutex> lock(mu_);
       jobs_.push_back(std::move(job));
     }
     cv_.notify_one();
+  }
+
+  // False if the slow-check queue is full, in all or for this client.
+  bool EnqueueSlowCheck(Job&& job) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      size_t& mine = slow_by_client_[job.client];
+      if (slow_jobs_count_ >= limits_.max_slow_checks ||
+          mine >= limits_.max_slow_checks_per_client) {
+        if (mine == 0) slow_by_client_.erase(job.client);
+        return false;
+      }
+      ++mine;
+      ++slow_jobs_count_;
+      slow_jobs_.push_back(std::move(job));
+    }
+    slow_cv_.notify_one();
     return true;
   }
 
@@ -569,6 +644,45 @@ class HttpServer::Loop {
     }
   }
 
+  // --- the slow gate ---------------------------------------------------------
+
+  void GateMain() {
+    for (;;) {
+      Job job;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        slow_cv_.wait(lock, [&] { return workers_stopping_ || !slow_jobs_.empty(); });
+        if (workers_stopping_) return;
+        job = std::move(slow_jobs_.front());
+        slow_jobs_.pop_front();
+      }
+      ++stats_.gate_slow;
+      const bool allowed = gate_.slow(job.request);
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        --slow_jobs_count_;  // counted until done: the check is the cost
+        if (--slow_by_client_[job.client] == 0) slow_by_client_.erase(job.client);
+      }
+      if (allowed) {
+        Enqueue(std::move(job));
+        continue;
+      }
+      ++stats_.gate_denied;
+      const bool close = !job.request.KeepAlive() || job.request.HasBody();
+      Finish(Done{job.id,
+                  SerializeHttpResponse(gate_.denied(), job.request.method == "HEAD", close),
+                  close});
+    }
+  }
+
+  void Finish(Done done) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      done_.push_back(std::move(done));
+    }
+    Wake();
+  }
+
   // --- workers ----------------------------------------------------------------
 
   void WorkerMain() {
@@ -589,13 +703,8 @@ class HttpServer::Loop {
         response = HttpResponse{500, "text/plain; charset=utf-8", "internal error\n", {}};
       }
       const bool close = !job.request.KeepAlive() || job.request.HasBody();
-      Done done{job.id, SerializeHttpResponse(response, job.request.method == "HEAD", close),
-                close};
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        done_.push_back(std::move(done));
-      }
-      Wake();
+      Finish(Done{job.id, SerializeHttpResponse(response, job.request.method == "HEAD", close),
+                  close});
     }
   }
 
@@ -603,6 +712,7 @@ class HttpServer::Loop {
   SSL_CTX* const tls_;
   const HttpHandler handler_;
   const HttpLimits limits_;
+  const RequestGate gate_;
   HttpStats stats_;
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
@@ -622,13 +732,19 @@ class HttpServer::Loop {
   std::deque<Job> jobs_;
   std::vector<Done> done_;
   bool workers_stopping_ = false;
+  std::condition_variable slow_cv_;
+  std::deque<Job> slow_jobs_;
+  size_t slow_jobs_count_ = 0;  // queued or running
+  std::unordered_map<std::string, size_t> slow_by_client_;
 
   std::thread thread_;
   std::vector<std::thread> workers_;
+  std::thread gate_thread_;
 };
 
-HttpServer::HttpServer(int listen_fd, SSL_CTX* tls, HttpHandler handler, HttpLimits limits)
-    : loop_(std::make_unique<Loop>(listen_fd, tls, std::move(handler), limits)) {}
+HttpServer::HttpServer(int listen_fd, SSL_CTX* tls, HttpHandler handler, HttpLimits limits,
+                       RequestGate gate)
+    : loop_(std::make_unique<Loop>(listen_fd, tls, std::move(handler), limits, std::move(gate))) {}
 
 HttpServer::~HttpServer() = default;
 

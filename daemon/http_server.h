@@ -42,6 +42,19 @@ struct HttpResponse {
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 
+// What decides, before a worker runs the handler, whether a request may:
+// `quick` on the loop thread (microseconds: a cache look-up), `slow` (a
+// bcrypt run) on the server's own "nstl-auth" thread, for requests `quick`
+// could not decide. So a password spray never reaches the workers, and a
+// scraper whose credentials verified once never waits behind it.
+struct RequestGate {
+  enum class Verdict { kAllow, kDeny, kSlowCheck };
+  std::function<Verdict(const HttpRequest&)> quick;
+  std::function<bool(const HttpRequest&)> slow;
+  std::function<HttpResponse()> denied;  // e.g. 401 with WWW-Authenticate
+  explicit operator bool() const { return static_cast<bool>(quick); }
+};
+
 struct HttpLimits {
   size_t max_connections = 256;
   size_t max_head_bytes = 8192;
@@ -50,16 +63,24 @@ struct HttpLimits {
   std::chrono::milliseconds write_timeout{30000};
   std::chrono::milliseconds linger_timeout{1000};  // draining after "Connection: close"
   int workers = 2;
+  // Slow gate checks (bcrypt) waiting or running, in all and per client
+  // address; beyond either the request is answered 429 at once.
+  size_t max_slow_checks = 4;
+  size_t max_slow_checks_per_client = 1;
 };
 
 // Counters for the exporter's own metrics (read while the server runs).
 struct HttpStats {
   std::atomic<uint64_t> accepted{0};
   std::atomic<uint64_t> requests{0};
-  std::atomic<uint64_t> bad_requests{0};  // answered 4xx/5xx by the parser
-  std::atomic<uint64_t> timed_out{0};     // a bound above expired
-  std::atomic<uint64_t> evicted{0};       // closed to make room
-  std::atomic<uint64_t> tls_failed{0};    // handshake refused or broken
+  std::atomic<uint64_t> bad_requests{0};    // answered 4xx/5xx by the parser
+  std::atomic<uint64_t> timed_out{0};       // a bound above expired
+  std::atomic<uint64_t> evicted{0};         // closed to make room
+  std::atomic<uint64_t> tls_failed{0};      // handshake refused or broken
+  std::atomic<uint64_t> gate_cached{0};     // allowed by the quick check
+  std::atomic<uint64_t> gate_denied{0};     // refused (quick or slow)
+  std::atomic<uint64_t> gate_slow{0};       // slow checks run (bcrypt)
+  std::atomic<uint64_t> gate_throttled{0};  // answered 429: the slow queue was full
   std::atomic<int64_t> open{0};
 };
 
@@ -74,7 +95,8 @@ class HttpServer {
   // Takes the listening socket (non-blocking). `tls` (may be null: plain
   // HTTP) must outlive the server. The handler runs on worker threads.
   // Starts no thread: connections wait in the listen backlog until Start().
-  HttpServer(int listen_fd, SSL_CTX* tls, HttpHandler handler, HttpLimits limits = {});
+  HttpServer(int listen_fd, SSL_CTX* tls, HttpHandler handler, HttpLimits limits = {},
+             RequestGate gate = {});
   ~HttpServer();  // Stop()
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;

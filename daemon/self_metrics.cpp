@@ -190,6 +190,19 @@ void AppendHttpMetrics(const HttpStats& s, std::vector<MetricFamily>* out) {
     dropped.metric.push_back(
         Sample({{"reason", reason}}, static_cast<double>(n->load()), MetricType::Counter));
   out->push_back(std::move(dropped));
+  MetricFamily auth = Family(
+      "netstacklat_exporter_http_auth_checks_total",
+      "Basic auth checks by outcome: allowed from the cache of credentials that verified "
+      "before (cached), bcrypt run (bcrypt), refused (denied), answered 429 because the bcrypt "
+      "queue was full (throttled).",
+      MetricType::Counter);
+  for (const auto& [result, n] : {std::pair{"cached", &s.gate_cached},
+                                  {"bcrypt", &s.gate_slow},
+                                  {"denied", &s.gate_denied},
+                                  {"throttled", &s.gate_throttled}})
+    auth.metric.push_back(
+        Sample({{"result", result}}, static_cast<double>(n->load()), MetricType::Counter));
+  out->push_back(std::move(auth));
 }
 
 }  // namespace netstacklat

@@ -3,6 +3,7 @@
 #include <openssl/ssl.h>
 #include <unistd.h>
 
+#include "basic_auth.h"
 #include "yaml_util.h"
 
 namespace netstacklat {
@@ -99,6 +100,11 @@ void ParseUsers(const YAML::Node& node, const Context& ctx, WebConfig* c) {
     const auto hash = Scalar<std::string>(kv.second, item, "a bcrypt hash");
     if (!IsBcrypt(hash))
       item.Fail(kv.second, "must be a bcrypt hash ($2y$10$..., 60 characters; htpasswd -nBC 10)");
+    if (const int cost = std::stoi(hash.substr(4, 2)); cost > kMaxBcryptCost || cost < 4)
+      item.Fail(kv.second, "bcrypt cost " + std::to_string(cost) + " is outside 4.." +
+                               std::to_string(kMaxBcryptCost) +
+                               " (each wrong password would cost a core that long; "
+                               "htpasswd -nBC 10)");
     c->basic_auth_users[user] = hash;
   }
 }

@@ -26,6 +26,38 @@ HttpResponse Text(int status, std::string body) {
   return HttpResponse{status, kPlainText, std::move(body), {}};
 }
 
+HttpResponse Unauthorized() {
+  HttpResponse r = Text(401, "Unauthorized\n");
+  r.headers.emplace_back("WWW-Authenticate", "Basic realm=\"netstacklat-exporter\"");
+  return r;
+}
+
+const char* Authorization(const HttpRequest& request) {
+  const std::string* h = request.Header("authorization");
+  return h ? h->c_str() : nullptr;
+}
+
+// With basic_auth_users every path asks first: the cached check on the
+// loop, bcrypt on the server's gate thread.
+RequestGate AuthGate(BasicAuth* auth) {
+  if (!auth) return {};
+  RequestGate gate;
+  gate.quick = [auth](const HttpRequest& request) {
+    switch (auth->Quick(Authorization(request))) {
+      case AuthVerdict::kAllow:
+        return RequestGate::Verdict::kAllow;
+      case AuthVerdict::kDeny:
+        return RequestGate::Verdict::kDeny;
+      case AuthVerdict::kVerify:
+        break;
+    }
+    return RequestGate::Verdict::kSlowCheck;
+  };
+  gate.slow = [auth](const HttpRequest& request) { return auth->Verify(Authorization(request)); };
+  gate.denied = Unauthorized;
+  return gate;
+}
+
 }  // namespace
 
 void CheckServingConfig(const std::string& listen_address, const WebConfig& web) {
@@ -41,7 +73,8 @@ WebServer::WebServer(const std::string& listen_address, const std::string& telem
                                          : std::make_unique<BasicAuth>(web.basic_auth_users)) {
   const int fd = BindListenSocket(listen_address, kListenBacklog);
   server_ = std::make_unique<HttpServer>(
-      fd, tls_ ? tls_->get() : nullptr, [this](const HttpRequest& r) { return Handle(r); }, limits);
+      fd, tls_ ? tls_->get() : nullptr, [this](const HttpRequest& r) { return Handle(r); }, limits,
+      AuthGate(auth_.get()));
 }
 
 WebServer::~WebServer() {
@@ -66,14 +99,6 @@ int WebServer::Port() const {
 }
 
 HttpResponse WebServer::Handle(const HttpRequest& request) {
-  // With basic_auth_users every path asks first.
-  if (auth_ &&
-      !auth_->Allows(request.Header("authorization") ? request.Header("authorization")->c_str()
-                                                     : nullptr)) {
-    HttpResponse r = Text(401, "Unauthorized\n");
-    r.headers.emplace_back("WWW-Authenticate", "Basic realm=\"netstacklat-exporter\"");
-    return r;
-  }
   if (request.method != "GET" && request.method != "HEAD") {
     HttpResponse r = Text(405, "only GET and HEAD\n");
     r.headers.emplace_back("Allow", "GET, HEAD");

@@ -48,7 +48,8 @@ class WebServer {
   int Port() const;
   void Stop();  // before what the collectables read goes away
 
-  // The request handler, as the server's workers call it.
+  // The request handler, as the server's workers call it (authenticated
+  // already: basic auth is the server's gate, see AuthGate).
   HttpResponse Handle(const HttpRequest& request);
 
  private:

@@ -3,6 +3,11 @@
 passwords, flood handshakes or shape requests for smuggling (issue 20),
 each attack on the real daemon over loopback.
 
+  spray:     40 clients from other loopback addresses send wrong passwords
+             (basic auth on, bcrypt cost 10) as fast as they are answered;
+             the scraper (right password, a new connection every 0.45 s,
+             1 s limit) must have every scrape answered; prints the checks
+             per second the sprayers got and the slowest scrape.
   smuggling: two differing Content-Length headers, Content-Length with
              Transfer-Encoding, HTTP/1.1 without Host: each answered 400 and
              the connection closed, so bytes after the head are never read
@@ -12,10 +17,18 @@ each attack on the real daemon over loopback.
 Prints what it saw. Exit 0 pass, 1 fail, 77 skipped (never under CI=true).
 """
 import argparse
+import base64
 import os
 import socket
 import sys
+import tempfile
+import threading
 import time
+import warnings
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import crypt  # libxcrypt's bcrypt; Python 3.11 (Debian 12) has it
 
 import e2e_test as e2e
 
@@ -70,7 +83,7 @@ def smuggling(port):
                   f"smuggling: {name}: one 400, connection closed, the bytes after the head "
                   f"never answered (statuses {statuses(answer)}, closed {closed})")
     t0 = time.monotonic()
-    head = b"GET /metrics HTTP/1.1\r\nHost: x\r\n" + b"".join(
+    head = request("/metrics", basic(USER, PASSWORD))[:-2] + b"".join(
         b"X-Pad-%d: %s\r\n" % (i, b"v" * 40) for i in range(40)) + b"Connection: close\r\n\r\n"
     answer, closed = exchange(port, head, timeout=30, per_byte=True)
     e2e.check(statuses(answer) == [200],
@@ -78,13 +91,136 @@ def smuggling(port):
               f"({time.monotonic() - t0:.1f} s)")
 
 
-ATTACKS = {"smuggling": smuggling}
+USER, PASSWORD = "prometheus", "right horse battery"
+
+
+def basic(user, password):
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def request(path, authorization, close=False):
+    return (f"GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: {authorization}\r\n" +
+            ("Connection: close\r\n" if close else "") + "\r\n").encode()
+
+
+def read_response(s):
+    """(status, body length) of one response on s; (0, 0) if closed."""
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        chunk = s.recv(65536)
+        if not chunk:
+            return 0, 0
+        buf += chunk
+    head, body = buf.split(b"\r\n\r\n", 1)
+    length = int([l.split(b":")[1] for l in head.split(b"\r\n")
+                  if l.lower().startswith(b"content-length:")][0])
+    while len(body) < length:
+        chunk = s.recv(65536)
+        if not chunk:
+            return 0, 0
+        body += chunk
+    return int(head.split()[1]), length
+
+
+def scrape_with_password(port, timeout=1.0):
+    """Seconds a scrape with the right password took on a new connection,
+    or None if it was not answered 200 within `timeout`."""
+    t0 = time.monotonic()
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+            s.settimeout(max(0.01, timeout - (time.monotonic() - t0)))
+            s.sendall(request("/metrics", basic(USER, PASSWORD), close=True))
+            status, _ = read_response(s)
+    except OSError:
+        return None
+    took = time.monotonic() - t0
+    return took if status == 200 and took <= timeout else None
+
+
+def scraper_under(port, attack_running, n=20, every=0.45):
+    """The real scraper while an attack runs: (answered, attempted, slowest)."""
+    answered, slowest = 0, 0.0
+    for _ in range(n):
+        if not attack_running():
+            break
+        t0 = time.monotonic()
+        took = scrape_with_password(port)
+        if took is not None:
+            answered += 1
+            slowest = max(slowest, took)
+        time.sleep(max(0.0, every - (time.monotonic() - t0)))
+    return answered, n, slowest
+
+
+class Sprayers:
+    """N clients, each from its own loopback address (127.0.0.2...), sending
+    wrong passwords on a kept connection as fast as they are answered."""
+
+    def __init__(self, port, n=40):
+        self.port, self.stop, self.answers = port, threading.Event(), {}
+        self.threads = [threading.Thread(target=self.spray, args=(i,)) for i in range(n)]
+
+    def spray(self, i):
+        while not self.stop.is_set():
+            try:
+                with socket.socket() as s:
+                    s.bind((f"127.0.0.{2 + i % 250}", 0))
+                    s.settimeout(5)
+                    s.connect(("127.0.0.1", self.port))
+                    while not self.stop.is_set():
+                        s.sendall(request("/metrics", basic(USER, f"wrong {i} {time.time()}")))
+                        status, _ = read_response(s)
+                        if status == 0:
+                            break
+                        self.answers[status] = self.answers.get(status, 0) + 1
+            except OSError:
+                time.sleep(0.01)
+
+    def __enter__(self):
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        for t in self.threads:
+            t.join()
+
+
+def spray(port):
+    with Sprayers(port) as sprayers:
+        time.sleep(1)  # the sprayers are at full speed
+        t0 = time.monotonic()
+        answered, attempted, slowest = scraper_under(port, lambda: True)
+        seconds = time.monotonic() - t0
+        got = dict(sprayers.answers)
+    rate = got.get(401, 0) / (seconds + 1)
+    e2e.log(f"spray: {answered}/{attempted} scrapes answered within 1 s, slowest "
+            f"{slowest * 1000:.0f} ms; the sprayers got {got} (about {rate:.0f} bcrypt "
+            f"checks/s)")
+    e2e.check(answered == attempted, "spray: every scrape with the right password answered "
+              "within 1 s")
+
+
+ATTACKS = {"smuggling": smuggling, "spray": spray}
+
+
+def write_web_config(d):
+    path = os.path.join(d, "web.yml")
+    hashed = crypt.crypt(PASSWORD, crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=1 << 10))
+    with open(path, "w") as f:
+        f.write(f"basic_auth_users:\n  {USER}: '{hashed}'\n")
+    return path
 
 
 def run(args):
     port = e2e.free_port()
-    proc = e2e.start_daemon(args.daemon, port, 60)
+    d = tempfile.mkdtemp(prefix="nstl-attacks-")
+    proc = e2e.start_daemon(args.daemon, port, 60, plain_http=False,
+                            extra=[f"--web.config.file={write_web_config(d)}"])
     try:
+        e2e.check(scrape_with_password(port, timeout=5) is not None,
+                  "serving with basic auth (bcrypt cost 10)")
         for name in args.attacks.split(","):
             ATTACKS[name](port)
         e2e.check(proc.poll() is None, "the daemon is still serving")

@@ -9,7 +9,9 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <thread>
 
 #include "capabilities.h"
@@ -186,6 +188,67 @@ TEST_CASE("clients streaming bytes at closing connections cannot hold the loop")
   for (int f : floods) close(f);
   close(fd);
   CHECK_THAT(out, Catch::Contains("GET /ok"));
+}
+
+TEST_CASE("slow gate checks run apart from the workers, bounded; quick ones never wait") {
+  // The gate: "Authorization: ok" passes at once (a cached password),
+  // "slow" waits for the test to release it (a bcrypt run).
+  std::mutex mu;
+  std::condition_variable cv;
+  bool release = false;
+  netstacklat::RequestGate gate;
+  gate.quick = [](const HttpRequest& r) {
+    const std::string* a = r.Header("authorization");
+    if (a && *a == "ok") return netstacklat::RequestGate::Verdict::kAllow;
+    if (a && *a == "slow") return netstacklat::RequestGate::Verdict::kSlowCheck;
+    return netstacklat::RequestGate::Verdict::kDeny;
+  };
+  gate.slow = [&](const HttpRequest&) {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return release; });
+    return false;
+  };
+  gate.denied = [] { return HttpResponse{401, "text/plain", "no\n", {}}; };
+  HttpLimits limits;
+  limits.max_slow_checks = 2;
+  HttpServer server(
+      netstacklat::BindListenSocket("127.0.0.1:0", 16), nullptr,
+      [](const HttpRequest& r) {
+        return HttpResponse{200, "text/plain", "ran " + r.path, {}};
+      },
+      limits, gate);
+  server.Start();
+  const auto request = [&](const std::string& path, const std::string& auth) {
+    const int fd = Connect(server.Port());
+    Send(fd, "GET " + path + " HTTP/1.1\r\nHost: x\r\nAuthorization: " + auth +
+                 "\r\nConnection: close\r\n\r\n");
+    return fd;
+  };
+  // The first slow check takes this client's (127.0.0.1's) one slot: a
+  // second from it is answered 429 at once, not queued.
+  const int slow1 = request("/s1", "slow");
+  std::this_thread::sleep_for(50ms);
+  const int slow2 = request("/s2", "slow");
+  CHECK_THAT(
+      ReadUntilClosed(slow2, 2000ms),
+      Catch::StartsWith("HTTP/1.1 429 Too Many Requests\r\n") && Catch::Contains("Retry-After: 1"));
+  // A cached credential runs at once, a bad one is refused at once.
+  const int ok = request("/fast", "ok");
+  CHECK_THAT(ReadUntilClosed(ok, 2000ms), Catch::Contains("ran /fast"));
+  const int bad = request("/bad", "nonsense");
+  CHECK_THAT(ReadUntilClosed(bad, 2000ms), Catch::StartsWith("HTTP/1.1 401 "));
+  CHECK_FALSE(ClosedWithin(slow1, 100ms));  // still in its slow check
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+  CHECK_THAT(ReadUntilClosed(slow1, 2000ms), Catch::StartsWith("HTTP/1.1 401 "));
+  CHECK(server.Stats().gate_throttled == 1);
+  CHECK(server.Stats().gate_slow == 1);
+  CHECK(server.Stats().gate_cached == 1);
+  CHECK(server.Stats().gate_denied == 2);
+  for (int fd : {slow1, slow2, ok, bad}) close(fd);
 }
 
 TEST_CASE("when full, the longest waiter makes room for a new client") {

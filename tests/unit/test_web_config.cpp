@@ -77,6 +77,11 @@ TEST_CASE("bad web configs name file, line and key") {
       {std::string("basic_auth_users:\n  'a:b': ") + kSecretHash,
        "w.yaml:2:3: basic_auth_users.a:b: a user name cannot hold ':'"},
       {"basic_auth_users:\n  alice: [x]", "basic_auth_users.alice: must be a bcrypt hash"},
+      // A day per check at 31: one wrong password would hold a core that long.
+      {"basic_auth_users:\n  alice: $2y$31$" + std::string(53, 'a'),
+       "w.yaml:2:10: basic_auth_users.alice: bcrypt cost 31 is outside 4..12"},
+      {"basic_auth_users:\n  alice: $2y$13$" + std::string(53, 'a'),
+       "basic_auth_users.alice: bcrypt cost 13 is outside 4..12"},
       {"basic_auth_users: {alice: ", "w.yaml:"},
   };
   for (const Case& c : cases) {
@@ -112,4 +117,28 @@ TEST_CASE("basic auth checks users against bcrypt hashes") {
   CHECK_FALSE(auth.Allows("Basic !!!!"));
   CHECK_FALSE(auth.Allows(nullptr));
   CHECK(BasicAuth(std::map<std::string, std::string>{}).Allows(nullptr));  // no users: open
+}
+
+TEST_CASE("the quick check answers from the cache; everything else needs bcrypt") {
+  BasicAuth auth(std::map<std::string, std::string>{{"alice", kSecretHash}});
+  CHECK(auth.Quick(nullptr) == AuthVerdict::kDeny);
+  CHECK(auth.Quick("Bearer x") == AuthVerdict::kDeny);
+  CHECK(auth.Quick("Basic YWxpY2U=") == AuthVerdict::kDeny);  // no colon
+  // Unknown users are not refused quickly: that would tell them apart.
+  CHECK(auth.Quick("Basic Ym9iOnNlY3JldA==") == AuthVerdict::kVerify);  // bob:secret
+  CHECK(auth.Quick("Basic YWxpY2U6c2VjcmV0") == AuthVerdict::kVerify);  // not verified yet
+  CHECK_FALSE(auth.Verify("Basic YWxpY2U6d3Jvbmc="));                   // alice:wrong
+  CHECK(auth.Quick("Basic YWxpY2U6d3Jvbmc=") == AuthVerdict::kVerify);  // failures not cached
+  CHECK_FALSE(auth.Verify("Basic Ym9iOnNlY3JldA=="));
+  CHECK(auth.Verify("Basic YWxpY2U6c2VjcmV0"));
+  CHECK(auth.Quick("Basic YWxpY2U6c2VjcmV0") == AuthVerdict::kAllow);
+}
+
+TEST_CASE("unknown users are checked at the highest configured cost") {
+  // Cost 5, made with Python's crypt as kSecretHash: "secret".
+  const std::string cost5 = "$2b$05$deq11quk1fLC74tZeHiCEudZ2CjhTIY8oLxEvKYBdFpa4KWDOQMWW";
+  BasicAuth auth(std::map<std::string, std::string>{{"alice", kSecretHash}, {"carol", cost5}});
+  CHECK(auth.dummy_hash().substr(0, 7) == "$2b$05$");
+  CHECK(auth.dummy_hash().size() == 60);
+  CHECK(auth.Verify("Basic Y2Fyb2w6c2VjcmV0"));  // carol:secret
 }
