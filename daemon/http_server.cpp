@@ -93,6 +93,9 @@ struct Connection {
   State state = State::kReading;
   Clock::time_point deadline;
   Clock::time_point waiting_since;  // for eviction: oldest waiter goes first
+  Clock::time_point write_started;  // of the response being written
+  Clock::time_point last_progress;  // the client last took bytes of it
+  uint64_t completed = 0;           // requests answered on this connection
   bool got_bytes = false;           // of the request being read
   std::string client;               // the peer's address (no port)
   std::string in;
@@ -222,6 +225,7 @@ class HttpServer::Loop {
           OnEvent(*c, events[i].events, now);
         }
       }
+      ServeReady(now);
       if (now >= next_expiry_) ExpireDeadlines(now);
       if (accept_paused_ && now >= accept_resume_) {
         accept_paused_ = false;
@@ -231,6 +235,7 @@ class HttpServer::Loop {
   }
 
   int TimeoutMs(Clock::time_point now) const {
+    if (!ready_.empty()) return 0;
     Clock::time_point next = next_expiry_;
     if (accept_paused_) next = std::min(next, accept_resume_);
     if (next <= now) return 0;
@@ -276,13 +281,13 @@ class HttpServer::Loop {
         if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
           // Out of descriptors: make room, or stop accepting for a moment
           // (the listening socket would otherwise wake the loop at once).
-          if (EvictOldestWaiter()) continue;
+          if (EvictOne(now)) continue;
           PauseAccepting(now);
           spdlog::warn("HTTP server: cannot accept: {}", ErrnoText(errno));
         }
         return;
       }
-      if (conns_.size() >= limits_.max_connections && !EvictOldestWaiter()) {
+      if (conns_.size() >= limits_.max_connections && !EvictOne(now)) {
         close(fd);  // every slot has a request in progress: refuse this one
         continue;
       }
@@ -335,18 +340,45 @@ class HttpServer::Loop {
     conns_.erase(id);  // c is gone from here on
   }
 
-  // The connection waiting longest without a complete request (handshake,
-  // head, keep-alive idle): the cheapest to lose, and an attacker's first.
-  bool EvictOldestWaiter() {
-    Connection* oldest = nullptr;
-    for (auto& [id, c] : conns_)
-      if ((c->state == State::kHandshake || c->state == State::kReading ||
-           c->state == State::kLingering) &&
-          (!oldest || c->waiting_since < oldest->waiting_since))
-        oldest = c.get();
-    if (!oldest) return false;
+  // Which connections may be closed to make room, lowest rank first (-1:
+  // none): without a complete request or closing (the cheapest to lose, and
+  // an attacker's first), writes nobody takes, idle kept connections (a
+  // scraper's, between scrapes). Handling is our own work: never.
+  int EvictionRank(const Connection& c, Clock::time_point now) const {
+    switch (c.state) {
+      case State::kHandshake:
+      case State::kLingering:
+        return 0;
+      case State::kReading:
+        return c.completed == 0 || c.got_bytes ? 0 : 2;
+      case State::kWriting:
+        return now - c.last_progress >= limits_.stalled_write_grace ? 1 : -1;
+      case State::kHandling:
+        return -1;
+    }
+    return -1;
+  }
+
+  // Since when the connection has waited (for its peer).
+  static Clock::time_point WaitingSince(const Connection& c) {
+    return c.state == State::kWriting ? c.last_progress : c.waiting_since;
+  }
+
+  bool EvictOne(Clock::time_point now) {
+    Connection* victim = nullptr;
+    int victim_rank = -1;
+    for (auto& [id, c] : conns_) {
+      const int rank = EvictionRank(*c, now);
+      if (rank < 0) continue;
+      if (!victim || rank < victim_rank ||
+          (rank == victim_rank && WaitingSince(*c) < WaitingSince(*victim))) {
+        victim = c.get();
+        victim_rank = rank;
+      }
+    }
+    if (!victim) return false;
     ++stats_.evicted;
-    Close(*oldest);
+    Close(*victim);
     return true;
   }
 
@@ -583,7 +615,8 @@ class HttpServer::Loop {
     c.out = std::move(bytes);
     c.out_sent = 0;
     c.close_after = close;
-    SetDeadline(c, now + limits_.write_timeout);
+    c.write_started = c.last_progress = now;
+    SetDeadline(c, now + std::min(limits_.write_timeout, limits_.write_stall_timeout));
     Write(c, now);
   }
 
@@ -597,19 +630,40 @@ class HttpServer::Loop {
         return;
       }
       c.out_sent += n;
+      if (n > 0) Progressed(c, now);
     }
     std::string().swap(c.out);  // a scrape's buffer is not kept while idle
+    ++c.completed;
     if (c.close_after) {
       Linger(c, now);
       return;
     }
-    // Keep-alive: wait for the next request (maybe already buffered).
+    // Keep-alive: wait for the next request. One already buffered (a
+    // pipeline) is taken on the loop's next turn, after the others.
     c.state = State::kReading;
     c.got_bytes = !c.in.empty();
     c.waiting_since = now;
     SetDeadline(c, now + (c.got_bytes ? limits_.request_timeout : limits_.idle_timeout));
     SetInterest(c, EPOLLIN);
-    Read(c, now);
+    if (c.got_bytes) ready_.push_back(c.id);
+  }
+
+  // One request per connection with a pipeline buffered, per turn of the
+  // loop: a client that pipelines a thousand cheap requests (401s answered
+  // on the loop) cannot keep it from everyone else.
+  void ServeReady(Clock::time_point now) {
+    for (size_t n = ready_.size(); n > 0; --n) {
+      const uint64_t id = ready_.front();
+      ready_.pop_front();
+      if (Connection* c = Find(id); c && c->state == State::kReading) Read(*c, now);
+    }
+  }
+
+  // The client took bytes: the write may go on, within its bounds.
+  void Progressed(Connection& c, Clock::time_point now) {
+    c.last_progress = now;
+    c.deadline =
+        std::min(c.write_started + limits_.write_timeout, now + limits_.write_stall_timeout);
   }
 
   // Shuts the write side and reads until the client closes (bounded), so
@@ -723,6 +777,7 @@ class HttpServer::Loop {
   std::unordered_map<uint64_t, std::unique_ptr<Connection>> conns_;
   uint64_t next_id_ = kFirstConnectionId;
   Clock::time_point next_expiry_ = Clock::time_point::max();
+  std::deque<uint64_t> ready_;  // connections with a buffered next request
   bool accept_paused_ = false;
   Clock::time_point accept_resume_;
 

@@ -9,11 +9,16 @@
 //     request_timeout of the connection (or of the first byte of a later
 //     request on a kept-alive connection), however slowly they trickle;
 //   - a kept-alive connection may wait idle_timeout for its next request;
-//   - a response must be taken by the client within write_timeout;
+//   - a response must be taken by the client within write_timeout, and a
+//     write that makes no progress for write_stall_timeout is closed;
 //   - heads over max_head_bytes are refused (431), bodies are not read;
-//   - at most max_connections are open; a new one evicts the connection
-//     that has waited longest without a complete request, so clients that
-//     send nothing cannot lock out a scraper that does.
+//   - at most max_connections are open; a new one evicts another, in this
+//     order: connections without a complete request (TLS handshake, head
+//     arriving) or closing, then writes stalled for stalled_write_grace
+//     (clients that pipeline and never read), then idle kept connections;
+//     within each, the one waiting longest. So clients that send nothing,
+//     or never read, cannot lock out a scraper, and a scraper's kept
+//     connection goes last.
 // Complete requests go to `workers` threads, which run the handler (the
 // scrape: map reads and serialisation) while the loop keeps serving I/O.
 #pragma once
@@ -60,7 +65,9 @@ struct HttpLimits {
   size_t max_head_bytes = 8192;
   std::chrono::milliseconds request_timeout{10000};
   std::chrono::milliseconds idle_timeout{120000};
-  std::chrono::milliseconds write_timeout{30000};
+  std::chrono::milliseconds write_timeout{60000};
+  std::chrono::milliseconds write_stall_timeout{10000};
+  std::chrono::milliseconds stalled_write_grace{1000};
   std::chrono::milliseconds linger_timeout{1000};  // draining after "Connection: close"
   int workers = 2;
   // Slow gate checks (bcrypt) waiting or running, in all and per client

@@ -8,6 +8,13 @@ each attack on the real daemon over loopback.
              the scraper (right password, a new connection every 0.45 s,
              1 s limit) must have every scrape answered; prints the checks
              per second the sprayers got and the slowest scrape.
+  nonreaders: 256 clients from other loopback addresses, each pipelining
+             1,000 requests without a password (cheap 401s) and never
+             reading, re-armed as soon as the daemon closes one; the scraper
+             on a new connection every 0.45 s and a second one on a kept
+             connection (as Prometheus keeps it) must have every scrape
+             answered within 1 s; prints the slowest scrape, the daemon's
+             peak RSS and how long a non-reader lived.
   smuggling: two differing Content-Length headers, Content-Length with
              Transfer-Encoding, HTTP/1.1 without Host: each answered 400 and
              the connection closed, so bytes after the head are never read
@@ -66,7 +73,7 @@ def statuses(answer):
             if line.startswith(b"HTTP/1.1 ")]
 
 
-def smuggling(port):
+def smuggling(port, pid):
     follow = b"GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n"
     cases = {
         "Content-Length 0 and 40": b"GET /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n"
@@ -187,7 +194,7 @@ class Sprayers:
             t.join()
 
 
-def spray(port):
+def spray(port, pid):
     with Sprayers(port) as sprayers:
         time.sleep(1)  # the sprayers are at full speed
         t0 = time.monotonic()
@@ -202,7 +209,129 @@ def spray(port):
               "within 1 s")
 
 
-ATTACKS = {"smuggling": smuggling, "spray": spray}
+def client_address(i):
+    """A loopback address of its own for attacker i (127.0.0.2 ...)."""
+    return f"127.0.{1 + i // 250}.{2 + i % 250}"
+
+
+class NonReaders:
+    """N clients pipelining `depth` requests each and never reading; each
+    reconnects as soon as the daemon closes it. Records how long each
+    connection lived."""
+
+    def __init__(self, port, n=256, depth=1000, path="/x"):
+        self.port, self.stop, self.lived = port, threading.Event(), []
+        self.burst = b"".join(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+                              for _ in range(depth))
+        self.threads = [threading.Thread(target=self.attack, args=(i,)) for i in range(n)]
+
+    def attack(self, i):
+        while not self.stop.is_set():
+            t0 = time.monotonic()
+            try:
+                with socket.socket() as s:
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+                    s.bind((client_address(i), 0))
+                    s.settimeout(1)
+                    s.connect(("127.0.0.1", self.port))
+                    try:
+                        s.sendall(self.burst)
+                    except socket.timeout:
+                        pass  # the daemon stopped reading: it is answering
+                    # Never read. A closed connection answers a send with a
+                    # reset, and the next send fails: that is how it notices.
+                    while not self.stop.is_set():
+                        try:
+                            s.send(b"\r\n")
+                        except socket.timeout:
+                            pass
+                        except OSError:
+                            break
+                        time.sleep(0.2)
+            except OSError:
+                time.sleep(0.05)
+            if not self.stop.is_set():
+                self.lived.append(time.monotonic() - t0)
+
+    def __enter__(self):
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        for t in self.threads:
+            t.join()
+
+
+class KeptScraper:
+    """A scraper on one kept connection (as Prometheus), every 0.45 s;
+    reconnects if the daemon closed it. Counts scrapes answered in 1 s."""
+
+    def __init__(self, port):
+        self.port, self.stop = port, threading.Event()
+        self.answered, self.attempted, self.slowest, self.reconnects = 0, 0, 0.0, 0
+        self.thread = threading.Thread(target=self.run)
+
+    def run(self):
+        s = None
+        while not self.stop.is_set():
+            t0 = time.monotonic()
+            self.attempted += 1
+            try:
+                if s is None:
+                    s = socket.create_connection(("127.0.0.1", self.port), timeout=1)
+                    self.reconnects += 1
+                s.settimeout(1)
+                s.sendall(request("/metrics", basic(USER, PASSWORD)))
+                status, _ = read_response(s)
+                took = time.monotonic() - t0
+                if status == 200 and took <= 1:
+                    self.answered += 1
+                    self.slowest = max(self.slowest, took)
+                if status == 0:
+                    s.close()
+                    s = None
+            except OSError:
+                if s:
+                    s.close()
+                s = None
+            time.sleep(max(0.0, 0.45 - (time.monotonic() - t0)))
+        if s:
+            s.close()
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join()
+
+
+def peak_rss_kb(pid):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
+
+
+def nonreaders(port, pid):
+    with NonReaders(port) as attackers, KeptScraper(port) as kept:
+        time.sleep(2)  # every slot taken
+        answered, attempted, slowest = scraper_under(port, lambda: True)
+        lived = sorted(attackers.lived)
+    e2e.log(f"nonreaders: new connections {answered}/{attempted} answered within 1 s "
+            f"(slowest {slowest * 1000:.0f} ms); kept connection {kept.answered}/"
+            f"{kept.attempted} (slowest {kept.slowest * 1000:.0f} ms, {kept.reconnects} "
+            f"connects); peak RSS {peak_rss_kb(pid) // 1024} MB; non-reader connections "
+            f"closed: {len(lived)}, longest lived {lived[-1] if lived else 0:.1f} s")
+    e2e.check(answered == attempted, "nonreaders: every scrape on a new connection answered")
+    e2e.check(kept.answered == kept.attempted,
+              "nonreaders: every scrape on the kept connection answered")
+
+
+ATTACKS = {"smuggling": smuggling, "spray": spray, "nonreaders": nonreaders}
 
 
 def write_web_config(d):
@@ -222,7 +351,7 @@ def run(args):
         e2e.check(scrape_with_password(port, timeout=5) is not None,
                   "serving with basic auth (bcrypt cost 10)")
         for name in args.attacks.split(","):
-            ATTACKS[name](port)
+            ATTACKS[name](port, proc.pid)
         e2e.check(proc.poll() is None, "the daemon is still serving")
     finally:
         proc.terminate()

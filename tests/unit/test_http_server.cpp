@@ -251,6 +251,62 @@ TEST_CASE("slow gate checks run apart from the workers, bounded; quick ones neve
   for (int fd : {slow1, slow2, ok, bad}) close(fd);
 }
 
+// A client that pipelines requests and never reads leaves its connection
+// writing a response nobody takes; such connections must not hold every
+// slot against a scraper (issue 20, item 1).
+TEST_CASE("clients that never read their answers cannot lock a scraper out") {
+  HttpLimits limits;
+  limits.max_connections = 4;
+  limits.stalled_write_grace = 200ms;
+  const std::string big(4 << 20, 'x');  // more than any socket buffer holds
+  HttpServer server(
+      netstacklat::BindListenSocket("127.0.0.1:0", 16), nullptr,
+      [&](const HttpRequest& r) {
+        return HttpResponse{200, "text/plain", r.path == "/ok" ? "ok" : big, {}};
+      },
+      limits);
+  server.Start();
+  std::vector<int> nonreaders;
+  for (int i = 0; i < 4; ++i) {
+    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const int small = 4096;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(server.Port()));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0);
+    Send(fd, "GET /big HTTP/1.1\r\nHost: x\r\n\r\nGET /big HTTP/1.1\r\nHost: x\r\n\r\n");
+    nonreaders.push_back(fd);
+  }
+  std::this_thread::sleep_for(600ms);  // every slot writes to a client that never reads
+  const int scraper = Connect(server.Port());
+  Send(scraper, "GET /ok HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  CHECK_THAT(ReadUntilClosed(scraper, 2000ms), Catch::Contains("\r\n\r\nok"));
+  CHECK(server.Stats().evicted >= 1);
+  close(scraper);
+  for (int fd : nonreaders) close(fd);
+}
+
+TEST_CASE("a response nobody reads is closed once it stops moving") {
+  HttpLimits limits;
+  limits.write_stall_timeout = 300ms;
+  const std::string big(4 << 20, 'x');
+  HttpServer server(
+      netstacklat::BindListenSocket("127.0.0.1:0", 16), nullptr,
+      [&](const HttpRequest&) {
+        return HttpResponse{200, "text/plain", big, {}};
+      },
+      limits);
+  server.Start();
+  const int fd = Connect(server.Port());
+  Send(fd, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::this_thread::sleep_for(1000ms);  // never read: no progress for longer than the bound
+  CHECK(server.Stats().timed_out == 1);
+  CHECK(server.Stats().open == 0);
+  close(fd);
+}
+
 TEST_CASE("when full, the longest waiter makes room for a new client") {
   HttpLimits limits;
   limits.max_connections = 2;
