@@ -29,6 +29,12 @@ int VerifyMode(ClientAuth auth) {
   return SSL_VERIFY_NONE;
 }
 
+// Go's TLS 1.2 defaults, less the suites without forward secrecy or AEAD.
+constexpr const char* kDefaultCipherList =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+
 // RequestClientCert and RequireAnyClientCert take any certificate, as Go's
 // tls.RequestClientCert and tls.RequireAnyClientCert do.
 int AcceptAny(int, X509_STORE_CTX*) {
@@ -66,9 +72,27 @@ int Configure(SSL_CTX* ctx, const TlsConfig& tls, std::string* error) {
   const bool any =
       tls.client_auth == ClientAuth::kRequest || tls.client_auth == ClientAuth::kRequireAny;
   SSL_CTX_set_verify(ctx, VerifyMode(tls.client_auth), any ? AcceptAny : nullptr);
+  // Resumed sessions (curl, nginx resume by default) are refused with an
+  // internal error when the peer is verified and no context is set.
+  static const unsigned char kSessionContext[] = "netstacklat-exporter";
+  if (SSL_CTX_set_session_id_context(ctx, kSessionContext, sizeof(kSessionContext) - 1) != 1) {
+    *error = OpensslError("setting the session id context");
+    return -1;
+  }
+  // TLS 1.2: forward-secret suites only, unless the file names others.
+  if (SSL_CTX_set_cipher_list(
+          ctx, tls.cipher_list.empty() ? kDefaultCipherList : tls.cipher_list.c_str()) != 1) {
+    *error = OpensslError("setting cipher_suites");
+    return -1;
+  }
+  if (!tls.groups.empty() && SSL_CTX_set1_groups_list(ctx, tls.groups.c_str()) != 1) {
+    *error = OpensslError("setting curve_preferences");
+    return -1;
+  }
   // A client cannot make the server renegotiate (a CPU cost it would set);
   // idle connections hold no read/write buffers.
-  SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+  SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
+  if (tls.prefer_server_ciphers) SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
   SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                             SSL_MODE_RELEASE_BUFFERS);
   return 0;

@@ -42,9 +42,43 @@ std::string ReadableFile(const YAML::Node& node, const Context& ctx) {
 }
 
 // Keys of the toolkit's schema that this daemon does not implement: named
-// in the error, so nobody believes a cipher list or header is in force.
-const std::set<std::string> kToolkitOnlyTls = {
-    "cipher_suites", "curve_preferences", "prefer_server_cipher_suites", "client_allowed_sans"};
+// in the error, so nobody believes they are in force.
+const std::set<std::string> kToolkitOnlyTls = {"client_allowed_sans"};
+
+// Go's names of the TLS 1.2 suites (crypto/tls) -> OpenSSL's.
+const std::map<std::string, std::string> kCipherSuites = {
+    {"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "ECDHE-ECDSA-AES128-GCM-SHA256"},
+    {"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "ECDHE-RSA-AES128-GCM-SHA256"},
+    {"TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", "ECDHE-ECDSA-AES256-GCM-SHA384"},
+    {"TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", "ECDHE-RSA-AES256-GCM-SHA384"},
+    {"TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305", "ECDHE-ECDSA-CHACHA20-POLY1305"},
+    {"TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", "ECDHE-ECDSA-CHACHA20-POLY1305"},
+    {"TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305", "ECDHE-RSA-CHACHA20-POLY1305"},
+    {"TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256", "ECDHE-RSA-CHACHA20-POLY1305"},
+    {"TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA", "ECDHE-ECDSA-AES128-SHA"},
+    {"TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", "ECDHE-RSA-AES128-SHA"},
+    {"TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA", "ECDHE-ECDSA-AES256-SHA"},
+    {"TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA", "ECDHE-RSA-AES256-SHA"},
+    // No forward secrecy: only if the file asks for them by name, as in Go.
+    {"TLS_RSA_WITH_AES_128_GCM_SHA256", "AES128-GCM-SHA256"},
+    {"TLS_RSA_WITH_AES_256_GCM_SHA384", "AES256-GCM-SHA384"},
+    {"TLS_RSA_WITH_AES_128_CBC_SHA", "AES128-SHA"},
+    {"TLS_RSA_WITH_AES_256_CBC_SHA", "AES256-SHA"},
+};
+
+// Go's curve names -> OpenSSL's group names.
+const std::map<std::string, std::string> kCurves = {
+    {"CurveP256", "P-256"}, {"CurveP384", "P-384"}, {"CurveP521", "P-521"}, {"X25519", "X25519"}};
+
+// A non-empty YAML list of names from `choices`, joined with ':'.
+std::string NameList(const YAML::Node& node, const Context& ctx,
+                     const std::map<std::string, std::string>& choices) {
+  if (!node.IsSequence() || node.size() == 0) ctx.Fail(node, "must be a non-empty list");
+  std::string out;
+  for (size_t i = 0; i < node.size(); ++i)
+    out += (out.empty() ? "" : ":") + OneOf(node[i], ctx.Index(i), choices);
+  return out;
+}
 
 void ParseTls(const YAML::Node& node, const Context& ctx, TlsConfig* tls) {
   if (node.IsMap())
@@ -55,7 +89,7 @@ void ParseTls(const YAML::Node& node, const Context& ctx, TlsConfig* tls) {
     }
   RequireMap(node, ctx,
              {"cert_file", "key_file", "client_ca_file", "client_auth_type", "min_version",
-              "max_version"});
+              "max_version", "cipher_suites", "curve_preferences", "prefer_server_cipher_suites"});
   tls->enabled = true;
   tls->cert_file = ReadableFile(Required(node, "cert_file", ctx), ctx.Child("cert_file"));
   tls->key_file = ReadableFile(Required(node, "key_file", ctx), ctx.Child("key_file"));
@@ -77,6 +111,13 @@ void ParseTls(const YAML::Node& node, const Context& ctx, TlsConfig* tls) {
     tls->min_version = OneOf(n, ctx.Child("min_version"), kVersions);
   if (const YAML::Node n = node["max_version"])
     tls->max_version = OneOf(n, ctx.Child("max_version"), kVersions);
+  if (const YAML::Node n = node["cipher_suites"])
+    tls->cipher_list = NameList(n, ctx.Child("cipher_suites"), kCipherSuites);
+  if (const YAML::Node n = node["curve_preferences"])
+    tls->groups = NameList(n, ctx.Child("curve_preferences"), kCurves);
+  if (const YAML::Node n = node["prefer_server_cipher_suites"])
+    tls->prefer_server_ciphers =
+        Scalar<bool>(n, ctx.Child("prefer_server_cipher_suites"), "true or false");
   if (tls->min_version && tls->max_version && tls->min_version > tls->max_version)
     ctx.Child("max_version").Fail(node["max_version"], "is below min_version");
 }

@@ -2,7 +2,9 @@
 // exporter-toolkit, so the file an SRE already has for node_exporter works:
 //
 //   tls_server_config: {cert_file, key_file, client_ca_file,
-//                       client_auth_type, min_version, max_version}
+//                       client_auth_type, min_version, max_version,
+//                       cipher_suites, curve_preferences,
+//                       prefer_server_cipher_suites}
 //   basic_auth_users: {name: bcrypt hash}
 //
 // Validated strictly ("file:line:column: key: what is wrong"); keys of the
@@ -30,6 +32,12 @@ struct TlsConfig {
   ClientAuth client_auth = ClientAuth::kNone;
   int min_version = 0;  // OpenSSL's TLS1_2_VERSION etc.; 0: the default (TLS 1.2)
   int max_version = 0;  // 0: the newest
+  // TLS 1.2 suites in OpenSSL's names ("A:B"); empty: the default, ECDHE
+  // with AES-GCM or ChaCha20 only (forward secret). Go's names in the file;
+  // TLS 1.3's suites are not configurable, as in Go.
+  std::string cipher_list;
+  std::string groups;  // curve_preferences in OpenSSL's names; empty: OpenSSL's
+  bool prefer_server_ciphers = true;
 };
 
 struct WebConfig {

@@ -17,6 +17,8 @@ import argparse
 import os
 import shutil
 import signal
+import socket
+import ssl
 import subprocess
 import sys
 import warnings
@@ -58,6 +60,16 @@ def make_pki(d):
 
     self_signed("ca", "/CN=nstl-test-ca")
     signed("server", "/CN=127.0.0.1", "subjectAltName=IP:127.0.0.1\n")
+    # RSA: the key exchange that TLS 1.2 could also do without forward secrecy.
+    openssl("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048",
+            "-out", f"{d}/server-rsa.key")
+    openssl("req", "-new", "-key", f"{d}/server-rsa.key", "-out", f"{d}/server-rsa.csr",
+            "-subj", "/CN=127.0.0.1")
+    with open(f"{d}/server-rsa.ext", "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1\n")
+    openssl("x509", "-req", "-in", f"{d}/server-rsa.csr", "-CA", f"{d}/ca.crt", "-CAkey",
+            f"{d}/ca.key", "-CAcreateserial", "-out", f"{d}/server-rsa.crt", "-days", "2",
+            "-extfile", f"{d}/server-rsa.ext")
     signed("client", "/CN=prometheus", "extendedKeyUsage=clientAuth\n")
     self_signed("rogue", "/CN=rogue")
 
@@ -137,6 +149,79 @@ def mutual_tls(daemon, d):
         stop(proc)
 
 
+def tls_get(port, ctx, session=None):
+    """(status, negotiated cipher, session reused, session) of one GET over
+    TLS with ctx, or (0, error, False, None) if the handshake failed."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as raw, \
+                ctx.wrap_socket(raw, server_hostname="127.0.0.1", session=session) as s:
+            s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            answer = b""
+            while chunk := s.recv(65536):
+                answer += chunk
+            return int(answer.split()[1]), s.cipher()[0], s.session_reused, s.session
+    except (OSError, ssl.SSLError, IndexError, ValueError) as err:
+        return 0, str(err), False, None
+
+
+def client_context(d, version, cert=True):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.load_verify_locations(f"{d}/ca.crt")
+    ctx.minimum_version = ctx.maximum_version = version
+    if cert:
+        ctx.load_cert_chain(f"{d}/client.crt", f"{d}/client.key")
+    return ctx
+
+
+def tls_settings(daemon, d):
+    """Resumed handshakes with client certificates (OpenSSL 3 aborts them
+    without a session id context: curl and nginx resume), only forward-secret
+    suites on TLS 1.2, and exporter-toolkit's cipher_suites,
+    prefer_server_cipher_suites and curve_preferences accepted."""
+    cfg = write(d, "resume.yml", f"tls_server_config:\n  cert_file: {d}/server.crt\n"
+                f"  key_file: {d}/server.key\n  client_ca_file: {d}/ca.crt\n"
+                "  client_auth_type: RequireAndVerifyClientCert\n")
+    proc, port = run_daemon(daemon, cfg)
+    try:
+        for version in (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3):
+            ctx = client_context(d, version)
+            status, _, _, session = tls_get(port, ctx)
+            e2e.check(status == 200, f"mTLS {version.name}: first handshake, 200")
+            status, cipher, reused, _ = tls_get(port, ctx, session)
+            e2e.check(status == 200 and reused,
+                      f"mTLS {version.name}: the session resumed, 200 "
+                      f"(status {status}, reused {reused}: {cipher})")
+    finally:
+        stop(proc)
+    cfg = write(d, "rsa.yml", f"tls_server_config:\n  cert_file: {d}/server-rsa.crt\n"
+                f"  key_file: {d}/server-rsa.key\n")
+    proc, port = run_daemon(daemon, cfg)
+    try:
+        ctx = client_context(d, ssl.TLSVersion.TLSv1_2, cert=False)
+        status, cipher, _, _ = tls_get(port, ctx)
+        e2e.check(status == 200 and cipher.startswith("ECDHE-"),
+                  f"TLS 1.2, RSA key: an ECDHE suite is chosen ({cipher})")
+        ctx.set_ciphers("AES128-GCM-SHA256:AES256-GCM-SHA384")  # RSA key exchange only
+        status, error, _, _ = tls_get(port, ctx)
+        e2e.check(status == 0, f"TLS 1.2 without forward secrecy: refused ({error[:80]})")
+    finally:
+        stop(proc)
+    cfg = write(d, "suites.yml", f"tls_server_config:\n  cert_file: {d}/server-rsa.crt\n"
+                f"  key_file: {d}/server-rsa.key\n  min_version: TLS12\n"
+                "  max_version: TLS12\n  prefer_server_cipher_suites: true\n"
+                "  cipher_suites: [TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384]\n"
+                "  curve_preferences: [X25519, CurveP256]\n")
+    proc, port = run_daemon(daemon, cfg)
+    try:
+        status, cipher, _, _ = tls_get(port, client_context(d, ssl.TLSVersion.TLSv1_2,
+                                                            cert=False))
+        e2e.check(status == 200 and cipher == "ECDHE-RSA-AES256-GCM-SHA384",
+                  f"cipher_suites, curve_preferences, prefer_server_cipher_suites, "
+                  f"min/max_version accepted and in force ({cipher})")
+    finally:
+        stop(proc)
+
+
 def bad_files(daemon, d):
     mismatched = write(d, "mismatch.yml", f"tls_server_config:\n  cert_file: {d}/server.crt\n"
                        f"  key_file: {d}/client.key\n")
@@ -175,6 +260,7 @@ def main():
         make_pki(d)
         tls_and_auth(args.daemon, d)
         mutual_tls(args.daemon, d)
+        tls_settings(args.daemon, d)
         bad_files(args.daemon, d)
 
     return e2e.run_with_tempdir("nstl-web-", cases)

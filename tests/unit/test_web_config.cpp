@@ -42,6 +42,19 @@ TEST_CASE("tls_server_config and basic_auth_users are read") {
   CHECK(c.tls.client_auth == ClientAuth::kRequireAndVerify);
   CHECK(c.tls.min_version != 0);
   CHECK(c.basic_auth_users.at("alice") == kSecretHash);
+  CHECK(c.tls.cipher_list.empty());  // the forward-secret default
+  CHECK(c.tls.prefer_server_ciphers);
+}
+
+TEST_CASE("exporter-toolkit's cipher_suites, curve_preferences and preference are read") {
+  const WebConfig c =
+      Parse("tls_server_config:\n  cert_file: " + kFile + "\n  key_file: " + kFile +
+            "\n  cipher_suites: [TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, "
+            "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305]\n"
+            "  curve_preferences: [X25519, CurveP384]\n  prefer_server_cipher_suites: false\n");
+  CHECK(c.tls.cipher_list == "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305");
+  CHECK(c.tls.groups == "X25519:P-384");
+  CHECK_FALSE(c.tls.prefer_server_ciphers);
 }
 
 TEST_CASE("bad web configs name file, line and key") {
@@ -65,8 +78,16 @@ TEST_CASE("bad web configs name file, line and key") {
       {tls + "\n  min_version: TLS14", "tls_server_config.min_version: 'TLS14' is none of"},
       {tls + "\n  min_version: TLS13\n  max_version: TLS12",
        "w.yaml:5:16: tls_server_config.max_version: is below min_version"},
+      // TLS 1.3's suites are not configurable (as in Go).
       {tls + "\n  cipher_suites: [TLS_AES_128_GCM_SHA256]",
-       "w.yaml:4:3: tls_server_config.cipher_suites: is not supported by this exporter"},
+       "w.yaml:4:19: tls_server_config.cipher_suites[0]: 'TLS_AES_128_GCM_SHA256' is none of"},
+      {tls + "\n  cipher_suites: []", "tls_server_config.cipher_suites: must be a non-empty list"},
+      {tls + "\n  curve_preferences: [P256]",
+       "tls_server_config.curve_preferences[0]: 'P256' is none of CurveP256"},
+      {tls + "\n  prefer_server_cipher_suites: maybe",
+       "tls_server_config.prefer_server_cipher_suites: must be true or false"},
+      {tls + "\n  client_allowed_sans: [a]",
+       "w.yaml:4:3: tls_server_config.client_allowed_sans: is not supported by this exporter"},
       {"http_server_config:\n  http2: false",
        "w.yaml:2:3: http_server_config: is not supported by this exporter"},
       {"basic_auth_users: [alice]", "w.yaml:1:19: basic_auth_users: must be a mapping"},
