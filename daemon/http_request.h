@@ -5,6 +5,7 @@
 // in size, as a server that every host exposes must be.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -19,6 +20,7 @@ struct HttpRequest {
   std::string path;                                          // target without the query: "/metrics"
   int minor_version = 1;                                     // HTTP/1.<minor_version>
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
+  std::chrono::steady_clock::time_point received{};          // set by the server
 
   // The first header of that (lower-case) name, or nullptr.
   const std::string* Header(std::string_view lower_name) const;

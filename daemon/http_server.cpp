@@ -53,14 +53,17 @@ const char* HttpReason(int status) {
   }
 }
 
-std::string SerializeHttpResponse(const HttpResponse& r, bool head_only, bool close) {
+HttpOutput SerializeHttpResponse(const HttpResponse& r, bool head_only, bool close) {
+  const std::string& body = r.shared_body ? *r.shared_body : r.body;
   std::string out = "HTTP/1.1 " + std::to_string(r.status) + " " + HttpReason(r.status) + "\r\n";
   out += "Content-Type: " + r.content_type + "\r\n";
-  out += "Content-Length: " + std::to_string(r.body.size()) + "\r\n";
+  out += "Content-Length: " + std::to_string(body.size()) + "\r\n";
   for (const auto& [name, value] : r.headers) out += name + ": " + value + "\r\n";
   out += close ? "Connection: close\r\n\r\n" : "Connection: keep-alive\r\n\r\n";
-  if (!head_only) out += r.body;
-  return out;
+  if (head_only || body.empty()) return {std::move(out), nullptr};
+  if (r.shared_body) return {std::move(out), r.shared_body};
+  if (body.size() < 4096) return {std::move(out) + body, nullptr};  // one write
+  return {std::move(out), std::make_shared<const std::string>(body)};
 }
 
 namespace {
@@ -100,8 +103,8 @@ struct Connection {
   std::string client;               // the peer's address (no port)
   std::string in;
   size_t scanned = 0;  // of `in`, searched for the head's end already
-  std::string out;
-  size_t out_sent = 0;
+  HttpOutput out;
+  size_t out_sent = 0;  // of out.head, then of *out.body
   bool close_after = false;
   uint32_t events = 0;  // current epoll interest
 };
@@ -114,7 +117,7 @@ struct Job {
 
 struct Done {
   uint64_t id;
-  std::string bytes;
+  HttpOutput output;
   bool close;
 };
 
@@ -531,6 +534,7 @@ class HttpServer::Loop {
     Job job{c.id, {}, c.client};
     const HttpParseResult r =
         ParseHttpRequest(c.in, limits_.max_head_bytes, &job.request, c.scanned);
+    job.request.received = now;
     if (r.status == HttpParseResult::kIncomplete) {
       c.scanned = r.resume;
       return false;
@@ -607,12 +611,12 @@ class HttpServer::Loop {
       done.swap(done_);
     }
     for (Done& d : done)
-      if (Connection* c = Find(d.id)) StartWriting(*c, std::move(d.bytes), d.close, now);
+      if (Connection* c = Find(d.id)) StartWriting(*c, std::move(d.output), d.close, now);
   }
 
-  void StartWriting(Connection& c, std::string bytes, bool close, Clock::time_point now) {
+  void StartWriting(Connection& c, HttpOutput output, bool close, Clock::time_point now) {
     c.state = State::kWriting;
-    c.out = std::move(bytes);
+    c.out = std::move(output);
     c.out_sent = 0;
     c.close_after = close;
     c.write_started = c.last_progress = now;
@@ -621,9 +625,15 @@ class HttpServer::Loop {
   }
 
   void Write(Connection& c, Clock::time_point now) {
-    while (c.out_sent < c.out.size()) {
+    const std::string& head = c.out.head;
+    const size_t total = head.size() + (c.out.body ? c.out.body->size() : 0);
+    while (c.out_sent < total) {
+      // The head, then the (shared) body.
+      const bool in_head = c.out_sent < head.size();
+      const std::string& part = in_head ? head : *c.out.body;
+      const size_t at = in_head ? c.out_sent : c.out_sent - head.size();
       size_t n = 0;
-      const Io io = Send(c, c.out.data() + c.out_sent, c.out.size() - c.out_sent, &n);
+      const Io io = Send(c, part.data() + at, part.size() - at, &n);
       if (io == Io::kWouldBlock) return;
       if (io == Io::kClosed) {
         Close(c);
@@ -632,7 +642,7 @@ class HttpServer::Loop {
       c.out_sent += n;
       if (n > 0) Progressed(c, now);
     }
-    std::string().swap(c.out);  // a scrape's buffer is not kept while idle
+    c.out = {};  // a scrape's buffer is not kept while idle
     ++c.completed;
     if (c.close_after) {
       Linger(c, now);

@@ -43,6 +43,16 @@ struct HttpResponse {
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;  // extra ones
+  // If set, the body instead of `body`: one scrape's bytes, shared by every
+  // connection that sends them (not copied per client).
+  std::shared_ptr<const std::string> shared_body = nullptr;
+};
+
+// What a connection sends: the status line and headers, then the body
+// (null for HEAD), possibly shared with other connections.
+struct HttpOutput {
+  std::string head;
+  std::shared_ptr<const std::string> body;
 };
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
@@ -95,7 +105,7 @@ struct HttpStats {
 const char* HttpReason(int status);
 
 // Status line, headers and (unless `head_only`) body of a response.
-std::string SerializeHttpResponse(const HttpResponse& r, bool head_only, bool close);
+HttpOutput SerializeHttpResponse(const HttpResponse& r, bool head_only, bool close);
 
 class HttpServer {
  public:

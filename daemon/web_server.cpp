@@ -110,13 +110,24 @@ HttpResponse WebServer::Handle(const HttpRequest& request) {
 }
 
 HttpResponse WebServer::Metrics(const HttpRequest& request) {
+  const bool open_metrics =
+      NegotiateFormat(request.Header("accept")) == ExpositionFormat::kOpenMetrics;
+  const bool gzip = AcceptsGzipEncoding(request.Header("accept-encoding"));
+  HttpResponse r{200, open_metrics ? kOpenMetricsContentType : kTextContentType, {}, {}, {}};
+  r.shared_body = scrapes_.Get(open_metrics * 2 + gzip, request.received, [&] {
+    std::string body = Collect(open_metrics);
+    return gzip ? GzipCompress(body) : body;
+  });
+  if (gzip) r.headers.emplace_back("Content-Encoding", "gzip");
+  return r;
+}
+
+std::string WebServer::Collect(bool open_metrics) {
   std::vector<std::weak_ptr<prometheus::Collectable>> collectables;
   {
     std::lock_guard<std::mutex> lock(mu_);
     collectables = collectables_;
   }
-  const bool open_metrics =
-      NegotiateFormat(request.Header("accept")) == ExpositionFormat::kOpenMetrics;
   std::vector<prometheus::MetricFamily> families;
   Exemplars exemplars;
   for (const auto& weak : collectables) {
@@ -133,18 +144,7 @@ HttpResponse WebServer::Metrics(const HttpRequest& request) {
                     std::make_move_iterator(more.end()));
   }
   AppendHttpMetrics(server_->Stats(), &families);
-  HttpResponse r{200, kTextContentType, {}, {}};
-  if (open_metrics) {
-    r.content_type = kOpenMetricsContentType;
-    r.body = SerializeOpenMetrics(families, exemplars);
-  } else {
-    r.body = SerializeText(families);
-  }
-  if (AcceptsGzipEncoding(request.Header("accept-encoding"))) {
-    r.body = GzipCompress(r.body);
-    r.headers.emplace_back("Content-Encoding", "gzip");
-  }
-  return r;
+  return open_metrics ? SerializeOpenMetrics(families, exemplars) : SerializeText(families);
 }
 
 HttpResponse WebServer::LandingPage() const {

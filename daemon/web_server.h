@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "http_server.h"
+#include "shared_scrapes.h"
 #include "web_config.h"
 
 namespace netstacklat {
@@ -54,6 +55,7 @@ class WebServer {
 
  private:
   HttpResponse Metrics(const HttpRequest& request);
+  std::string Collect(bool open_metrics);  // every collectable, serialised
   HttpResponse LandingPage() const;
 
   std::string telemetry_path_;
@@ -61,6 +63,7 @@ class WebServer {
   std::unique_ptr<BasicAuth> auth_;  // null: no basic_auth_users
   std::mutex mu_;
   std::vector<std::weak_ptr<prometheus::Collectable>> collectables_;
+  SharedScrapes scrapes_;
   std::unique_ptr<HttpServer> server_;  // last: stops before the rest goes
 };
 

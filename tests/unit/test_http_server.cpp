@@ -3,6 +3,8 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <prometheus/client_metric.h>
+#include <prometheus/metric_family.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -305,6 +307,63 @@ TEST_CASE("a response nobody reads is closed once it stops moving") {
   CHECK(server.Stats().timed_out == 1);
   CHECK(server.Stats().open == 0);
   close(fd);
+}
+
+namespace {
+
+// A collectable that takes `delay` per collection and counts them.
+class SlowCollectable : public prometheus::Collectable {
+ public:
+  explicit SlowCollectable(std::chrono::milliseconds delay) : delay_(delay) {}
+  std::vector<prometheus::MetricFamily> Collect() const override {
+    ++collections;
+    std::this_thread::sleep_for(delay_);
+    prometheus::MetricFamily f;
+    f.name = "slow_collections";
+    f.help = "Collections so far.";
+    f.type = prometheus::MetricType::Gauge;
+    prometheus::ClientMetric m;
+    m.gauge.value = static_cast<double>(collections.load());
+    f.metric.push_back(m);
+    return {f};
+  }
+  mutable std::atomic<int> collections{0};
+
+ private:
+  std::chrono::milliseconds delay_;
+};
+
+}  // namespace
+
+// 40 scrapes at once (HEADs, gzip or not, as a burst of pipelined requests
+// would bring them): requests that arrive while a collection runs share its
+// result instead of queueing 40 collections behind the mutex (issue 20,
+// item 3).
+TEST_CASE("scrapes that arrive while a collection runs share its result") {
+  netstacklat::WebServer web("127.0.0.1:0", "/metrics");
+  auto slow = std::make_shared<SlowCollectable>(100ms);
+  web.Register(slow);
+  web.Start();
+  std::vector<int> fds;
+  for (int i = 0; i < 40; ++i) fds.push_back(Connect(web.Port()));
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int fd : fds) Send(fd, "HEAD /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  for (int fd : fds) {
+    CHECK_THAT(ReadUntilClosed(fd, 10000ms), Catch::StartsWith("HTTP/1.1 200 OK\r\n"));
+    close(fd);
+  }
+  const auto took = std::chrono::steady_clock::now() - t0;
+  // Each request is answered by a collection that started after it
+  // arrived: the first one, then one for all that came meanwhile.
+  CHECK(slow->collections <= 4);
+  CHECK(took < 1000ms);  // 40 collections in a row would take 4 s
+  // A request after those gets a new collection, not an old answer.
+  const int late = Connect(web.Port());
+  Send(late, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  const int before = slow->collections;
+  CHECK_THAT(ReadUntilClosed(late, 5000ms), Catch::Contains("slow_collections"));
+  CHECK(slow->collections == before + 1);
+  close(late);
 }
 
 TEST_CASE("when full, the longest waiter makes room for a new client") {
