@@ -33,8 +33,7 @@ std::vector<prometheus::MetricFamily> Collector::CollectWithExemplars(Exemplars*
 std::vector<prometheus::MetricFamily> Collector::CollectLocked(Exemplars* exemplars) const {
   const double start = clock_();
   std::vector<prometheus::MetricFamily> families;
-  // Only a scrape that takes exemplars ends the interval.
-  snapshot_.exemplar_gen = exemplars && close_interval_ ? close_interval_() : 0;
+  snapshot_.exemplar_gen = exemplars && close_interval_ ? ExemplarInterval(start) : 0;
   try {
     source_.Read(&snapshot_);
     std::map<size_t, const ExemplarRow*> best;
@@ -53,6 +52,16 @@ std::vector<prometheus::MetricFamily> Collector::CollectLocked(Exemplars* exempl
   AppendOwnMetrics(status_.Hooks(), counters_, &families);
   AppendReloadMetrics(reload_ok_, reload_time_, &families);
   return families;
+}
+
+uint64_t Collector::ExemplarInterval(double now) const {
+  // The ended interval's records stay readable until the next one ends
+  // (the programs write two alternating generations).
+  if (exemplar_gen_ == 0 || now - exemplar_ended_ >= exemplar_min_seconds_) {
+    exemplar_gen_ = close_interval_();
+    exemplar_ended_ = now;
+  }
+  return exemplar_gen_;
 }
 
 void Collector::SetReloadResult(bool ok, double unix_seconds) {

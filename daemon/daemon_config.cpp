@@ -180,9 +180,13 @@ void ParseGrouping(const YAML::Node& node, const Context& ctx, Grouping* g) {
 }
 
 void ParseHistogram(const YAML::Node& node, const Context& ctx, HistogramRange* h) {
-  RequireMap(node, ctx, {"bucket_min", "bucket_max", "atomic_increments", "exemplars"});
+  RequireMap(
+      node, ctx,
+      {"bucket_min", "bucket_max", "atomic_increments", "exemplars", "exemplar_interval_seconds"});
   if (const YAML::Node n = node["exemplars"])
     h->exemplars = Scalar<bool>(n, ctx.Child("exemplars"), "true or false");
+  if (const YAML::Node n = node["exemplar_interval_seconds"])
+    h->exemplar_interval_seconds = UnsignedIn(n, ctx.Child("exemplar_interval_seconds"), 0, 3600);
   if (const YAML::Node n = node["atomic_increments"]) {
     const Context at = ctx.Child("atomic_increments");
     const auto v = Scalar<std::string>(n, at, "auto, true or false");

@@ -44,6 +44,9 @@ struct HistogramRange {
   uint32_t bucket_max = 34;
   AtomicIncrements atomic_increments = AtomicIncrements::kAuto;
   bool exemplars = true;  // capture the slowest sample per interval
+  // An exemplar interval ends at most this often, whoever scrapes; until
+  // the next one ends, every OpenMetrics scrape gets the last one's.
+  uint32_t exemplar_interval_seconds = 30;
 };
 
 struct DaemonConfig {

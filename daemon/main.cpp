@@ -89,6 +89,7 @@ void Reload(const Options& opts, DaemonConfig* running, BpfLoader& bpf, Collecto
         next.histogram.bucket_max != running->histogram.bucket_max ||
         next.histogram.atomic_increments != running->histogram.atomic_increments ||
         next.histogram.exemplars != running->histogram.exemplars ||
+        next.histogram.exemplar_interval_seconds != running->histogram.exemplar_interval_seconds ||
         next.filters.interface_namespace != running->filters.interface_namespace)
       throw ConfigError(
           next.source +
@@ -211,7 +212,8 @@ int Run(const Options& opts) {
   auto collector = std::make_shared<Collector>(config_name, config.histograms[0], reader, bpf,
                                                names, Collector::MonotonicSeconds);
   collector->SetReloadResult(true, UnixSeconds());
-  collector->SetExemplarIntervals([&bpf] { return bpf.CloseExemplarInterval(); });
+  collector->SetExemplarIntervals([&bpf] { return bpf.CloseExemplarInterval(); },
+                                  web ? daemon.histogram.exemplar_interval_seconds : 0);
   if (!web) return ReportOnce(opts, *collector, signals);
   web->Register(collector);
   web->Start();

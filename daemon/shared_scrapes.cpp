@@ -7,7 +7,7 @@ SharedScrapes::Body SharedScrapes::Get(int key, Clock::time_point arrived,
   std::unique_lock<std::mutex> lock(mu_);
   Slot& slot = slots_[key];
   for (;;) {
-    if (Body last = slot.last.lock(); last && slot.last_started >= arrived) return last;
+    if (slot.last && slot.last_started >= arrived) return slot.last;
     if (!slot.running) break;
     // One collection per key at a time: wait for the running one, then
     // take its result if it is fresh enough for us, else run the next.

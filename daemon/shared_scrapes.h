@@ -2,7 +2,9 @@
 // collection (map reads, serialisation, gzip) answers all of them, and
 // their connections send one body from memory. A request is only answered
 // with a collection that started after it arrived, so no answer is older
-// than its request; and the body lives only while a connection sends it.
+// than its request. The latest body of each kind (format, encoding) is kept
+// until the next one replaces it: requests queued behind a collection may
+// still need it when it ends (HEADs hold no body themselves).
 // Without this, every HEAD, gzip and concurrent scrape collected again,
 // one after another behind the collector's mutex: 255 of them delayed a
 // real scrape by seconds at 2,100 label sets.
@@ -34,8 +36,8 @@ class SharedScrapes {
  private:
   struct Slot {
     bool running = false;
-    Clock::time_point started;              // of the running collection
-    std::weak_ptr<const std::string> last;  // the latest result, while anyone sends it
+    Clock::time_point started;  // of the running collection
+    Body last;                  // the latest result
     Clock::time_point last_started;
   };
 

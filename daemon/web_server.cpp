@@ -98,6 +98,10 @@ int WebServer::Port() const {
   return server_->Port();
 }
 
+const HttpStats& WebServer::Stats() const {
+  return server_->Stats();
+}
+
 HttpResponse WebServer::Handle(const HttpRequest& request) {
   if (request.method != "GET" && request.method != "HEAD") {
     HttpResponse r = Text(405, "only GET and HEAD\n");

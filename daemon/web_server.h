@@ -47,6 +47,7 @@ class WebServer {
   void Register(std::weak_ptr<prometheus::Collectable> collectable);
   void Start();  // the HTTP threads: connections queued since the bind are served
   int Port() const;
+  const HttpStats& Stats() const;
   void Stop();  // before what the collectables read goes away
 
   // The request handler, as the server's workers call it (authenticated

@@ -4,8 +4,11 @@ ms before it reads; an OpenMetrics scrape must carry, on the tcp-socket-read
 bucket that holds 300 ms, an exemplar whose value is in that bucket and
 whose labels name that flow (both ports) and the reading process (this
 test's pid and comm). Over IPv4 and IPv6. A text 0.0.4 scrape carries none;
-the interval a scrape ends is not served again; the output parses as
-OpenMetrics (prometheus_client's strict parser). With --prometheus, a real
+with exemplar_interval_seconds 0 the interval a scrape ends is not served
+again; the output parses as OpenMetrics (prometheus_client's strict
+parser). A stranger's OpenMetrics scrape every 0.3 s cannot take the
+exemplar from a scraper that comes every 2 s (interval 3 s: it reaches
+both). With --prometheus, a real
 Prometheus (--enable-feature=exemplar-storage, 1 s scrapes) scrapes the
 daemon during such reads and /api/v1/query_exemplars must return the
 delayed flow's exemplar.
@@ -109,9 +112,54 @@ def check_flow(port, family, addr, bracket):
     return text
 
 
-def run(args):
+def config(workdir, interval):
+    path = os.path.join(workdir, f"exemplars-{interval}.yaml")
+    with open(path, "w") as f:
+        f.write(f"histogram:\n  exemplar_interval_seconds: {interval}\n")
+    return path
+
+
+def stranger(args):
+    """Before, every OpenMetrics scrape ended the exemplar interval: one
+    curl per second left Prometheus none."""
     port = e2e.free_port()
-    proc = e2e.start_daemon(args.daemon, port, 60)
+    proc = e2e.start_daemon(args.daemon, port, 60,
+                            extra=[f"--config.file={config(args.workdir, 3)}"])
+    stop = threading.Event()
+    took = []
+
+    def strange():
+        while not stop.is_set():
+            took.extend(v for _, v, _, _ in exemplars(scrape(port, OPENMETRICS)[1],
+                                                      "tcp-socket-read") if v >= DELAY)
+            time.sleep(0.3)
+    t = threading.Thread(target=strange)
+    try:
+        t.start()
+        time.sleep(1)
+        delayed_read(socket.AF_INET, "127.0.0.1")
+        seen = []
+        for _ in range(4):  # the scraper, every 2 s
+            time.sleep(2)
+            seen = [v for _, v, _, _ in exemplars(scrape(port, OPENMETRICS)[1],
+                                                  "tcp-socket-read") if v >= DELAY]
+            if seen:
+                break
+    finally:
+        stop.set()
+        t.join()
+        proc.terminate()
+        proc.wait(timeout=20)
+    e2e.check(bool(seen) and bool(took),
+              f"a stranger scraping every 0.3 s did not take the exemplar: both saw it "
+              f"(scraper {seen}, stranger {len(took)} times)")
+
+
+def run(args):
+    stranger(args)
+    port = e2e.free_port()
+    proc = e2e.start_daemon(args.daemon, port, 60,
+                            extra=[f"--config.file={config(args.workdir, 0)}"])
     prom = None
     try:
         text = check_flow(port, socket.AF_INET, "127.0.0.1", lambda a: a)

@@ -144,7 +144,7 @@ TEST_CASE("only OpenMetrics scrapes end an interval, and each gets its own") {
   Collector collector("netstacklat", BuiltinSpec(), source, status, names,
                       Collector::MonotonicSeconds);
   uint64_t gen = 10;
-  collector.SetExemplarIntervals([&gen] { return gen++; });
+  collector.SetExemplarIntervals([&gen] { return gen++; }, 0);
   collector.Collect();  // text: the interval runs on
   CHECK(gen == 10);
   Exemplars exemplars;
@@ -157,4 +157,34 @@ TEST_CASE("only OpenMetrics scrapes end an interval, and each gets its own") {
   const std::string text = SerializeOpenMetrics(families, exemplars);
   CHECK(text.find("hook=\"udp-socket-read\",le=\"0.000524288\"} 2 # {flow=\"tcp "
                   "127.0.0.1:40000->127.0.0.1:9661\",cpu=\"0\"} 0.0004 ") != std::string::npos);
+}
+
+// Before: every OpenMetrics scrape ended the interval, so a stranger's curl
+// every second left Prometheus no exemplar. Now an interval ends at most
+// once per min_seconds, whoever scrapes, and all scrapes until the next end
+// get the same one (issue 20, item 8).
+TEST_CASE("a stranger's OpenMetrics scrapes cannot take the exemplars from Prometheus") {
+  FakeHistogramSource source;
+  source.rows = {{{0, 0, 7, 19}, 2}};
+  FakeNameResolver names;
+  const FakeExporterStatus status;
+  double now = 1000;
+  Collector collector("netstacklat", BuiltinSpec(), source, status, names, [&now] { return now; });
+  uint64_t gen = 10;
+  collector.SetExemplarIntervals([&gen] { return gen++; }, 30);
+  Exemplars e;
+  collector.CollectWithExemplars(&e);  // the first: ends interval 10
+  for (int i = 0; i < 29; ++i) {       // a stranger, every second
+    now += 1;
+    collector.CollectWithExemplars(&e);
+  }
+  CHECK(gen == 11);  // no other end within 30 s
+  now += 0.5;        // Prometheus, between the stranger's scrapes
+  collector.CollectWithExemplars(&e);
+  // Every one of them read the same ended interval, Prometheus's too.
+  CHECK(source.intervals == std::vector<uint64_t>(31, 10));
+  now += 0.5;  // 30 s after the first end: the next one ends
+  collector.CollectWithExemplars(&e);
+  CHECK(gen == 12);
+  CHECK(source.intervals.back() == 11);
 }
