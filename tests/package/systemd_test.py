@@ -37,6 +37,7 @@ import contextlib
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -286,6 +287,14 @@ class Container:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        # An nspawn killed hard leaves its container running (its systemd
+        # reparented to ours, the daemon and its BPF programs with it):
+        # killing the container's init ends every process of its namespace.
+        try:
+            if os.readlink(f"/proc/{self.leader}/ns/pid") != os.readlink("/proc/self/ns/pid"):
+                os.kill(self.leader, signal.SIGKILL)
+        except OSError:
+            pass  # gone, as it should be
 
 
 def counts(port):
