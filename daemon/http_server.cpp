@@ -21,6 +21,7 @@
 #include <unordered_map>
 
 #include "errors.h"
+#include "tls_context.h"
 
 namespace netstacklat {
 
@@ -140,7 +141,7 @@ std::string PeerAddress(int fd) {
 
 class HttpServer::Loop {
  public:
-  Loop(int listen_fd, SSL_CTX* tls, HttpHandler handler, HttpLimits limits, RequestGate gate)
+  Loop(int listen_fd, TlsContext* tls, HttpHandler handler, HttpLimits limits, RequestGate gate)
       : listen_fd_(listen_fd),
         tls_(tls),
         handler_(std::move(handler)),
@@ -313,7 +314,7 @@ class HttpServer::Loop {
     c->client = PeerAddress(fd);
     c->waiting_since = now;
     if (tls_) {
-      c->ssl = SSL_new(tls_);
+      c->ssl = tls_->NewSsl();
       if (!c->ssl || SSL_set_fd(c->ssl, fd) != 1) {
         if (c->ssl) SSL_free(c->ssl);
         close(fd);
@@ -773,7 +774,7 @@ class HttpServer::Loop {
   }
 
   const int listen_fd_;
-  SSL_CTX* const tls_;
+  TlsContext* const tls_;
   const HttpHandler handler_;
   const HttpLimits limits_;
   const RequestGate gate_;
@@ -807,7 +808,7 @@ class HttpServer::Loop {
   std::thread gate_thread_;
 };
 
-HttpServer::HttpServer(int listen_fd, SSL_CTX* tls, HttpHandler handler, HttpLimits limits,
+HttpServer::HttpServer(int listen_fd, TlsContext* tls, HttpHandler handler, HttpLimits limits,
                        RequestGate gate)
     : loop_(std::make_unique<Loop>(listen_fd, tls, std::move(handler), limits, std::move(gate))) {}
 

@@ -38,6 +38,8 @@
 
 namespace netstacklat {
 
+class TlsContext;
+
 struct HttpResponse {
   int status = 200;
   std::string content_type = "text/plain; charset=utf-8";
@@ -112,7 +114,7 @@ class HttpServer {
   // Takes the listening socket (non-blocking). `tls` (may be null: plain
   // HTTP) must outlive the server. The handler runs on worker threads.
   // Starts no thread: connections wait in the listen backlog until Start().
-  HttpServer(int listen_fd, SSL_CTX* tls, HttpHandler handler, HttpLimits limits = {},
+  HttpServer(int listen_fd, TlsContext* tls, HttpHandler handler, HttpLimits limits = {},
              RequestGate gate = {});
   ~HttpServer();  // Stop()
   HttpServer(const HttpServer&) = delete;

@@ -188,6 +188,11 @@ int Run(const Options& opts) {
   sigemptyset(&signals);
   for (int s : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&signals, s);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // before any thread starts
+  // A peer gone mid-write is an error to handle, not a reason to die:
+  // OpenSSL writes TLS 1.3 session tickets with write(), so a client that
+  // closed right after its handshake killed the daemon with SIGPIPE (systemd
+  // ignores it for services; a plain start or a container did not).
+  std::signal(SIGPIPE, SIG_IGN);
 
   std::unique_ptr<WebServer> web;
   if (opts.report_once == 0)
@@ -227,12 +232,16 @@ int Run(const Options& opts) {
   DaemonConfig running = daemon;
   std::optional<Reporter> reporter;
   if (opts.report_interval > 0) reporter.emplace(*collector);
-  const int sig = WaitForTermination([&] { Reload(opts, &running, bpf, *collector); },
-                                     [&] {
-                                       RefreshTaiOffset(bpf, &tai_offset);
-                                       if (reporter) reporter->Print();
-                                     },
-                                     reporter ? opts.report_interval : kTaiRefreshSeconds, signals);
+  const int sig = WaitForTermination(
+      [&] {
+        Reload(opts, &running, bpf, *collector);
+        web->ReloadTls();
+      },
+      [&] {
+        RefreshTaiOffset(bpf, &tai_offset);
+        if (reporter) reporter->Print();
+      },
+      reporter ? opts.report_interval : kTaiRefreshSeconds, signals);
   sd_notify(0, "STOPPING=1");
   spdlog::info("{}: detaching and exiting", strsignal(sig));
   web->Stop();  // no scrape may run while the maps and links go

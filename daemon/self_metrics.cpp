@@ -166,6 +166,24 @@ void AppendOwnMetrics(const std::vector<HookStatus>& hooks, const ScrapeCounters
   out->push_back(std::move(read_errors));
 }
 
+void AppendTlsMetrics(const TlsStatus& s, std::vector<MetricFamily>* out) {
+  MetricFamily expiry =
+      Family("netstacklat_exporter_tls_certificate_not_after_seconds",
+             "When the served TLS certificate expires (Unix seconds).", MetricType::Gauge);
+  expiry.metric.push_back(Sample({}, s.not_after, MetricType::Gauge));
+  out->push_back(std::move(expiry));
+  MetricFamily reloads = Family(
+      "netstacklat_exporter_tls_certificate_reloads_total",
+      "Re-reads of the TLS files after they changed on disk or on SIGHUP: ok, or failed (the "
+      "certificate in use was kept).",
+      MetricType::Counter);
+  for (const auto& [result, n] :
+       {std::pair{"ok", s.reloads_ok}, std::pair{"failed", s.reloads_failed}})
+    reloads.metric.push_back(
+        Sample({{"result", result}}, static_cast<double>(n), MetricType::Counter));
+  out->push_back(std::move(reloads));
+}
+
 void AppendHttpMetrics(const HttpStats& s, std::vector<MetricFamily>* out) {
   MetricFamily open =
       Family("netstacklat_exporter_http_connections",

@@ -9,6 +9,7 @@
 
 #include "exporter_status.h"
 #include "http_server.h"
+#include "tls_context.h"
 
 namespace netstacklat {
 
@@ -32,5 +33,9 @@ void AppendOwnMetrics(const std::vector<HookStatus>& hooks, const ScrapeCounters
 
 // The HTTP server's connections, requests and the connections it dropped.
 void AppendHttpMetrics(const HttpStats& stats, std::vector<prometheus::MetricFamily>* out);
+
+// The served certificate's expiry (alert on it before every host's scrapes
+// fail at once) and how its rotations went.
+void AppendTlsMetrics(const TlsStatus& status, std::vector<prometheus::MetricFamily>* out);
 
 }  // namespace netstacklat

@@ -2,6 +2,11 @@
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <ctime>
 
 #include "errors.h"
 
@@ -98,21 +103,92 @@ int Configure(SSL_CTX* ctx, const TlsConfig& tls, std::string* error) {
   return 0;
 }
 
+// A context from the files; null and *error if they do not load.
+SSL_CTX* Build(const TlsConfig& tls, std::string* error) {
+  SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
+  if (!ctx) {
+    *error = OpensslError("creating the TLS context");
+    return nullptr;
+  }
+  if (Configure(ctx, tls, error) != 0) {
+    SSL_CTX_free(ctx);
+    return nullptr;
+  }
+  return ctx;
+}
+
+double NotAfter(SSL_CTX* ctx) {
+  const X509* cert = SSL_CTX_get0_certificate(ctx);
+  struct tm tm {};
+  if (!cert || ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm) != 1) return 0;
+  return static_cast<double>(timegm(&tm));
+}
+
+constexpr auto kCheckEvery = std::chrono::seconds(1);
+
 }  // namespace
 
-TlsContext::TlsContext(const TlsConfig& tls, const std::string& source) {
-  ctx_ = SSL_CTX_new(TLS_server_method());
+TlsContext::TlsContext(const TlsConfig& tls, const std::string& source)
+    : tls_(tls), source_(source) {
   std::string error;
-  if (!ctx_) error = OpensslError("creating the TLS context");
-  if (ctx_ && Configure(ctx_, tls, &error) != 0) {
-    SSL_CTX_free(ctx_);
-    ctx_ = nullptr;
-  }
+  stamp_ = FilesStamp();
+  ctx_ = Build(tls_, &error);
   if (!ctx_) throw ConfigError(source + ": " + error);
+  status_.not_after = NotAfter(ctx_);
+  next_check_ = std::chrono::steady_clock::now() + kCheckEvery;
 }
 
 TlsContext::~TlsContext() {
   SSL_CTX_free(ctx_);
+}
+
+std::string TlsContext::FilesStamp() const {
+  std::string stamp;
+  for (const std::string* path : {&tls_.cert_file, &tls_.key_file, &tls_.client_ca_file}) {
+    struct stat st {};
+    if (path->empty() || stat(path->c_str(), &st) != 0) continue;
+    stamp += std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" +
+             std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) + ";";
+  }
+  return stamp;
+}
+
+bool TlsContext::ReloadLocked() {
+  stamp_ = FilesStamp();
+  std::string error;
+  SSL_CTX* next = Build(tls_, &error);
+  if (!next) {
+    ++status_.reloads_failed;
+    spdlog::error("{}: TLS files changed but do not load, keeping the certificate in use: {}",
+                  source_, error);
+    return false;
+  }
+  SSL_CTX_free(ctx_);  // connections hold their own reference
+  ctx_ = next;
+  ++status_.reloads_ok;
+  status_.not_after = NotAfter(ctx_);
+  spdlog::info("{}: TLS certificate re-read from {}", source_, tls_.cert_file);
+  return true;
+}
+
+bool TlsContext::Reload() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return ReloadLocked();
+}
+
+SSL* TlsContext::NewSsl() {
+  std::lock_guard<std::mutex> lock(mu_);
+  const auto now = std::chrono::steady_clock::now();
+  if (now >= next_check_) {
+    next_check_ = now + kCheckEvery;
+    if (FilesStamp() != stamp_) ReloadLocked();
+  }
+  return SSL_new(ctx_);
+}
+
+TlsStatus TlsContext::Status() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return status_;
 }
 
 }  // namespace netstacklat

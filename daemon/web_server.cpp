@@ -73,7 +73,7 @@ WebServer::WebServer(const std::string& listen_address, const std::string& telem
                                          : std::make_unique<BasicAuth>(web.basic_auth_users)) {
   const int fd = BindListenSocket(listen_address, kListenBacklog);
   server_ = std::make_unique<HttpServer>(
-      fd, tls_ ? tls_->get() : nullptr, [this](const HttpRequest& r) { return Handle(r); }, limits,
+      fd, tls_.get(), [this](const HttpRequest& r) { return Handle(r); }, limits,
       AuthGate(auth_.get()));
 }
 
@@ -96,6 +96,10 @@ void WebServer::Register(std::weak_ptr<prometheus::Collectable> collectable) {
 
 int WebServer::Port() const {
   return server_->Port();
+}
+
+void WebServer::ReloadTls() {
+  if (tls_) tls_->Reload();
 }
 
 const HttpStats& WebServer::Stats() const {
@@ -148,6 +152,7 @@ std::string WebServer::Collect(bool open_metrics) {
                     std::make_move_iterator(more.end()));
   }
   AppendHttpMetrics(server_->Stats(), &families);
+  if (tls_) AppendTlsMetrics(tls_->Status(), &families);
   return open_metrics ? SerializeOpenMetrics(families, exemplars) : SerializeText(families);
 }
 

@@ -48,7 +48,8 @@ class WebServer {
   void Start();  // the HTTP threads: connections queued since the bind are served
   int Port() const;
   const HttpStats& Stats() const;
-  void Stop();  // before what the collectables read goes away
+  void ReloadTls();  // SIGHUP: re-read the certificate files now (tls_context.h)
+  void Stop();       // before what the collectables read goes away
 
   // The request handler, as the server's workers call it (authenticated
   // already: basic auth is the server's gate, see AuthGate).

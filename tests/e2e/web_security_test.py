@@ -21,6 +21,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import time
 import warnings
 
 import e2e_test as e2e
@@ -222,6 +223,58 @@ def tls_settings(daemon, d):
         stop(proc)
 
 
+def served_certificate(port):
+    """The DER of the certificate the daemon presents now."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw, \
+            ctx.wrap_socket(raw) as s:
+        return s.getpeercert(binary_form=True)
+
+
+def rotation(daemon, d):
+    """A certificate rotated on disk is served without a restart: on the
+    next handshake a second or more after the files changed (as
+    exporter-toolkit re-reads them per handshake), and at once on SIGHUP;
+    a half-written rotation keeps the old one; not_after is exported."""
+    for name in ("rot.crt", "rot.key"):
+        shutil.copy(f"{d}/server.{name.split('.')[1]}", f"{d}/{name}")
+    cfg = write(d, "rot.yml", f"tls_server_config:\n  cert_file: {d}/rot.crt\n"
+                f"  key_file: {d}/rot.key\n")
+    proc, port = run_daemon(daemon, cfg)
+    try:
+        first = served_certificate(port)
+        for _ in range(3):  # closes after the handshake, before the session tickets
+            served_certificate(port)
+        e2e.check(proc.poll() is None, "clients that close right after the handshake do not "
+                  "kill the daemon (before 2026-12-01: SIGPIPE)")
+        # Rotate: the RSA certificate and key, as cert-manager or certbot do.
+        shutil.copy(f"{d}/server-rsa.key", f"{d}/rot.key.new")
+        shutil.copy(f"{d}/server-rsa.crt", f"{d}/rot.crt.new")
+        os.replace(f"{d}/rot.key.new", f"{d}/rot.key")
+        os.replace(f"{d}/rot.crt.new", f"{d}/rot.crt")
+        deadline, now_served = time.time() + 5, first
+        while time.time() < deadline and now_served == first:
+            time.sleep(0.5)
+            now_served = served_certificate(port)
+        e2e.check(now_served != first and now_served == ssl.PEM_cert_to_DER_cert(
+            open(f"{d}/server-rsa.crt").read()),
+            "a rotated certificate is served without a restart, within seconds")
+        # A broken rotation (key and certificate do not match) keeps the one in use.
+        shutil.copy(f"{d}/server.key", f"{d}/rot.key")
+        proc.send_signal(signal.SIGHUP)
+        time.sleep(1.5)
+        e2e.check(served_certificate(port) == now_served,
+                  "a rotation that does not load keeps the certificate in use")
+        code, status, body = curl(port, "--cacert", f"{d}/ca.crt")
+        e2e.check(status == 200 and 'result="failed"' in body and
+                  "netstacklat_exporter_tls_certificate_not_after_seconds" in body,
+                  "the failed reload is counted; the certificate's expiry is exported")
+    finally:
+        stop(proc)
+
+
 def bad_files(daemon, d):
     mismatched = write(d, "mismatch.yml", f"tls_server_config:\n  cert_file: {d}/server.crt\n"
                        f"  key_file: {d}/client.key\n")
@@ -261,6 +314,7 @@ def main():
         tls_and_auth(args.daemon, d)
         mutual_tls(args.daemon, d)
         tls_settings(args.daemon, d)
+        rotation(args.daemon, d)
         bad_files(args.daemon, d)
 
     return e2e.run_with_tempdir("nstl-web-", cases)
