@@ -159,15 +159,33 @@ def scraper_under(port, attack_running, n=20, every=0.45):
     return answered, n, slowest
 
 
-class Sprayers:
+class Attackers:
+    """N threads running self.attack(i) until the `with` block ends."""
+
+    def __init__(self, port, n):
+        self.port, self.stop = port, threading.Event()
+        self.threads = [threading.Thread(target=self.attack, args=(i,)) for i in range(n)]
+
+    def __enter__(self):
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        for t in self.threads:
+            t.join()
+
+
+class Sprayers(Attackers):
     """N clients, each from its own loopback address (127.0.0.2...), sending
     wrong passwords on a kept connection as fast as they are answered."""
 
     def __init__(self, port, n=40):
-        self.port, self.stop, self.answers = port, threading.Event(), {}
-        self.threads = [threading.Thread(target=self.spray, args=(i,)) for i in range(n)]
+        self.answers = {}
+        super().__init__(port, n)
 
-    def spray(self, i):
+    def attack(self, i):
         while not self.stop.is_set():
             try:
                 with socket.socket() as s:
@@ -182,16 +200,6 @@ class Sprayers:
                         self.answers[status] = self.answers.get(status, 0) + 1
             except OSError:
                 time.sleep(0.01)
-
-    def __enter__(self):
-        for t in self.threads:
-            t.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop.set()
-        for t in self.threads:
-            t.join()
 
 
 def spray(port, pid):
@@ -214,16 +222,16 @@ def client_address(i):
     return f"127.0.{1 + i // 250}.{2 + i % 250}"
 
 
-class NonReaders:
+class NonReaders(Attackers):
     """N clients pipelining `depth` requests each and never reading; each
     reconnects as soon as the daemon closes it. Records how long each
     connection lived."""
 
     def __init__(self, port, n=256, depth=1000, path="/x"):
-        self.port, self.stop, self.lived = port, threading.Event(), []
+        self.lived = []
         self.burst = b"".join(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
                               for _ in range(depth))
-        self.threads = [threading.Thread(target=self.attack, args=(i,)) for i in range(n)]
+        super().__init__(port, n)
 
     def attack(self, i):
         while not self.stop.is_set():
@@ -252,16 +260,6 @@ class NonReaders:
                 time.sleep(0.05)
             if not self.stop.is_set():
                 self.lived.append(time.monotonic() - t0)
-
-    def __enter__(self):
-        for t in self.threads:
-            t.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop.set()
-        for t in self.threads:
-            t.join()
 
 
 class KeptScraper:
