@@ -711,16 +711,18 @@ class HttpServer::Loop {
 
   // --- the slow gate ---------------------------------------------------------
 
+  // The next job of `queue` into *job; false once the server stops.
+  bool Pop(std::condition_variable& cv, std::deque<Job>& queue, Job* job) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv.wait(lock, [&] { return workers_stopping_ || !queue.empty(); });
+    if (workers_stopping_) return false;
+    *job = std::move(queue.front());
+    queue.pop_front();
+    return true;
+  }
+
   void GateMain() {
-    for (;;) {
-      Job job;
-      {
-        std::unique_lock<std::mutex> lock(mu_);
-        slow_cv_.wait(lock, [&] { return workers_stopping_ || !slow_jobs_.empty(); });
-        if (workers_stopping_) return;
-        job = std::move(slow_jobs_.front());
-        slow_jobs_.pop_front();
-      }
+    for (Job job; Pop(slow_cv_, slow_jobs_, &job);) {
       ++stats_.gate_slow;
       const bool allowed = gate_.slow(job.request);
       {
@@ -751,15 +753,7 @@ class HttpServer::Loop {
   // --- workers ----------------------------------------------------------------
 
   void WorkerMain() {
-    for (;;) {
-      Job job;
-      {
-        std::unique_lock<std::mutex> lock(mu_);
-        cv_.wait(lock, [&] { return workers_stopping_ || !jobs_.empty(); });
-        if (workers_stopping_) return;
-        job = std::move(jobs_.front());
-        jobs_.pop_front();
-      }
+    for (Job job; Pop(cv_, jobs_, &job);) {
       HttpResponse response;
       try {
         response = handler_(job.request);

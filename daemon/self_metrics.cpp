@@ -42,6 +42,16 @@ MetricFamily PerProgram(const std::string& name, const std::string& help, Metric
   return f;
 }
 
+// A counter family with one sample per value of one label.
+MetricFamily LabelledCounters(const std::string& name, const std::string& help,
+                              const std::string& label,
+                              const std::vector<std::pair<std::string, uint64_t>>& counts) {
+  MetricFamily f = Family(name, help, MetricType::Counter);
+  for (const auto& [value, n] : counts)
+    f.metric.push_back(Sample({{label, value}}, static_cast<double>(n), MetricType::Counter));
+  return f;
+}
+
 }  // namespace
 
 void AppendEbpfExporterMetrics(const std::string& config_name,
@@ -172,16 +182,11 @@ void AppendTlsMetrics(const TlsStatus& s, std::vector<MetricFamily>* out) {
              "When the served TLS certificate expires (Unix seconds).", MetricType::Gauge);
   expiry.metric.push_back(Sample({}, s.not_after, MetricType::Gauge));
   out->push_back(std::move(expiry));
-  MetricFamily reloads = Family(
+  out->push_back(LabelledCounters(
       "netstacklat_exporter_tls_certificate_reloads_total",
       "Re-reads of the TLS files after they changed on disk or on SIGHUP: ok, or failed (the "
       "certificate in use was kept).",
-      MetricType::Counter);
-  for (const auto& [result, n] :
-       {std::pair{"ok", s.reloads_ok}, std::pair{"failed", s.reloads_failed}})
-    reloads.metric.push_back(
-        Sample({{"result", result}}, static_cast<double>(n), MetricType::Counter));
-  out->push_back(std::move(reloads));
+      "result", {{"ok", s.reloads_ok}, {"failed", s.reloads_failed}}));
 }
 
 void AppendHttpMetrics(const HttpStats& s, std::vector<MetricFamily>* out) {
@@ -195,32 +200,26 @@ void AppendHttpMetrics(const HttpStats& s, std::vector<MetricFamily>* out) {
   requests.metric.push_back(
       Sample({}, static_cast<double>(s.requests.load()), MetricType::Counter));
   out->push_back(std::move(requests));
-  MetricFamily dropped = Family(
+  out->push_back(LabelledCounters(
       "netstacklat_exporter_http_connections_dropped_total",
       "HTTP connections the server closed on its own: a time bound expired (timeout), room was "
       "needed (evicted), the request was malformed (bad_request), the TLS handshake failed "
       "(tls_error).",
-      MetricType::Counter);
-  for (const auto& [reason, n] : {std::pair{"timeout", &s.timed_out},
-                                  {"evicted", &s.evicted},
-                                  {"bad_request", &s.bad_requests},
-                                  {"tls_error", &s.tls_failed}})
-    dropped.metric.push_back(
-        Sample({{"reason", reason}}, static_cast<double>(n->load()), MetricType::Counter));
-  out->push_back(std::move(dropped));
-  MetricFamily auth = Family(
+      "reason",
+      {{"timeout", s.timed_out.load()},
+       {"evicted", s.evicted.load()},
+       {"bad_request", s.bad_requests.load()},
+       {"tls_error", s.tls_failed.load()}}));
+  out->push_back(LabelledCounters(
       "netstacklat_exporter_http_auth_checks_total",
       "Basic auth checks by outcome: allowed from the cache of credentials that verified "
       "before (cached), bcrypt run (bcrypt), refused (denied), answered 429 because the bcrypt "
       "queue was full (throttled).",
-      MetricType::Counter);
-  for (const auto& [result, n] : {std::pair{"cached", &s.gate_cached},
-                                  {"bcrypt", &s.gate_slow},
-                                  {"denied", &s.gate_denied},
-                                  {"throttled", &s.gate_throttled}})
-    auth.metric.push_back(
-        Sample({{"result", result}}, static_cast<double>(n->load()), MetricType::Counter));
-  out->push_back(std::move(auth));
+      "result",
+      {{"cached", s.gate_cached.load()},
+       {"bcrypt", s.gate_slow.load()},
+       {"denied", s.gate_denied.load()},
+       {"throttled", s.gate_throttled.load()}}));
 }
 
 }  // namespace netstacklat
