@@ -1,6 +1,7 @@
 #include "http_server.h"
 
 #include <arpa/inet.h>
+#include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/err.h>
@@ -8,6 +9,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -18,9 +20,12 @@
 #include <deque>
 #include <mutex>
 #include <thread>
+#include <tuple>
 #include <unordered_map>
 
+#include "client_sources.h"
 #include "errors.h"
+#include "handshake_queue.h"
 #include "tls_context.h"
 
 namespace netstacklat {
@@ -81,6 +86,11 @@ constexpr auto kAcceptPause = std::chrono::milliseconds(100);
 // from the others (level-triggered epoll brings the rest next time).
 constexpr int kMaxAcceptsPerWake = 64;
 constexpr size_t kMaxDrainPerWake = 64 * 1024;
+// Answers from this size on are checked against max_stalled_bytes.
+constexpr size_t kLargeBody = 64 * 1024;
+constexpr auto kStalledForBytes = std::chrono::milliseconds(200);
+// Addresses remembered as known clients (client_sources.h), at most.
+constexpr size_t kMaxKnownClients = 4096;
 
 enum class State {
   kHandshake,  // TLS handshake in progress
@@ -95,6 +105,9 @@ struct Connection {
   int fd = -1;
   SSL* ssl = nullptr;
   State state = State::kReading;
+  bool known = false;       // the client's address is known (client_sources.h)
+  bool tls_busy = false;    // with the handshake thread: its SSL is not ours now
+  bool idle_check = false;  // kept and idle: check at the deadline that it read ours
   Clock::time_point deadline;
   Clock::time_point waiting_since;  // for eviction: oldest waiter goes first
   Clock::time_point write_started;  // of the response being written
@@ -120,10 +133,27 @@ struct Done {
   uint64_t id;
   HttpOutput output;
   bool close;
+  int status = 0;
+};
+
+// A handshake step the TLS thread ran: for the connection `id`, or, if that
+// was closed meanwhile, for the SSL and socket left to free.
+struct HandshakeDone {
+  uint64_t id;
+  SSL* ssl;
+  int fd;
+  int result;  // of SSL_do_handshake
+  int error;   // SSL_get_error's, when result <= 0
 };
 
 // What a read or write on a connection came to.
 enum class Io { kDone, kWouldBlock, kClosed };
+
+// Bytes sent on the socket that the peer has not acknowledged yet.
+int Unacknowledged(int fd) {
+  int n = 0;
+  return ioctl(fd, SIOCOUTQ, &n) == 0 ? n : 0;
+}
 
 // The client's address without its port ("127.0.0.2", "::1").
 std::string PeerAddress(int fd) {
@@ -146,7 +176,8 @@ class HttpServer::Loop {
         tls_(tls),
         handler_(std::move(handler)),
         limits_(limits),
-        gate_(std::move(gate)) {
+        gate_(std::move(gate)),
+        sources_(limits.known_client_ttl, kMaxKnownClients) {
     epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
     wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (epoll_fd_ < 0 || wake_fd_ < 0) throw StartupError("HTTP server: " + ErrnoText(errno));
@@ -165,6 +196,11 @@ class HttpServer::Loop {
       gate_thread_ = std::thread([this] {
         pthread_setname_np(pthread_self(), "nstl-auth");
         GateMain();
+      });
+    if (tls_)
+      tls_thread_ = std::thread([this] {
+        pthread_setname_np(pthread_self(), "nstl-tls");
+        HandshakeMain();
       });
     thread_ = std::thread([this] {
       pthread_setname_np(pthread_self(), "nstl-http");
@@ -185,9 +221,21 @@ class HttpServer::Loop {
     }
     cv_.notify_all();
     slow_cv_.notify_all();
+    tls_cv_.notify_all();
     for (auto& w : workers_) w.join();
     if (gate_thread_.joinable()) gate_thread_.join();
-    for (auto& [id, c] : conns_) Release(*c);
+    if (tls_thread_.joinable()) tls_thread_.join();
+    // Every thread is gone: what a closed connection left with the TLS
+    // thread is ours to free, and so is every SSL.
+    for (HandshakeDone& h : handshakes_done_)
+      if (!Find(h.id)) {
+        SSL_free(h.ssl);
+        close(h.fd);
+      }
+    for (auto& [id, c] : conns_) {
+      c->tls_busy = false;
+      Release(*c);
+    }
     conns_.clear();
     close(listen_fd_);
     close(wake_fd_);
@@ -224,6 +272,7 @@ class HttpServer::Loop {
           uint64_t count;
           while (read(wake_fd_, &count, sizeof(count)) > 0) {
           }
+          TakeHandshakes(now);
           TakeResponses(now);
         } else if (Connection* c = Find(id)) {
           OnEvent(*c, events[i].events, now);
@@ -285,17 +334,24 @@ class HttpServer::Loop {
         if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
           // Out of descriptors: make room, or stop accepting for a moment
           // (the listening socket would otherwise wake the loop at once).
-          if (EvictOne(now)) continue;
+          if (EvictOne(now, nullptr)) continue;
           PauseAccepting(now);
           spdlog::warn("HTTP server: cannot accept: {}", ErrnoText(errno));
         }
         return;
       }
-      if (conns_.size() >= limits_.max_connections && !EvictOne(now)) {
-        close(fd);  // every slot has a request in progress: refuse this one
+      std::string client = PeerAddress(fd);
+      // At its address's cap it takes the place of one of that address's
+      // own; at the server's, of anyone's; if nothing there may go, it is
+      // refused (every slot has a request in progress).
+      if ((sources_.Connections(client) >= limits_.max_connections_per_client &&
+           !EvictOne(now, &client)) ||
+          (conns_.size() >= limits_.max_connections && !EvictOne(now, nullptr))) {
+        close(fd);
+        ++stats_.refused;
         continue;
       }
-      Open(fd, now);
+      Open(fd, std::move(client), now);
     }
   }
 
@@ -305,13 +361,14 @@ class HttpServer::Loop {
     Watch(listen_fd_, kListenId, 0, EPOLL_CTL_MOD);
   }
 
-  void Open(int fd, Clock::time_point now) {
+  void Open(int fd, std::string client, Clock::time_point now) {
     const int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     auto c = std::make_unique<Connection>();
     c->id = next_id_++;
     c->fd = fd;
-    c->client = PeerAddress(fd);
+    c->client = std::move(client);
+    c->known = sources_.Known(c->client, now);
     c->waiting_since = now;
     if (tls_) {
       c->ssl = tls_->NewSsl();
@@ -329,13 +386,18 @@ class HttpServer::Loop {
     Watch(fd, c->id, EPOLLIN, EPOLL_CTL_ADD);
     ++stats_.accepted;
     ++stats_.open;
+    sources_.Opened(c->client);
     conns_.emplace(c->id, std::move(c));
   }
 
   void Release(Connection& c) {
+    --stats_.open;
+    sources_.Closed(c.client);
+    // A handshake step running on the TLS thread keeps the SSL and the
+    // socket until it reports (TakeHandshakes frees them then).
+    if (c.tls_busy && !CancelHandshake(c)) return;
     if (c.ssl) SSL_free(c.ssl);
     close(c.fd);  // also leaves the epoll set
-    --stats_.open;
   }
 
   void Close(Connection& c) {
@@ -344,10 +406,22 @@ class HttpServer::Loop {
     conns_.erase(id);  // c is gone from here on
   }
 
+  // Closes with a reset instead of a FIN: for connections given up on (a
+  // bound expired, room needed). A FIN queues behind unsent data, which a
+  // client that does not read never lets out: the kernel would keep the
+  // socket and its buffers for minutes, and the client would not learn
+  // that it was closed.
+  void Abort(Connection& c) {
+    const linger reset{1, 0};
+    setsockopt(c.fd, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
+    Close(c);
+  }
+
   // Which connections may be closed to make room, lowest rank first (-1:
   // none): without a complete request or closing (the cheapest to lose, and
   // an attacker's first), writes nobody takes, idle kept connections (a
-  // scraper's, between scrapes). Handling is our own work: never.
+  // scraper's, between scrapes). Handling is our own work: never. Known
+  // clients' connections come after everyone else's (EvictOne).
   int EvictionRank(const Connection& c, Clock::time_point now) const {
     switch (c.state) {
       case State::kHandshake:
@@ -368,21 +442,25 @@ class HttpServer::Loop {
     return c.state == State::kWriting ? c.last_progress : c.waiting_since;
   }
 
-  bool EvictOne(Clock::time_point now) {
+  // Closes one connection (of `only_client`'s, if given) to make room, in
+  // the order the header states; false if none may go.
+  bool EvictOne(Clock::time_point now, const std::string* only_client) {
     Connection* victim = nullptr;
-    int victim_rank = -1;
+    std::tuple<bool, int, int64_t, Clock::time_point> worst{};
     for (auto& [id, c] : conns_) {
+      if (only_client && c->client != *only_client) continue;
       const int rank = EvictionRank(*c, now);
       if (rank < 0) continue;
-      if (!victim || rank < victim_rank ||
-          (rank == victim_rank && WaitingSince(*c) < WaitingSince(*victim))) {
+      const auto key = std::make_tuple(
+          c->known, rank, -static_cast<int64_t>(sources_.Connections(c->client)), WaitingSince(*c));
+      if (!victim || key < worst) {
         victim = c.get();
-        victim_rank = rank;
+        worst = key;
       }
     }
     if (!victim) return false;
     ++stats_.evicted;
-    Close(*victim);
+    Abort(*victim);
     return true;
   }
 
@@ -398,9 +476,31 @@ class HttpServer::Loop {
     }
     for (uint64_t id : expired) {
       Connection& c = *conns_.at(id);
-      if (c.state != State::kLingering) ++stats_.timed_out;
-      Close(c);
+      if (c.idle_check) {
+        IdleCheck(c);
+        continue;
+      }
+      if (c.state == State::kLingering) {
+        Close(c);  // it had its answer; only the drain ends
+        continue;
+      }
+      ++stats_.timed_out;
+      Abort(c);
     }
+  }
+
+  // A kept connection idle for write_stall_timeout: if its client has not
+  // acknowledged what we sent, it is not reading (a pipeline whose answers
+  // all fit the kernel's buffers): closed as a stalled write. Otherwise it
+  // may wait out the rest of idle_timeout.
+  void IdleCheck(Connection& c) {
+    c.idle_check = false;
+    if (Unacknowledged(c.fd) > 0) {
+      ++stats_.timed_out;
+      Abort(c);
+      return;
+    }
+    SetDeadline(c, c.waiting_since + (c.known ? limits_.idle_timeout : limits_.request_timeout));
   }
 
   void OnEvent(Connection& c, uint32_t events, Clock::time_point now) {
@@ -410,7 +510,7 @@ class HttpServer::Loop {
     }
     switch (c.state) {
       case State::kHandshake:
-        Handshake(c, now);
+        StartHandshake(c);
         break;
       case State::kReading:
         Read(c, now);
@@ -492,17 +592,52 @@ class HttpServer::Loop {
     }
   }
 
-  void Handshake(Connection& c, Clock::time_point now) {
-    ERR_clear_error();
-    const int r = SSL_do_handshake(c.ssl);
-    if (r == 1) {
-      c.state = State::kReading;
-      Read(c, now);
-      return;
+  // The peer sent handshake bytes: the next step goes to the TLS thread;
+  // the loop does not watch the socket until it reports.
+  void StartHandshake(Connection& c) {
+    if (c.tls_busy) return;
+    c.tls_busy = true;
+    SetInterest(c, 0);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      handshakes_.Push({c.id, c.client, c.known, c.ssl, c.fd});
     }
-    if (SslWait(c, r) == Io::kClosed) {
-      ++stats_.tls_failed;
-      Close(c);
+    tls_cv_.notify_one();
+  }
+
+  // False if the handshake step is running now (the TLS thread holds it).
+  bool CancelHandshake(Connection& c) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!handshakes_.Cancel(c.id, c.client, c.known)) return false;
+    c.tls_busy = false;
+    return true;
+  }
+
+  void TakeHandshakes(Clock::time_point now) {
+    std::vector<HandshakeDone> done;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      done.swap(handshakes_done_);
+    }
+    for (const HandshakeDone& h : done) {
+      Connection* c = Find(h.id);
+      if (!c) {  // closed while the step ran: what it left is ours now
+        SSL_free(h.ssl);
+        close(h.fd);
+        continue;
+      }
+      c->tls_busy = false;
+      if (h.result == 1) {
+        c->state = State::kReading;
+        Read(*c, now);
+      } else if (h.error == SSL_ERROR_WANT_READ) {
+        SetInterest(*c, EPOLLIN);
+      } else if (h.error == SSL_ERROR_WANT_WRITE) {
+        SetInterest(*c, EPOLLOUT);
+      } else {
+        ++stats_.tls_failed;
+        Close(*c);
+      }
     }
   }
 
@@ -523,6 +658,7 @@ class HttpServer::Loop {
       if (!c.got_bytes) {
         // The head must now be complete within request_timeout.
         c.got_bytes = true;
+        c.idle_check = false;
         SetDeadline(c, std::min(c.deadline, now + limits_.request_timeout));
       }
       c.in.append(buf, n);
@@ -611,11 +747,19 @@ class HttpServer::Loop {
       std::lock_guard<std::mutex> lock(mu_);
       done.swap(done_);
     }
-    for (Done& d : done)
-      if (Connection* c = Find(d.id)) StartWriting(*c, std::move(d.output), d.close, now);
+    for (Done& d : done) {
+      Connection* c = Find(d.id);
+      if (!c) continue;
+      if (d.status >= 200 && d.status < 300) {
+        sources_.Trust(c->client, now);
+        c->known = true;
+      }
+      StartWriting(*c, std::move(d.output), d.close, now);
+    }
   }
 
   void StartWriting(Connection& c, HttpOutput output, bool close, Clock::time_point now) {
+    if (output.body && output.body->size() >= kLargeBody) LimitStalledBytes(now);
     c.state = State::kWriting;
     c.out = std::move(output);
     c.out_sent = 0;
@@ -654,7 +798,15 @@ class HttpServer::Loop {
     c.state = State::kReading;
     c.got_bytes = !c.in.empty();
     c.waiting_since = now;
-    SetDeadline(c, now + (c.got_bytes ? limits_.request_timeout : limits_.idle_timeout));
+    // Only a known client (it got a 2xx: a scraper, with the password if
+    // one is set) may wait idle_timeout for its next request; anyone else
+    // (401s, 404s) gets request_timeout, as a connection that never
+    // completed a request.
+    const auto idle = c.known ? limits_.idle_timeout : limits_.request_timeout;
+    c.idle_check = !c.got_bytes && limits_.write_stall_timeout < idle;
+    SetDeadline(c, now + (c.got_bytes    ? limits_.request_timeout
+                          : c.idle_check ? limits_.write_stall_timeout
+                                         : idle));
     SetInterest(c, EPOLLIN);
     if (c.got_bytes) ready_.push_back(c.id);
   }
@@ -667,6 +819,33 @@ class HttpServer::Loop {
       const uint64_t id = ready_.front();
       ready_.pop_front();
       if (Connection* c = Find(id); c && c->state == State::kReading) Read(*c, now);
+    }
+  }
+
+  // Answers that stalled writes hold (their clients took no byte for
+  // kStalledForBytes: a reader takes some every round trip) stay within
+  // max_stalled_bytes: before a large
+  // answer goes out, the longest-stalled are reset until they fit. Shared
+  // bodies are counted once per connection (a bound, not an estimate), so
+  // 256 clients that never read scrapes of 10.5 MB (2,100 label sets)
+  // cannot pin a body per collection for write_stall_timeout each.
+  void LimitStalledBytes(Clock::time_point now) {
+    std::vector<std::pair<Clock::time_point, uint64_t>> stalled;  // last progress, id
+    size_t held = 0;
+    for (auto& [id, c] : conns_) {
+      if (c->state != State::kWriting || !c->out.body || now - c->last_progress < kStalledForBytes)
+        continue;
+      held += c->out.body->size();
+      stalled.emplace_back(c->last_progress, id);
+    }
+    if (held <= limits_.max_stalled_bytes) return;
+    std::sort(stalled.begin(), stalled.end());
+    for (const auto& [since, id] : stalled) {
+      Connection& c = *conns_.at(id);
+      held -= c.out.body->size();
+      ++stats_.evicted;
+      Abort(c);
+      if (held <= limits_.max_stalled_bytes) return;
     }
   }
 
@@ -750,6 +929,33 @@ class HttpServer::Loop {
     Wake();
   }
 
+  // --- the TLS thread ----------------------------------------------------------
+
+  // Runs handshake steps one at a time (the socket is non-blocking: a step
+  // ends when it has to wait for the peer) and reports each to the loop.
+  // The connection's SSL is this thread's from Pop to the report: the loop
+  // neither uses nor frees it meanwhile (Release).
+  void HandshakeMain() {
+    for (;;) {
+      HandshakeQueue::Item item;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        tls_cv_.wait(lock, [&] { return workers_stopping_ || handshakes_.size() > 0; });
+        if (workers_stopping_) return;
+        item = *handshakes_.Pop();
+      }
+      ERR_clear_error();
+      const int r = SSL_do_handshake(item.ssl);
+      const int error = r == 1 ? SSL_ERROR_NONE : SSL_get_error(item.ssl, r);
+      ERR_clear_error();
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        handshakes_done_.push_back({item.id, item.ssl, item.fd, r, error});
+      }
+      Wake();
+    }
+  }
+
   // --- workers ----------------------------------------------------------------
 
   void WorkerMain() {
@@ -763,7 +969,7 @@ class HttpServer::Loop {
       }
       const bool close = !job.request.KeepAlive() || job.request.HasBody();
       Finish(Done{job.id, SerializeHttpResponse(response, job.request.method == "HEAD", close),
-                  close});
+                  close, response.status});
     }
   }
 
@@ -773,6 +979,7 @@ class HttpServer::Loop {
   const HttpLimits limits_;
   const RequestGate gate_;
   HttpStats stats_;
+  ClientSources sources_;  // owned by the loop thread
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
   std::atomic<bool> stop_{false};
@@ -796,10 +1003,14 @@ class HttpServer::Loop {
   std::deque<Job> slow_jobs_;
   size_t slow_jobs_count_ = 0;  // queued or running
   std::unordered_map<std::string, size_t> slow_by_client_;
+  std::condition_variable tls_cv_;
+  HandshakeQueue handshakes_;
+  std::vector<HandshakeDone> handshakes_done_;
 
   std::thread thread_;
   std::vector<std::thread> workers_;
   std::thread gate_thread_;
+  std::thread tls_thread_;
 };
 
 HttpServer::HttpServer(int listen_fd, TlsContext* tls, HttpHandler handler, HttpLimits limits,

@@ -8,17 +8,30 @@
 //   - the TLS handshake and the request head must be complete within
 //     request_timeout of the connection (or of the first byte of a later
 //     request on a kept-alive connection), however slowly they trickle;
-//   - a kept-alive connection may wait idle_timeout for its next request;
+//   - a kept-alive connection may wait idle_timeout for its next request
+//     if its client is known (it got a 2xx lately), request_timeout if not;
 //   - a response must be taken by the client within write_timeout, and a
 //     write that makes no progress for write_stall_timeout is closed;
+//     stalled writes together hold at most max_stalled_bytes of answers;
 //   - heads over max_head_bytes are refused (431), bodies are not read;
-//   - at most max_connections are open; a new one evicts another, in this
-//     order: connections without a complete request (TLS handshake, head
-//     arriving) or closing, then writes stalled for stalled_write_grace
-//     (clients that pipeline and never read), then idle kept connections;
-//     within each, the one waiting longest. So clients that send nothing,
-//     or never read, cannot lock out a scraper, and a scraper's kept
-//     connection goes last.
+//   - a kept connection whose client has not taken (acknowledged) the
+//     responses already sent after write_stall_timeout is closed: a client
+//     that pipelines and never reads, once its answers fit the kernel's
+//     buffers, otherwise looks idle;
+//   - at most max_connections are open, and max_connections_per_client
+//     from one address; a new one evicts another (from its own address
+//     when that is at its cap), in this order: connections of clients not
+//     known (client_sources.h: no 2xx answer lately) before known ones;
+//     then connections without a complete request (TLS handshake, head
+//     arriving) or closing, writes stalled for stalled_write_grace
+//     (clients that pipeline and never read), idle kept connections; then
+//     from the address holding the most connections; then the one waiting
+//     longest. So clients that send nothing, or never read, cannot lock out
+//     a scraper, and a scraper's kept connection goes last.
+// TLS handshakes (~1 ms of CPU each with RSA-2048, nothing for a client
+// replaying a ClientHello) run on a thread of their own ("nstl-tls"), known
+// clients' first, then one per address in turn (handshake_queue.h), so a
+// handshake flood costs one core at most and never stalls the loop.
 // Complete requests go to `workers` threads, which run the handler (the
 // scrape: map reads and serialisation) while the loop keeps serving I/O.
 #pragma once
@@ -74,12 +87,18 @@ struct RequestGate {
 
 struct HttpLimits {
   size_t max_connections = 256;
+  size_t max_connections_per_client = 64;
+  std::chrono::seconds known_client_ttl{600};  // a 2xx keeps an address known this long
   size_t max_head_bytes = 8192;
   std::chrono::milliseconds request_timeout{10000};
   std::chrono::milliseconds idle_timeout{120000};
   std::chrono::milliseconds write_timeout{60000};
   std::chrono::milliseconds write_stall_timeout{10000};
   std::chrono::milliseconds stalled_write_grace{1000};
+  // Bytes of answers that stalled writes (no byte taken for 200 ms) may
+  // hold, each connection's body counted, shared or not; beyond it the
+  // longest-stalled are reset when a large answer goes out.
+  size_t max_stalled_bytes = 32u << 20;
   std::chrono::milliseconds linger_timeout{1000};  // draining after "Connection: close"
   int workers = 2;
   // Slow gate checks (bcrypt) waiting or running, in all and per client
@@ -95,6 +114,7 @@ struct HttpStats {
   std::atomic<uint64_t> bad_requests{0};    // answered 4xx/5xx by the parser
   std::atomic<uint64_t> timed_out{0};       // a bound above expired
   std::atomic<uint64_t> evicted{0};         // closed to make room
+  std::atomic<uint64_t> refused{0};         // closed at once: no room, nothing evictable
   std::atomic<uint64_t> tls_failed{0};      // handshake refused or broken
   std::atomic<uint64_t> gate_cached{0};     // allowed by the quick check
   std::atomic<uint64_t> gate_denied{0};     // refused (quick or slow)

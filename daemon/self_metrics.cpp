@@ -203,11 +203,12 @@ void AppendHttpMetrics(const HttpStats& s, std::vector<MetricFamily>* out) {
   out->push_back(LabelledCounters(
       "netstacklat_exporter_http_connections_dropped_total",
       "HTTP connections the server closed on its own: a time bound expired (timeout), room was "
-      "needed (evicted), the request was malformed (bad_request), the TLS handshake failed "
-      "(tls_error).",
+      "needed (evicted), there was no room and nothing could be evicted (refused), the request "
+      "was malformed (bad_request), the TLS handshake failed (tls_error).",
       "reason",
       {{"timeout", s.timed_out.load()},
        {"evicted", s.evicted.load()},
+       {"refused", s.refused.load()},
        {"bad_request", s.bad_requests.load()},
        {"tls_error", s.tls_failed.load()}}));
   out->push_back(LabelledCounters(

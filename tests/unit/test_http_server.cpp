@@ -39,6 +39,21 @@ int Connect(int port) {
   return fd;
 }
 
+// A connection from another loopback address (127.0.0.0/8 is all ours).
+int ConnectFrom(int port, const char* address) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in local{};
+  local.sin_family = AF_INET;
+  REQUIRE(inet_pton(AF_INET, address, &local.sin_addr) == 1);
+  REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof(local)) == 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0);
+  return fd;
+}
+
 void Send(int fd, const std::string& s) {
   REQUIRE(send(fd, s.data(), s.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(s.size()));
 }
@@ -78,6 +93,28 @@ std::unique_ptr<HttpServer> Echo(const HttpLimits& limits = {}) {
   auto server = Unstarted(limits);
   server->Start();
   return server;
+}
+
+// 404 for /nope, 200 for everything else.
+std::unique_ptr<HttpServer> NotFoundForNope(const HttpLimits& limits) {
+  auto server = std::make_unique<HttpServer>(
+      netstacklat::BindListenSocket("127.0.0.1:0", 16), nullptr,
+      [](const HttpRequest& r) {
+        return HttpResponse{r.path == "/nope" ? 404 : 200, "text/plain", r.path, {}};
+      },
+      limits);
+  server->Start();
+  return server;
+}
+
+// One request on a kept connection; the answer's status line.
+std::string Ask(int fd, const std::string& path) {
+  Send(fd, "GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n");
+  char buf[4096];
+  const ssize_t n = recv(fd, buf, sizeof(buf), 0);
+  REQUIRE(n > 0);
+  const std::string out(buf, static_cast<size_t>(n));
+  return out.substr(0, out.find("\r\n"));
 }
 
 size_t Count(const std::string& text, const std::string& needle) {
@@ -399,6 +436,58 @@ TEST_CASE("when full, the longest waiter makes room for a new client") {
   CHECK(ClosedWithin(first, 1000ms));
   CHECK(server->Stats().evicted >= 1);
   for (int fd : {first, second, scraper}) close(fd);
+}
+
+TEST_CASE("an address at its cap makes room from its own connections, not others'") {
+  HttpLimits limits;
+  limits.max_connections_per_client = 2;
+  auto server = Echo(limits);
+  const int a1 = ConnectFrom(server->Port(), "127.0.0.2");
+  std::this_thread::sleep_for(20ms);
+  const int b = ConnectFrom(server->Port(), "127.0.0.3");
+  std::this_thread::sleep_for(20ms);
+  const int a2 = ConnectFrom(server->Port(), "127.0.0.2");
+  std::this_thread::sleep_for(20ms);
+  const int a3 = ConnectFrom(server->Port(), "127.0.0.2");
+  Send(a3, "GET /third HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  CHECK_THAT(ReadUntilClosed(a3), Catch::Contains("GET /third"));
+  CHECK(ClosedWithin(a1, 1000ms));      // its own longest waiter went
+  CHECK_FALSE(ClosedWithin(b, 200ms));  // older, but another address's
+  CHECK_FALSE(ClosedWithin(a2, 200ms));
+  for (int fd : {a1, a2, a3, b}) close(fd);
+}
+
+TEST_CASE("when full, the connections of clients that got a 2xx go last") {
+  HttpLimits limits;
+  limits.max_connections = 2;
+  auto server = NotFoundForNope(limits);
+  const int known = ConnectFrom(server->Port(), "127.0.0.2");
+  CHECK(Ask(known, "/metrics") == "HTTP/1.1 200 OK");
+  std::this_thread::sleep_for(20ms);
+  const int stranger = ConnectFrom(server->Port(), "127.0.0.3");
+  CHECK(Ask(stranger, "/nope") == "HTTP/1.1 404 Not Found");
+  // Both idle and kept; the known one has waited longer, yet stays.
+  const int newcomer = ConnectFrom(server->Port(), "127.0.0.4");
+  Send(newcomer, "GET /new HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  CHECK_THAT(ReadUntilClosed(newcomer), Catch::Contains("/new"));
+  CHECK(ClosedWithin(stranger, 1000ms));
+  CHECK_FALSE(ClosedWithin(known, 200ms));
+  CHECK(Ask(known, "/again") == "HTTP/1.1 200 OK");
+  for (int fd : {known, stranger, newcomer}) close(fd);
+}
+
+TEST_CASE("only a client that got a 2xx may keep an idle connection for idle_timeout") {
+  HttpLimits limits;
+  limits.request_timeout = 300ms;
+  limits.idle_timeout = 10000ms;
+  auto server = NotFoundForNope(limits);
+  const int known = ConnectFrom(server->Port(), "127.0.0.2");
+  CHECK(Ask(known, "/metrics") == "HTTP/1.1 200 OK");
+  const int stranger = ConnectFrom(server->Port(), "127.0.0.3");
+  CHECK(Ask(stranger, "/nope") == "HTTP/1.1 404 Not Found");
+  CHECK(ClosedWithin(stranger, 2000ms));
+  CHECK_FALSE(ClosedWithin(known, 500ms));
+  for (int fd : {known, stranger}) close(fd);
 }
 
 TEST_CASE("the web server serves the metrics, the landing page and refusals") {
