@@ -106,15 +106,24 @@ def startup(daemon):
 
 # --- hostile clients ----------------------------------------------------------
 
-class Hostile:
-    """Keeps `count` hostile connections of one kind open: each reconnects as
-    soon as the daemon closes it; records how long each one lived."""
+def hostile_address(i):
+    """Loopback address i of the attackers (127.0.1.2 ...): an attacker is
+    not the scraper's host (the daemon caps connections per address, and
+    makes room at the cap from the address's own)."""
+    return f"127.0.{1 + i // 250}.{2 + i % 250}"
 
-    def __init__(self, port, kind, count, tls_context=None):
+
+class Hostile:
+    """Keeps `count` hostile connections of one kind open, from addresses
+    `first`...: each reconnects as soon as the daemon closes it; records how
+    long each one lived."""
+
+    def __init__(self, port, kind, count, first, tls_context=None):
         self.port, self.kind, self.count, self.tls = port, kind, count, tls_context
         self.lifetimes = []
         self.stop = threading.Event()
-        self.threads = [threading.Thread(target=self.run, daemon=True) for _ in range(count)]
+        self.threads = [threading.Thread(target=self.run, args=(hostile_address(first + i),),
+                                         daemon=True) for i in range(count)]
 
     def start(self):
         for t in self.threads:
@@ -125,10 +134,11 @@ class Hostile:
         for t in self.threads:
             t.join(timeout=5)
 
-    def run(self):
+    def run(self, address):
         while not self.stop.is_set():
             try:
-                s = socket.create_connection(("127.0.0.1", self.port), timeout=5)
+                s = socket.create_connection(("127.0.0.1", self.port), timeout=5,
+                                             source_address=(address, 0))
             except OSError:
                 time.sleep(0.1)
                 continue
@@ -204,9 +214,9 @@ def hostile(daemon, tls_dir=None):
         status, body, _ = scrape_once(url, 5, context)
         e2e.check(status == 200 and complete(body), f"{label}: serving before the attack")
         rss0 = e2e.rss_kb(proc.pid)
-        attackers = [Hostile(port, "idle", 100), Hostile(port, "slowloris", 20, context)]
+        attackers = [Hostile(port, "idle", 100, 0), Hostile(port, "slowloris", 20, 100, context)]
         if tls_dir:
-            attackers.append(Hostile(port, "tls-stall", 20, context))
+            attackers.append(Hostile(port, "tls-stall", 20, 120, context))
         for a in attackers:
             a.start()
         time.sleep(2)  # all hostile connections are open
