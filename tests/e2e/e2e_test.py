@@ -81,6 +81,21 @@ def run_with_tempdir(prefix, body):
     return 0
 
 
+def root_test_main(doc, run, options=()):
+    """The main() of a test that needs root: --daemon, and `options` as
+    (flag, default, help) triples; exits through run_reporting(run, args)
+    or skip()."""
+    p = argparse.ArgumentParser(description=doc,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--daemon", required=True)
+    for flag, default, text in options:
+        p.add_argument(flag, default=default, help=text)
+    args = p.parse_args()
+    if os.geteuid() != 0:
+        skip("needs root to load BPF programs")
+    return run_reporting(run, args)
+
+
 def skip(reason):
     if os.environ.get("CI") == "true":
         log("FAIL: would skip under CI, where kernel tests must run: " + reason)

@@ -23,7 +23,6 @@ each attack on the real daemon over loopback.
 
 Prints what it saw. Exit 0 pass, 1 fail, 77 skipped (never under CI=true).
 """
-import argparse
 import base64
 import os
 import socket
@@ -357,14 +356,7 @@ def run(args):
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--daemon", required=True)
-    p.add_argument("--attacks", default=",".join(ATTACKS))
-    args = p.parse_args()
-    if os.geteuid() != 0:
-        e2e.skip("needs root to load BPF programs")
-    return e2e.run_reporting(run, args)
+    return e2e.root_test_main(__doc__, run, [("--attacks", ",".join(ATTACKS), "which attacks, comma-separated")])
 
 
 if __name__ == "__main__":

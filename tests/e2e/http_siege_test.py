@@ -35,7 +35,6 @@ connection may idle for idle_timeout (120 s), and is not counted there.
 
 Exit 0 pass, 1 fail, 77 skipped (never under CI=true).
 """
-import argparse
 import multiprocessing
 import os
 import select
@@ -477,14 +476,7 @@ def run(args):
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--daemon", required=True)
-    p.add_argument("--transports", default="http,tls")
-    args = p.parse_args()
-    if os.geteuid() != 0:
-        e2e.skip("needs root to load BPF programs")
-    return e2e.run_reporting(run, args)
+    return e2e.root_test_main(__doc__, run, [("--transports", "http,tls", "http, tls or both")])
 
 
 if __name__ == "__main__":

@@ -29,8 +29,16 @@ using netstacklat::HttpServer;
 
 namespace {
 
-int Connect(int port) {
+// A connection to 127.0.0.1, from `address` if given (127.0.0.0/8 is all
+// ours: each address stands for another client host).
+int ConnectFrom(int port, const char* address) {
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (address) {
+    sockaddr_in local{};
+    local.sin_family = AF_INET;
+    REQUIRE(inet_pton(AF_INET, address, &local.sin_addr) == 1);
+    REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof(local)) == 0);
+  }
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(static_cast<uint16_t>(port));
@@ -39,19 +47,8 @@ int Connect(int port) {
   return fd;
 }
 
-// A connection from another loopback address (127.0.0.0/8 is all ours).
-int ConnectFrom(int port, const char* address) {
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in local{};
-  local.sin_family = AF_INET;
-  REQUIRE(inet_pton(AF_INET, address, &local.sin_addr) == 1);
-  REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof(local)) == 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0);
-  return fd;
+int Connect(int port) {
+  return ConnectFrom(port, nullptr);
 }
 
 void Send(int fd, const std::string& s) {
