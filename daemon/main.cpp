@@ -13,21 +13,21 @@
 #include <memory>
 #include <optional>
 
-#include "attach_probe.h"
-#include "bpf_loader.h"
-#include "capabilities.h"
-#include "cli.h"
-#include "collector.h"
-#include "errors.h"
-#include "logging.h"
-#include "map_reader.h"
-#include "metrics_config.h"
-#include "name_resolver.h"
-#include "report.h"
-#include "rx_timestamping.h"
-#include "tai_offset.h"
+#include "base/errors.h"
+#include "config/cli.h"
+#include "config/metrics_config.h"
+#include "host/name_resolver.h"
+#include "kernel/attach_probe.h"
+#include "kernel/bpf_loader.h"
+#include "kernel/map_reader.h"
+#include "kernel/rx_timestamping.h"
+#include "kernel/tai_offset.h"
+#include "metrics/collector.h"
+#include "ops/capabilities.h"
+#include "ops/logging.h"
+#include "ops/report.h"
+#include "serve/web_server.h"
 #include "version.h"
-#include "web_server.h"
 
 namespace netstacklat {
 namespace {

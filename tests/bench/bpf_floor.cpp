@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "attach_probe.h"
 #include "floor.skel.h"
+#include "kernel/attach_probe.h"
 
 namespace {
 

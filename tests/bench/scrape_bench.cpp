@@ -24,13 +24,13 @@
 #include <string>
 #include <vector>
 
-#include "collector.h"
-#include "exporter_status.h"
-#include "map_reader.h"
-#include "metrics_config.h"
-#include "name_resolver.h"
+#include "config/metrics_config.h"
+#include "host/name_resolver.h"
+#include "kernel/exporter_status.h"
+#include "kernel/map_reader.h"
+#include "metrics/collector.h"
 #include "netstacklat.h"
-#include "web_server.h"
+#include "serve/web_server.h"
 
 namespace fs = std::filesystem;
 using namespace netstacklat;

@@ -9,7 +9,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "http_request.h"
+#include "http/http_request.h"
 
 namespace {
 

@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <string>
 
-#include "errors.h"
-#include "metrics_config.h"
+#include "base/errors.h"
+#include "config/metrics_config.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {

@@ -6,9 +6,9 @@
 #include <cstdint>
 #include <string>
 
-#include "basic_auth.h"
-#include "errors.h"
-#include "web_config.h"
+#include "base/errors.h"
+#include "config/web_config.h"
+#include "http/basic_auth.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);

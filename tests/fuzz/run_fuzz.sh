@@ -21,12 +21,12 @@ build_target() {
 }
 
 build_target metrics_config "$src/config/netstacklat.yaml" \
-  "$src/daemon/metrics_config.cpp" "$src/daemon/errors.cpp" "$src/daemon/yaml_util.cpp" \
+  "$src/daemon/config/metrics_config.cpp" "$src/daemon/base/errors.cpp" "$src/daemon/config/yaml_util.cpp" \
   "$build/daemon/builtin_metrics_config.cpp" -lyaml-cpp
 build_target web_config "$src/tests/fuzz/web-config-seed.yaml" \
-  "$src/daemon/web_config.cpp" "$src/daemon/basic_auth.cpp" "$src/daemon/errors.cpp" \
-  "$src/daemon/yaml_util.cpp" -lyaml-cpp -lcrypt -lssl -lcrypto
-build_target http_request "$src/tests/fuzz/http-request-seed.txt" "$src/daemon/http_request.cpp"
+  "$src/daemon/config/web_config.cpp" "$src/daemon/http/basic_auth.cpp" "$src/daemon/base/errors.cpp" \
+  "$src/daemon/config/yaml_util.cpp" -lyaml-cpp -lcrypt -lssl -lcrypto
+build_target http_request "$src/tests/fuzz/http-request-seed.txt" "$src/daemon/http/http_request.cpp"
 
 cd "$out"
 for name in metrics_config web_config http_request; do

@@ -3,7 +3,7 @@
 #include <cstring>
 #include <stdexcept>
 
-#include "metrics_config.h"
+#include "config/metrics_config.h"
 
 namespace netstacklat::testing {
 

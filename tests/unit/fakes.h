@@ -6,10 +6,10 @@
 #include <string>
 #include <vector>
 
-#include "exporter_status.h"
-#include "map_reader.h"
-#include "metrics_config.h"
-#include "name_resolver.h"
+#include "config/metrics_config.h"
+#include "host/name_resolver.h"
+#include "kernel/exporter_status.h"
+#include "kernel/map_reader.h"
 #include "netstacklat.h"
 
 namespace netstacklat::testing {

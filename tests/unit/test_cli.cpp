@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 
-#include "cli.h"
-#include "errors.h"
+#include "base/errors.h"
+#include "config/cli.h"
 
 using netstacklat::ConfigError;
 using netstacklat::ParseCommandLine;

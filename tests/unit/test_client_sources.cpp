@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "client_sources.h"
-#include "handshake_queue.h"
+#include "http/client_sources.h"
+#include "http/handshake_queue.h"
 
 using namespace std::chrono_literals;
 using netstacklat::ClientSources;

@@ -7,9 +7,9 @@
 #include <regex>
 #include <sstream>
 
-#include "collector.h"
 #include "fakes.h"
-#include "text_exposition.h"
+#include "metrics/collector.h"
+#include "metrics/text_exposition.h"
 
 using namespace netstacklat;
 using namespace netstacklat::testing;

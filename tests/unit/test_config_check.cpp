@@ -2,9 +2,9 @@
 // run CheckServingConfig and ResolveConfig.
 #include <catch2/catch.hpp>
 
-#include "cli.h"
-#include "errors.h"
-#include "web_server.h"
+#include "base/errors.h"
+#include "config/cli.h"
+#include "serve/web_server.h"
 
 using netstacklat::CheckServingConfig;
 using netstacklat::ConfigError;

@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 #include <string>
 
-#include "content_negotiation.h"
+#include "serve/content_negotiation.h"
 
 using netstacklat::AcceptsGzipEncoding;
 using netstacklat::ExpositionFormat;

@@ -5,9 +5,9 @@
 #include <catch2/catch.hpp>
 #include <fstream>
 
-#include "cli.h"
-#include "daemon_config.h"
-#include "errors.h"
+#include "base/errors.h"
+#include "config/cli.h"
+#include "config/daemon_config.h"
 #include "netstacklat.h"
 
 using namespace netstacklat;

@@ -5,11 +5,11 @@
 #include <catch2/catch.hpp>
 #include <cstring>
 
-#include "collector.h"
-#include "exemplar.h"
 #include "fakes.h"
-#include "map_reader.h"
-#include "text_exposition.h"
+#include "kernel/map_reader.h"
+#include "metrics/collector.h"
+#include "metrics/exemplar.h"
+#include "metrics/text_exposition.h"
 
 using namespace netstacklat;
 using namespace netstacklat::testing;

@@ -4,8 +4,8 @@
 #include <cstring>
 
 #include "fakes.h"
-#include "histogram.h"
-#include "text_exposition.h"
+#include "metrics/histogram.h"
+#include "metrics/text_exposition.h"
 
 using namespace netstacklat;
 using namespace netstacklat::testing;

@@ -1,8 +1,8 @@
 #include <catch2/catch.hpp>
 #include <set>
 
+#include "config/hooks.h"
 #include "fakes.h"
-#include "hooks.h"
 #include "netstacklat.h"
 
 using namespace netstacklat;

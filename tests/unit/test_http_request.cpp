@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "http_request.h"
+#include "http/http_request.h"
 
 using netstacklat::HttpParseResult;
 using netstacklat::HttpRequest;

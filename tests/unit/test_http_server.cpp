@@ -16,10 +16,10 @@
 #include <mutex>
 #include <thread>
 
-#include "capabilities.h"
-#include "http_server.h"
-#include "listen_address.h"
-#include "web_server.h"
+#include "config/listen_address.h"
+#include "http/http_server.h"
+#include "ops/capabilities.h"
+#include "serve/web_server.h"
 
 using namespace std::chrono_literals;
 using netstacklat::HttpLimits;

@@ -22,8 +22,8 @@
 #include <thread>
 #include <vector>
 
-#include "http_server.h"
-#include "listen_address.h"
+#include "config/listen_address.h"
+#include "http/http_server.h"
 
 using netstacklat::HttpLimits;
 using netstacklat::HttpRequest;

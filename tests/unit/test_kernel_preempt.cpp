@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "kernel_preempt.h"
+#include "kernel/kernel_preempt.h"
 
 using netstacklat::AtomicIncrements;
 using netstacklat::IsPreemptRtVersion;

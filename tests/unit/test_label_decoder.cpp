@@ -2,7 +2,7 @@
 #include <cstring>
 
 #include "fakes.h"
-#include "label_decoder.h"
+#include "metrics/label_decoder.h"
 
 using namespace netstacklat;
 using namespace netstacklat::testing;

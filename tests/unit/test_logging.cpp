@@ -4,7 +4,7 @@
 #include <catch2/catch.hpp>
 #include <string>
 
-#include "logging.h"
+#include "ops/logging.h"
 
 using netstacklat::JournalPriorityPrefix;
 using netstacklat::StderrIsJournal;

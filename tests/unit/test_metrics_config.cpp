@@ -2,8 +2,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "errors.h"
-#include "metrics_config.h"
+#include "base/errors.h"
+#include "config/metrics_config.h"
 
 using namespace netstacklat;
 

@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 
-#include "report.h"
+#include "ops/report.h"
 
 using namespace netstacklat;
 

@@ -2,7 +2,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "tai_offset.h"
+#include "kernel/tai_offset.h"
 
 TEST_CASE("the TAI offset is whole seconds and matches the clocks") {
   const auto offset = netstacklat::ReadTaiOffsetNs();

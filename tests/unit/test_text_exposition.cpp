@@ -2,7 +2,7 @@
 #include <cmath>
 #include <limits>
 
-#include "text_exposition.h"
+#include "metrics/text_exposition.h"
 
 using netstacklat::FormatGoFloat;
 using netstacklat::SerializeText;

@@ -4,9 +4,9 @@
 
 #include <catch2/catch.hpp>
 
-#include "basic_auth.h"
-#include "errors.h"
-#include "web_config.h"
+#include "base/errors.h"
+#include "config/web_config.h"
+#include "http/basic_auth.h"
 
 using namespace netstacklat;
 

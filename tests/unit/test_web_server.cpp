@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 
-#include "errors.h"
-#include "listen_address.h"
+#include "base/errors.h"
+#include "config/listen_address.h"
 
 using netstacklat::ConfigError;
 using netstacklat::ParseListenAddress;

@@ -1,0 +1,79 @@
+// The daemon's own config file (--config.file, YAML): where to serve, which
+// metrics config, which hooks. Validated strictly before the kernel is
+// touched; command-line flags override it.
+#pragma once
+
+#include <cstdint>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "config/web_config.h"
+
+namespace netstacklat {
+
+// What to measure; names are resolved when the file is read, so a filter
+// that names something missing is an error before the kernel is touched.
+struct Filters {
+  std::vector<uint32_t> pids;              // socket-read hooks
+  std::vector<std::string> interfaces;     // names, in interface_namespace
+  std::string interface_namespace;         // path; "": the daemon's own
+  std::vector<uint32_t> ifindexes;         // resolved
+  std::string network_namespace = "self";  // self | all | inode | path
+  uint64_t netns_inum = 0;                 // resolved; 0: all
+  std::vector<std::string> cgroups;        // paths under /sys/fs/cgroup
+  bool cgroups_include_children = false;
+  std::vector<uint64_t> cgroup_ids;      // resolved (with children if asked)
+  uint32_t min_socket_queue_length = 0;  // socket-read hooks; 0: off
+  bool include_tcp_hol_delay = false;    // TCP reads behind a missing segment
+};
+
+struct Grouping {
+  bool by_interface = false;
+  bool by_cgroup = false;       // socket-read hooks
+  uint32_t max_label_sets = 0;  // 0: derived from the filters, else 1024
+};
+
+// The buckets served (exp2 indexes: bucket i is le 2^i ns); default all.
+// Whether the BPF programs add to histogram slots with atomic instructions:
+// needed where programs are preemptible (PREEMPT_RT), a cost elsewhere.
+enum class AtomicIncrements { kAuto, kAlways, kNever };
+
+struct HistogramRange {
+  uint32_t bucket_min = 0;
+  uint32_t bucket_max = 34;
+  AtomicIncrements atomic_increments = AtomicIncrements::kAuto;
+  bool exemplars = true;  // capture the slowest sample per interval
+  // An exemplar interval ends at most this often, whoever scrapes; until
+  // the next one ends, every OpenMetrics scrape gets the last one's.
+  uint32_t exemplar_interval_seconds = 30;
+};
+
+struct DaemonConfig {
+  std::string source = "<defaults>";  // file name, for messages
+  std::string listen_address = ":9661";
+  std::string telemetry_path = "/metrics";
+  std::string metrics_config;   // ebpf_exporter-schema file; "" = built in
+  std::set<uint16_t> hooks;     // enabled hook ids; default: all
+  std::string run_as_user;      // switch to it after attaching; "" = stay
+  std::string web_config_file;  // TLS and basic auth; "" = plain HTTP, open
+  WebConfig web;                // read from web_config_file
+  Filters filters;
+  Grouping grouping;
+  HistogramRange histogram;
+
+  bool grouped() const { return grouping.by_interface || grouping.by_cgroup; }
+  // Label sets (cgroup, iface, hook) the grouped map must hold.
+  uint32_t GroupedLabelSets() const;
+};
+
+DaemonConfig DefaultDaemonConfig();
+
+// Throws ConfigError "source:line:column: key: what is wrong".
+DaemonConfig ParseDaemonConfig(const std::string& yaml_text, const std::string& source);
+DaemonConfig LoadDaemonConfigFile(const std::string& path);
+
+// Throws ConfigError if malformed: "/path" and not "/".
+void ValidateTelemetryPath(const std::string& path);
+
+}  // namespace netstacklat

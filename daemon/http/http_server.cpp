@@ -1,0 +1,1038 @@
+#include "http/http_server.h"
+
+#include <arpa/inet.h>
+#include <linux/sockios.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <pthread.h>
+#include <spdlog/spdlog.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <tuple>
+#include <unordered_map>
+
+#include "base/errors.h"
+#include "http/client_sources.h"
+#include "http/handshake_queue.h"
+#include "http/tls_context.h"
+
+namespace netstacklat {
+
+const char* HttpReason(int status) {
+  switch (status) {
+    case 200:
+      return "OK";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 406:
+      return "Not Acceptable";
+    case 429:
+      return "Too Many Requests";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 503:
+      return "Service Unavailable";
+    case 505:
+      return "HTTP Version Not Supported";
+    default:
+      return "Unknown";
+  }
+}
+
+HttpOutput SerializeHttpResponse(const HttpResponse& r, bool head_only, bool close) {
+  const std::string& body = r.shared_body ? *r.shared_body : r.body;
+  std::string out = "HTTP/1.1 " + std::to_string(r.status) + " " + HttpReason(r.status) + "\r\n";
+  out += "Content-Type: " + r.content_type + "\r\n";
+  out += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  for (const auto& [name, value] : r.headers) out += name + ": " + value + "\r\n";
+  out += close ? "Connection: close\r\n\r\n" : "Connection: keep-alive\r\n\r\n";
+  if (head_only || body.empty()) return {std::move(out), nullptr};
+  if (r.shared_body) return {std::move(out), r.shared_body};
+  if (body.size() < 4096) return {std::move(out) + body, nullptr};  // one write
+  return {std::move(out), std::make_shared<const std::string>(body)};
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// epoll's data.u64: the listening socket, the wake-up eventfd, connections.
+constexpr uint64_t kListenId = 0;
+constexpr uint64_t kWakeId = 1;
+constexpr uint64_t kFirstConnectionId = 2;
+constexpr auto kAcceptPause = std::chrono::milliseconds(100);
+// Work one wake-up may do for one source of events, so that a connect
+// flood or a client streaming at a closing connection cannot keep the loop
+// from the others (level-triggered epoll brings the rest next time).
+constexpr int kMaxAcceptsPerWake = 64;
+constexpr size_t kMaxDrainPerWake = 64 * 1024;
+// Answers from this size on are checked against max_stalled_bytes.
+constexpr size_t kLargeBody = 64 * 1024;
+constexpr auto kStalledForBytes = std::chrono::milliseconds(200);
+// Addresses remembered as known clients (client_sources.h), at most.
+constexpr size_t kMaxKnownClients = 4096;
+
+enum class State {
+  kHandshake,  // TLS handshake in progress
+  kReading,    // waiting for (the rest of) a request head
+  kHandling,   // a worker runs the handler
+  kWriting,    // sending the response
+  kLingering,  // response sent, write side shut, draining until EOF
+};
+
+struct Connection {
+  uint64_t id = 0;
+  int fd = -1;
+  SSL* ssl = nullptr;
+  State state = State::kReading;
+  bool known = false;       // the client's address is known (client_sources.h)
+  bool tls_busy = false;    // with the handshake thread: its SSL is not ours now
+  bool idle_check = false;  // kept and idle: check at the deadline that it read ours
+  Clock::time_point deadline;
+  Clock::time_point waiting_since;  // for eviction: oldest waiter goes first
+  Clock::time_point write_started;  // of the response being written
+  Clock::time_point last_progress;  // the client last took bytes of it
+  uint64_t completed = 0;           // requests answered on this connection
+  bool got_bytes = false;           // of the request being read
+  std::string client;               // the peer's address (no port)
+  std::string in;
+  size_t scanned = 0;  // of `in`, searched for the head's end already
+  HttpOutput out;
+  size_t out_sent = 0;  // of out.head, then of *out.body
+  bool close_after = false;
+  uint32_t events = 0;  // current epoll interest
+};
+
+struct Job {
+  uint64_t id;
+  HttpRequest request;
+  std::string client;  // the peer's address, for the per-client slow-check bound
+};
+
+struct Done {
+  uint64_t id;
+  HttpOutput output;
+  bool close;
+  int status = 0;
+};
+
+// A handshake step the TLS thread ran: for the connection `id`, or, if that
+// was closed meanwhile, for the SSL and socket left to free.
+struct HandshakeDone {
+  uint64_t id;
+  SSL* ssl;
+  int fd;
+  int result;  // of SSL_do_handshake
+  int error;   // SSL_get_error's, when result <= 0
+};
+
+// What a read or write on a connection came to.
+enum class Io { kDone, kWouldBlock, kClosed };
+
+// Bytes sent on the socket that the peer has not acknowledged yet.
+int Unacknowledged(int fd) {
+  int n = 0;
+  return ioctl(fd, SIOCOUTQ, &n) == 0 ? n : 0;
+}
+
+// The client's address without its port ("127.0.0.2", "::1").
+std::string PeerAddress(int fd) {
+  sockaddr_storage a{};
+  socklen_t len = sizeof(a);
+  char text[INET6_ADDRSTRLEN] = "";
+  if (getpeername(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) return "";
+  const void* addr = a.ss_family == AF_INET6
+                         ? static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(&a)->sin6_addr)
+                         : static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(&a)->sin_addr);
+  return inet_ntop(a.ss_family, addr, text, sizeof(text)) ? text : "";
+}
+
+}  // namespace
+
+class HttpServer::Loop {
+ public:
+  Loop(int listen_fd, TlsContext* tls, HttpHandler handler, HttpLimits limits, RequestGate gate)
+      : listen_fd_(listen_fd),
+        tls_(tls),
+        handler_(std::move(handler)),
+        limits_(limits),
+        gate_(std::move(gate)),
+        sources_(limits.known_client_ttl, kMaxKnownClients) {
+    epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+    wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (epoll_fd_ < 0 || wake_fd_ < 0) throw StartupError("HTTP server: " + ErrnoText(errno));
+    Watch(listen_fd_, kListenId, EPOLLIN, EPOLL_CTL_ADD);
+    Watch(wake_fd_, kWakeId, EPOLLIN, EPOLL_CTL_ADD);
+  }
+
+  void Start() {
+    if (thread_.joinable()) return;
+    for (int i = 0; i < limits_.workers; ++i)
+      workers_.emplace_back([this] {
+        pthread_setname_np(pthread_self(), "nstl-scrape");
+        WorkerMain();
+      });
+    if (gate_.slow)
+      gate_thread_ = std::thread([this] {
+        pthread_setname_np(pthread_self(), "nstl-auth");
+        GateMain();
+      });
+    if (tls_)
+      tls_thread_ = std::thread([this] {
+        pthread_setname_np(pthread_self(), "nstl-tls");
+        HandshakeMain();
+      });
+    thread_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "nstl-http");
+      Run();
+    });
+  }
+
+  ~Loop() { Stop(); }
+
+  void Stop() {
+    if (stopped_.exchange(true)) return;
+    stop_ = true;
+    Wake();
+    if (thread_.joinable()) thread_.join();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      workers_stopping_ = true;
+    }
+    cv_.notify_all();
+    slow_cv_.notify_all();
+    tls_cv_.notify_all();
+    for (auto& w : workers_) w.join();
+    if (gate_thread_.joinable()) gate_thread_.join();
+    if (tls_thread_.joinable()) tls_thread_.join();
+    // Every thread is gone: what a closed connection left with the TLS
+    // thread is ours to free, and so is every SSL.
+    for (HandshakeDone& h : handshakes_done_)
+      if (!Find(h.id)) {
+        SSL_free(h.ssl);
+        close(h.fd);
+      }
+    for (auto& [id, c] : conns_) {
+      c->tls_busy = false;
+      Release(*c);
+    }
+    conns_.clear();
+    close(listen_fd_);
+    close(wake_fd_);
+    close(epoll_fd_);
+  }
+
+  int Port() const {
+    sockaddr_storage addr{};
+    socklen_t len = sizeof(addr);
+    if (getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return 0;
+    if (addr.ss_family == AF_INET6) return ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port);
+    return ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
+  }
+
+  const HttpStats& Stats() const { return stats_; }
+
+ private:
+  // --- the event loop -------------------------------------------------------
+
+  void Run() {
+    epoll_event events[64];
+    while (!stop_) {
+      const int n = epoll_wait(epoll_fd_, events, 64, TimeoutMs(Clock::now()));
+      if (n < 0 && errno != EINTR) {
+        spdlog::error("HTTP server: epoll_wait: {}", ErrnoText(errno));
+        return;
+      }
+      const Clock::time_point now = Clock::now();
+      for (int i = 0; i < n && !stop_; ++i) {
+        const uint64_t id = events[i].data.u64;
+        if (id == kListenId) {
+          AcceptAll(now);
+        } else if (id == kWakeId) {
+          uint64_t count;
+          while (read(wake_fd_, &count, sizeof(count)) > 0) {
+          }
+          TakeHandshakes(now);
+          TakeResponses(now);
+        } else if (Connection* c = Find(id)) {
+          OnEvent(*c, events[i].events, now);
+        }
+      }
+      ServeReady(now);
+      if (now >= next_expiry_) ExpireDeadlines(now);
+      if (accept_paused_ && now >= accept_resume_) {
+        accept_paused_ = false;
+        Watch(listen_fd_, kListenId, EPOLLIN, EPOLL_CTL_MOD);
+      }
+    }
+  }
+
+  int TimeoutMs(Clock::time_point now) const {
+    if (!ready_.empty()) return 0;
+    Clock::time_point next = next_expiry_;
+    if (accept_paused_) next = std::min(next, accept_resume_);
+    if (next <= now) return 0;
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(next - now).count() + 1;
+    return static_cast<int>(std::min<int64_t>(ms, 60000));
+  }
+
+  void Watch(int fd, uint64_t id, uint32_t events, int op) {
+    epoll_event ev{};
+    ev.events = events;
+    ev.data.u64 = id;
+    epoll_ctl(epoll_fd_, op, fd, &ev);
+  }
+
+  void SetInterest(Connection& c, uint32_t events) {
+    if (c.events == events) return;
+    c.events = events;
+    Watch(c.fd, c.id, events, EPOLL_CTL_MOD);
+  }
+
+  void SetDeadline(Connection& c, Clock::time_point deadline) {
+    c.deadline = deadline;
+    next_expiry_ = std::min(next_expiry_, deadline);
+  }
+
+  void Wake() {
+    const uint64_t one = 1;
+    [[maybe_unused]] auto n = write(wake_fd_, &one, sizeof(one));
+  }
+
+  Connection* Find(uint64_t id) {
+    const auto it = conns_.find(id);
+    return it == conns_.end() ? nullptr : it->second.get();
+  }
+
+  // --- connections ----------------------------------------------------------
+
+  void AcceptAll(Clock::time_point now) {
+    for (int accepted = 0; accepted < kMaxAcceptsPerWake; ++accepted) {
+      const int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd < 0) {
+        if (errno == EINTR || errno == ECONNABORTED) continue;
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+          // Out of descriptors: make room, or stop accepting for a moment
+          // (the listening socket would otherwise wake the loop at once).
+          if (EvictOne(now, nullptr)) continue;
+          PauseAccepting(now);
+          spdlog::warn("HTTP server: cannot accept: {}", ErrnoText(errno));
+        }
+        return;
+      }
+      std::string client = PeerAddress(fd);
+      // At its address's cap it takes the place of one of that address's
+      // own; at the server's, of anyone's; if nothing there may go, it is
+      // refused (every slot has a request in progress).
+      if ((sources_.Connections(client) >= limits_.max_connections_per_client &&
+           !EvictOne(now, &client)) ||
+          (conns_.size() >= limits_.max_connections && !EvictOne(now, nullptr))) {
+        close(fd);
+        ++stats_.refused;
+        continue;
+      }
+      Open(fd, std::move(client), now);
+    }
+  }
+
+  void PauseAccepting(Clock::time_point now) {
+    accept_paused_ = true;
+    accept_resume_ = now + kAcceptPause;
+    Watch(listen_fd_, kListenId, 0, EPOLL_CTL_MOD);
+  }
+
+  void Open(int fd, std::string client, Clock::time_point now) {
+    const int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    auto c = std::make_unique<Connection>();
+    c->id = next_id_++;
+    c->fd = fd;
+    c->client = std::move(client);
+    c->known = sources_.Known(c->client, now);
+    c->waiting_since = now;
+    if (tls_) {
+      c->ssl = tls_->NewSsl();
+      if (!c->ssl || SSL_set_fd(c->ssl, fd) != 1) {
+        if (c->ssl) SSL_free(c->ssl);
+        close(fd);
+        ERR_clear_error();
+        return;
+      }
+      SSL_set_accept_state(c->ssl);
+      c->state = State::kHandshake;
+    }
+    SetDeadline(*c, now + limits_.request_timeout);
+    c->events = EPOLLIN;
+    Watch(fd, c->id, EPOLLIN, EPOLL_CTL_ADD);
+    ++stats_.accepted;
+    ++stats_.open;
+    sources_.Opened(c->client);
+    conns_.emplace(c->id, std::move(c));
+  }
+
+  void Release(Connection& c) {
+    --stats_.open;
+    sources_.Closed(c.client);
+    // A handshake step running on the TLS thread keeps the SSL and the
+    // socket until it reports (TakeHandshakes frees them then).
+    if (c.tls_busy && !CancelHandshake(c)) return;
+    if (c.ssl) SSL_free(c.ssl);
+    close(c.fd);  // also leaves the epoll set
+  }
+
+  void Close(Connection& c) {
+    const uint64_t id = c.id;
+    Release(c);
+    conns_.erase(id);  // c is gone from here on
+  }
+
+  // Closes with a reset instead of a FIN: for connections given up on (a
+  // bound expired, room needed). A FIN queues behind unsent data, which a
+  // client that does not read never lets out: the kernel would keep the
+  // socket and its buffers for minutes, and the client would not learn
+  // that it was closed.
+  void Abort(Connection& c) {
+    const linger reset{1, 0};
+    setsockopt(c.fd, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
+    Close(c);
+  }
+
+  // Which connections may be closed to make room, lowest rank first (-1:
+  // none): without a complete request or closing (the cheapest to lose, and
+  // an attacker's first), writes nobody takes, idle kept connections (a
+  // scraper's, between scrapes). Handling is our own work: never. Known
+  // clients' connections come after everyone else's (EvictOne).
+  int EvictionRank(const Connection& c, Clock::time_point now) const {
+    switch (c.state) {
+      case State::kHandshake:
+      case State::kLingering:
+        return 0;
+      case State::kReading:
+        return c.completed == 0 || c.got_bytes ? 0 : 2;
+      case State::kWriting:
+        return now - c.last_progress >= limits_.stalled_write_grace ? 1 : -1;
+      case State::kHandling:
+        return -1;
+    }
+    return -1;
+  }
+
+  // Since when the connection has waited (for its peer).
+  static Clock::time_point WaitingSince(const Connection& c) {
+    return c.state == State::kWriting ? c.last_progress : c.waiting_since;
+  }
+
+  // Closes one connection (of `only_client`'s, if given) to make room, in
+  // the order the header states; false if none may go.
+  bool EvictOne(Clock::time_point now, const std::string* only_client) {
+    Connection* victim = nullptr;
+    std::tuple<bool, int, int64_t, Clock::time_point> worst{};
+    for (auto& [id, c] : conns_) {
+      if (only_client && c->client != *only_client) continue;
+      const int rank = EvictionRank(*c, now);
+      if (rank < 0) continue;
+      const auto key = std::make_tuple(
+          c->known, rank, -static_cast<int64_t>(sources_.Connections(c->client)), WaitingSince(*c));
+      if (!victim || key < worst) {
+        victim = c.get();
+        worst = key;
+      }
+    }
+    if (!victim) return false;
+    ++stats_.evicted;
+    Abort(*victim);
+    return true;
+  }
+
+  void ExpireDeadlines(Clock::time_point now) {
+    next_expiry_ = Clock::time_point::max();
+    std::vector<uint64_t> expired;
+    for (auto& [id, c] : conns_) {
+      if (c->state == State::kHandling) continue;  // our own work: no bound
+      if (c->deadline <= now)
+        expired.push_back(id);
+      else
+        next_expiry_ = std::min(next_expiry_, c->deadline);
+    }
+    for (uint64_t id : expired) {
+      Connection& c = *conns_.at(id);
+      if (c.idle_check) {
+        IdleCheck(c);
+        continue;
+      }
+      if (c.state == State::kLingering) {
+        Close(c);  // it had its answer; only the drain ends
+        continue;
+      }
+      ++stats_.timed_out;
+      Abort(c);
+    }
+  }
+
+  // A kept connection idle for write_stall_timeout: if its client has not
+  // acknowledged what we sent, it is not reading (a pipeline whose answers
+  // all fit the kernel's buffers): closed as a stalled write. Otherwise it
+  // may wait out the rest of idle_timeout.
+  void IdleCheck(Connection& c) {
+    c.idle_check = false;
+    if (Unacknowledged(c.fd) > 0) {
+      ++stats_.timed_out;
+      Abort(c);
+      return;
+    }
+    SetDeadline(c, c.waiting_since + (c.known ? limits_.idle_timeout : limits_.request_timeout));
+  }
+
+  void OnEvent(Connection& c, uint32_t events, Clock::time_point now) {
+    if (events & (EPOLLERR | EPOLLHUP)) {
+      Close(c);
+      return;
+    }
+    switch (c.state) {
+      case State::kHandshake:
+        StartHandshake(c);
+        break;
+      case State::kReading:
+        Read(c, now);
+        break;
+      case State::kWriting:
+        Write(c, now);
+        break;
+      case State::kLingering:
+        Drain(c);
+        break;
+      case State::kHandling:
+        break;
+    }
+  }
+
+  // --- TLS and plain I/O ----------------------------------------------------
+
+  // After an SSL call returned r <= 0: wait for what it wants, or give up.
+  Io SslWait(Connection& c, int r) {
+    const int err = SSL_get_error(c.ssl, r);
+    ERR_clear_error();
+    if (err == SSL_ERROR_WANT_READ) {
+      SetInterest(c, EPOLLIN);
+      return Io::kWouldBlock;
+    }
+    if (err == SSL_ERROR_WANT_WRITE) {
+      SetInterest(c, EPOLLOUT);
+      return Io::kWouldBlock;
+    }
+    return Io::kClosed;
+  }
+
+  // Reads up to `len` bytes into `buf`; *n is set when kDone.
+  Io Receive(Connection& c, char* buf, size_t len, size_t* n) {
+    if (c.ssl) {
+      const int r = SSL_read(c.ssl, buf, static_cast<int>(len));
+      if (r > 0) {
+        *n = static_cast<size_t>(r);
+        return Io::kDone;
+      }
+      return SslWait(c, r);
+    }
+    for (;;) {
+      const ssize_t r = recv(c.fd, buf, len, 0);
+      if (r > 0) {
+        *n = static_cast<size_t>(r);
+        return Io::kDone;
+      }
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        SetInterest(c, EPOLLIN);
+        return Io::kWouldBlock;
+      }
+      return Io::kClosed;
+    }
+  }
+
+  Io Send(Connection& c, const char* buf, size_t len, size_t* n) {
+    if (c.ssl) {
+      const int r = SSL_write(c.ssl, buf, static_cast<int>(std::min<size_t>(len, 1 << 30)));
+      if (r > 0) {
+        *n = static_cast<size_t>(r);
+        return Io::kDone;
+      }
+      return SslWait(c, r);
+    }
+    for (;;) {
+      const ssize_t r = send(c.fd, buf, len, MSG_NOSIGNAL);
+      if (r >= 0) {
+        *n = static_cast<size_t>(r);
+        return Io::kDone;
+      }
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        SetInterest(c, EPOLLOUT);
+        return Io::kWouldBlock;
+      }
+      return Io::kClosed;
+    }
+  }
+
+  // The peer sent handshake bytes: the next step goes to the TLS thread;
+  // the loop does not watch the socket until it reports.
+  void StartHandshake(Connection& c) {
+    if (c.tls_busy) return;
+    c.tls_busy = true;
+    SetInterest(c, 0);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      handshakes_.Push({c.id, c.client, c.known, c.ssl, c.fd});
+    }
+    tls_cv_.notify_one();
+  }
+
+  // False if the handshake step is running now (the TLS thread holds it).
+  bool CancelHandshake(Connection& c) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!handshakes_.Cancel(c.id, c.client, c.known)) return false;
+    c.tls_busy = false;
+    return true;
+  }
+
+  void TakeHandshakes(Clock::time_point now) {
+    std::vector<HandshakeDone> done;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      done.swap(handshakes_done_);
+    }
+    for (const HandshakeDone& h : done) {
+      Connection* c = Find(h.id);
+      if (!c) {  // closed while the step ran: what it left is ours now
+        SSL_free(h.ssl);
+        close(h.fd);
+        continue;
+      }
+      c->tls_busy = false;
+      if (h.result == 1) {
+        c->state = State::kReading;
+        Read(*c, now);
+      } else if (h.error == SSL_ERROR_WANT_READ) {
+        SetInterest(*c, EPOLLIN);
+      } else if (h.error == SSL_ERROR_WANT_WRITE) {
+        SetInterest(*c, EPOLLOUT);
+      } else {
+        ++stats_.tls_failed;
+        Close(*c);
+      }
+    }
+  }
+
+  // --- requests and responses -----------------------------------------------
+
+  void Read(Connection& c, Clock::time_point now) {
+    for (;;) {
+      if (!c.in.empty() && TakeRequest(c, now)) return;
+      char buf[4096];
+      const size_t room = std::min(sizeof(buf), limits_.max_head_bytes + 1 - c.in.size());
+      size_t n = 0;
+      const Io io = Receive(c, buf, room, &n);
+      if (io == Io::kWouldBlock) return;
+      if (io == Io::kClosed) {
+        Close(c);
+        return;
+      }
+      if (!c.got_bytes) {
+        // The head must now be complete within request_timeout.
+        c.got_bytes = true;
+        c.idle_check = false;
+        SetDeadline(c, std::min(c.deadline, now + limits_.request_timeout));
+      }
+      c.in.append(buf, n);
+    }
+  }
+
+  // Parses the buffered bytes; true if that ended the reading (a request
+  // went to a worker, or a malformed one is being answered).
+  bool TakeRequest(Connection& c, Clock::time_point now) {
+    Job job{c.id, {}, c.client};
+    const HttpParseResult r =
+        ParseHttpRequest(c.in, limits_.max_head_bytes, &job.request, c.scanned);
+    job.request.received = now;
+    if (r.status == HttpParseResult::kIncomplete) {
+      c.scanned = r.resume;
+      return false;
+    }
+    if (r.status == HttpParseResult::kError) {
+      ++stats_.bad_requests;
+      HttpResponse response{r.error_status, "text/plain; charset=utf-8", r.error + "\n", {}};
+      StartWriting(c, SerializeHttpResponse(response, false, true), true, now);
+      return true;
+    }
+    c.in.erase(0, r.consumed);
+    c.scanned = 0;
+    c.state = State::kHandling;
+    SetInterest(c, 0);
+    ++stats_.requests;
+    switch (gate_ ? gate_.quick(job.request) : RequestGate::Verdict::kAllow) {
+      case RequestGate::Verdict::kAllow:
+        if (gate_) ++stats_.gate_cached;
+        Enqueue(std::move(job));
+        break;
+      case RequestGate::Verdict::kDeny:
+        ++stats_.gate_denied;
+        Answer(c, job.request, gate_.denied(), now);
+        break;
+      case RequestGate::Verdict::kSlowCheck:
+        if (!EnqueueSlowCheck(std::move(job))) {
+          ++stats_.gate_throttled;
+          HttpResponse busy{429, "text/plain; charset=utf-8", "too many password checks\n", {}};
+          busy.headers.emplace_back("Retry-After", "1");
+          Answer(c, job.request, busy, now);
+        }
+        break;
+    }
+    return true;
+  }
+
+  // A response made on the loop thread (no worker needed).
+  void Answer(Connection& c, const HttpRequest& request, const HttpResponse& response,
+              Clock::time_point now) {
+    const bool close = !request.KeepAlive() || request.HasBody();
+    StartWriting(c, SerializeHttpResponse(response, request.method == "HEAD", close), close, now);
+  }
+
+  void Enqueue(Job job) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      jobs_.push_back(std::move(job));
+    }
+    cv_.notify_one();
+  }
+
+  // False if the slow-check queue is full, in all or for this client.
+  bool EnqueueSlowCheck(Job&& job) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      size_t& mine = slow_by_client_[job.client];
+      if (slow_jobs_count_ >= limits_.max_slow_checks ||
+          mine >= limits_.max_slow_checks_per_client) {
+        if (mine == 0) slow_by_client_.erase(job.client);
+        return false;
+      }
+      ++mine;
+      ++slow_jobs_count_;
+      slow_jobs_.push_back(std::move(job));
+    }
+    slow_cv_.notify_one();
+    return true;
+  }
+
+  void TakeResponses(Clock::time_point now) {
+    std::vector<Done> done;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      done.swap(done_);
+    }
+    for (Done& d : done) {
+      Connection* c = Find(d.id);
+      if (!c) continue;
+      if (d.status >= 200 && d.status < 300) {
+        sources_.Trust(c->client, now);
+        c->known = true;
+      }
+      StartWriting(*c, std::move(d.output), d.close, now);
+    }
+  }
+
+  void StartWriting(Connection& c, HttpOutput output, bool close, Clock::time_point now) {
+    if (output.body && output.body->size() >= kLargeBody) LimitStalledBytes(now);
+    c.state = State::kWriting;
+    c.out = std::move(output);
+    c.out_sent = 0;
+    c.close_after = close;
+    c.write_started = c.last_progress = now;
+    SetDeadline(c, now + std::min(limits_.write_timeout, limits_.write_stall_timeout));
+    Write(c, now);
+  }
+
+  void Write(Connection& c, Clock::time_point now) {
+    const std::string& head = c.out.head;
+    const size_t total = head.size() + (c.out.body ? c.out.body->size() : 0);
+    while (c.out_sent < total) {
+      // The head, then the (shared) body.
+      const bool in_head = c.out_sent < head.size();
+      const std::string& part = in_head ? head : *c.out.body;
+      const size_t at = in_head ? c.out_sent : c.out_sent - head.size();
+      size_t n = 0;
+      const Io io = Send(c, part.data() + at, part.size() - at, &n);
+      if (io == Io::kWouldBlock) return;
+      if (io == Io::kClosed) {
+        Close(c);
+        return;
+      }
+      c.out_sent += n;
+      if (n > 0) Progressed(c, now);
+    }
+    c.out = {};  // a scrape's buffer is not kept while idle
+    ++c.completed;
+    if (c.close_after) {
+      Linger(c, now);
+      return;
+    }
+    // Keep-alive: wait for the next request. One already buffered (a
+    // pipeline) is taken on the loop's next turn, after the others.
+    c.state = State::kReading;
+    c.got_bytes = !c.in.empty();
+    c.waiting_since = now;
+    // Only a known client (it got a 2xx: a scraper, with the password if
+    // one is set) may wait idle_timeout for its next request; anyone else
+    // (401s, 404s) gets request_timeout, as a connection that never
+    // completed a request.
+    const auto idle = c.known ? limits_.idle_timeout : limits_.request_timeout;
+    c.idle_check = !c.got_bytes && limits_.write_stall_timeout < idle;
+    SetDeadline(c, now + (c.got_bytes    ? limits_.request_timeout
+                          : c.idle_check ? limits_.write_stall_timeout
+                                         : idle));
+    SetInterest(c, EPOLLIN);
+    if (c.got_bytes) ready_.push_back(c.id);
+  }
+
+  // One request per connection with a pipeline buffered, per turn of the
+  // loop: a client that pipelines a thousand cheap requests (401s answered
+  // on the loop) cannot keep it from everyone else.
+  void ServeReady(Clock::time_point now) {
+    for (size_t n = ready_.size(); n > 0; --n) {
+      const uint64_t id = ready_.front();
+      ready_.pop_front();
+      if (Connection* c = Find(id); c && c->state == State::kReading) Read(*c, now);
+    }
+  }
+
+  // Answers that stalled writes hold (their clients took no byte for
+  // kStalledForBytes: a reader takes some every round trip) stay within
+  // max_stalled_bytes: before a large
+  // answer goes out, the longest-stalled are reset until they fit. Shared
+  // bodies are counted once per connection (a bound, not an estimate), so
+  // 256 clients that never read scrapes of 10.5 MB (2,100 label sets)
+  // cannot pin a body per collection for write_stall_timeout each.
+  void LimitStalledBytes(Clock::time_point now) {
+    std::vector<std::pair<Clock::time_point, uint64_t>> stalled;  // last progress, id
+    size_t held = 0;
+    for (auto& [id, c] : conns_) {
+      if (c->state != State::kWriting || !c->out.body || now - c->last_progress < kStalledForBytes)
+        continue;
+      held += c->out.body->size();
+      stalled.emplace_back(c->last_progress, id);
+    }
+    if (held <= limits_.max_stalled_bytes) return;
+    std::sort(stalled.begin(), stalled.end());
+    for (const auto& [since, id] : stalled) {
+      Connection& c = *conns_.at(id);
+      held -= c.out.body->size();
+      ++stats_.evicted;
+      Abort(c);
+      if (held <= limits_.max_stalled_bytes) return;
+    }
+  }
+
+  // The client took bytes: the write may go on, within its bounds.
+  void Progressed(Connection& c, Clock::time_point now) {
+    c.last_progress = now;
+    c.deadline =
+        std::min(c.write_started + limits_.write_timeout, now + limits_.write_stall_timeout);
+  }
+
+  // Shuts the write side and reads until the client closes (bounded), so
+  // that closing with unread input does not reset the connection before
+  // the client has read the response.
+  void Linger(Connection& c, Clock::time_point now) {
+    if (c.ssl) {
+      SSL_shutdown(c.ssl);
+      ERR_clear_error();
+    }
+    shutdown(c.fd, SHUT_WR);
+    c.state = State::kLingering;
+    c.waiting_since = now;
+    std::string().swap(c.in);
+    SetDeadline(c, now + limits_.linger_timeout);
+    SetInterest(c, EPOLLIN);
+    Drain(c);
+  }
+
+  void Drain(Connection& c) {
+    char buf[4096];
+    for (size_t drained = 0; drained < kMaxDrainPerWake;) {
+      const ssize_t r = recv(c.fd, buf, sizeof(buf), 0);
+      if (r > 0) {
+        drained += static_cast<size_t>(r);
+        continue;
+      }
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+      Close(c);  // EOF or error
+      return;
+    }
+  }
+
+  // --- the slow gate ---------------------------------------------------------
+
+  // The next job of `queue` into *job; false once the server stops.
+  bool Pop(std::condition_variable& cv, std::deque<Job>& queue, Job* job) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv.wait(lock, [&] { return workers_stopping_ || !queue.empty(); });
+    if (workers_stopping_) return false;
+    *job = std::move(queue.front());
+    queue.pop_front();
+    return true;
+  }
+
+  void GateMain() {
+    for (Job job; Pop(slow_cv_, slow_jobs_, &job);) {
+      ++stats_.gate_slow;
+      const bool allowed = gate_.slow(job.request);
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        --slow_jobs_count_;  // counted until done: the check is the cost
+        if (--slow_by_client_[job.client] == 0) slow_by_client_.erase(job.client);
+      }
+      if (allowed) {
+        Enqueue(std::move(job));
+        continue;
+      }
+      ++stats_.gate_denied;
+      const bool close = !job.request.KeepAlive() || job.request.HasBody();
+      Finish(Done{job.id,
+                  SerializeHttpResponse(gate_.denied(), job.request.method == "HEAD", close),
+                  close});
+    }
+  }
+
+  void Finish(Done done) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      done_.push_back(std::move(done));
+    }
+    Wake();
+  }
+
+  // --- the TLS thread ----------------------------------------------------------
+
+  // Runs handshake steps one at a time (the socket is non-blocking: a step
+  // ends when it has to wait for the peer) and reports each to the loop.
+  // The connection's SSL is this thread's from Pop to the report: the loop
+  // neither uses nor frees it meanwhile (Release).
+  void HandshakeMain() {
+    for (;;) {
+      HandshakeQueue::Item item;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        tls_cv_.wait(lock, [&] { return workers_stopping_ || handshakes_.size() > 0; });
+        if (workers_stopping_) return;
+        item = *handshakes_.Pop();
+      }
+      ERR_clear_error();
+      const int r = SSL_do_handshake(item.ssl);
+      const int error = r == 1 ? SSL_ERROR_NONE : SSL_get_error(item.ssl, r);
+      ERR_clear_error();
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        handshakes_done_.push_back({item.id, item.ssl, item.fd, r, error});
+      }
+      Wake();
+    }
+  }
+
+  // --- workers ----------------------------------------------------------------
+
+  void WorkerMain() {
+    for (Job job; Pop(cv_, jobs_, &job);) {
+      HttpResponse response;
+      try {
+        response = handler_(job.request);
+      } catch (const std::exception& e) {
+        spdlog::error("HTTP handler for {}: {}", job.request.path, e.what());
+        response = HttpResponse{500, "text/plain; charset=utf-8", "internal error\n", {}};
+      }
+      const bool close = !job.request.KeepAlive() || job.request.HasBody();
+      Finish(Done{job.id, SerializeHttpResponse(response, job.request.method == "HEAD", close),
+                  close, response.status});
+    }
+  }
+
+  const int listen_fd_;
+  TlsContext* const tls_;
+  const HttpHandler handler_;
+  const HttpLimits limits_;
+  const RequestGate gate_;
+  HttpStats stats_;
+  ClientSources sources_;  // owned by the loop thread
+  int epoll_fd_ = -1;
+  int wake_fd_ = -1;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> stopped_{false};
+
+  // Owned by the loop thread.
+  std::unordered_map<uint64_t, std::unique_ptr<Connection>> conns_;
+  uint64_t next_id_ = kFirstConnectionId;
+  Clock::time_point next_expiry_ = Clock::time_point::max();
+  std::deque<uint64_t> ready_;  // connections with a buffered next request
+  bool accept_paused_ = false;
+  Clock::time_point accept_resume_;
+
+  // Shared with the workers.
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Job> jobs_;
+  std::vector<Done> done_;
+  bool workers_stopping_ = false;
+  std::condition_variable slow_cv_;
+  std::deque<Job> slow_jobs_;
+  size_t slow_jobs_count_ = 0;  // queued or running
+  std::unordered_map<std::string, size_t> slow_by_client_;
+  std::condition_variable tls_cv_;
+  HandshakeQueue handshakes_;
+  std::vector<HandshakeDone> handshakes_done_;
+
+  std::thread thread_;
+  std::vector<std::thread> workers_;
+  std::thread gate_thread_;
+  std::thread tls_thread_;
+};
+
+HttpServer::HttpServer(int listen_fd, TlsContext* tls, HttpHandler handler, HttpLimits limits,
+                       RequestGate gate)
+    : loop_(std::make_unique<Loop>(listen_fd, tls, std::move(handler), limits, std::move(gate))) {}
+
+HttpServer::~HttpServer() = default;
+
+void HttpServer::Start() {
+  loop_->Start();
+}
+
+void HttpServer::Stop() {
+  loop_->Stop();
+}
+
+int HttpServer::Port() const {
+  return loop_->Port();
+}
+
+const HttpStats& HttpServer::Stats() const {
+  return loop_->Stats();
+}
+
+}  // namespace netstacklat

@@ -1,0 +1,72 @@
+#include "kernel/attach_probe.h"
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <linux/bpf.h>
+#include <unistd.h>
+
+#include "base/errors.h"
+
+namespace netstacklat {
+namespace {
+
+struct Target {
+  enum bpf_attach_type type;
+  std::string btf_name;
+  int btf_kind;
+};
+
+bool ParseSection(const std::string& section, Target* t) {
+  const auto slash = section.find('/');
+  if (slash == std::string::npos) return false;
+  const std::string kind = section.substr(0, slash);
+  const std::string name = section.substr(slash + 1);
+  if (kind == "fentry")
+    *t = {BPF_TRACE_FENTRY, name, BTF_KIND_FUNC};
+  else if (kind == "fexit")
+    *t = {BPF_TRACE_FEXIT, name, BTF_KIND_FUNC};
+  else if (kind == "tp_btf")
+    *t = {BPF_TRACE_RAW_TP, "btf_trace_" + name, BTF_KIND_TYPEDEF};
+  else
+    return false;
+  return true;
+}
+
+}  // namespace
+
+AttachProbe::AttachProbe() {
+  vmlinux_ = btf__load_vmlinux_btf();
+  if (!vmlinux_)
+    btf_error_ = "kernel BTF not available (" + ErrnoText(errno) +
+                 "): CO-RE needs /sys/kernel/btf/vmlinux, from a kernel built with "
+                 "CONFIG_DEBUG_INFO_BTF=y";
+}
+
+AttachProbe::~AttachProbe() {
+  btf__free(vmlinux_);
+}
+
+std::string AttachProbe::Check(const std::string& section) const {
+  if (!vmlinux_) return btf_error_;
+  Target t{};
+  if (!ParseSection(section, &t)) return section + ": unsupported program type";
+  const int id = btf__find_by_name_kind(vmlinux_, t.btf_name.c_str(), t.btf_kind);
+  if (id < 0) return section + ": not in the kernel's BTF";
+
+  const struct bpf_insn insns[] = {
+      {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0},  // r0 = 0
+      {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},                   // exit
+  };
+  LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = t.type,
+              .attach_btf_id = static_cast<__u32>(id));
+  const int prog = bpf_prog_load(BPF_PROG_TYPE_TRACING, "nstl_probe", "GPL", insns, 2, &opts);
+  if (prog < 0) return section + ": load refused: " + ErrnoText(prog);
+  const int link = bpf_raw_tracepoint_open(nullptr, prog);
+  close(prog);
+  if (link < 0) return section + ": attach refused: " + ErrnoText(link);
+  close(link);
+  return "";
+}
+
+}  // namespace netstacklat

@@ -1,0 +1,341 @@
+#include "kernel/bpf_loader.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <set>
+
+#include "base/errors.h"
+#include "config/metrics_config.h"
+#include "kernel/kernel_preempt.h"
+#include "kernel/map_reader.h"
+#include "netstacklat.h"  // before the skeleton: its .bss has our structs
+#include "netstacklat.skel.h"
+
+namespace netstacklat {
+
+void BpfLoader::SkeletonDeleter::operator()(netstacklat_bpf* skel) const {
+  netstacklat_bpf::destroy(skel);
+}
+
+void BpfLoader::LinkDeleter::operator()(bpf_link* link) const {
+  bpf_link__destroy(link);
+}
+
+BpfLoader::BpfLoader() : skel_(netstacklat_bpf::open()) {
+  if (!skel_) throw StartupError("opening the BPF object: " + ErrnoText(errno));
+  CheckProgramsMatchHookTable();
+}
+
+BpfLoader::~BpfLoader() {
+  links_.clear();
+  skel_.reset();
+}
+
+struct bpf_program* BpfLoader::Program(const std::string& name) const {
+  return bpf_object__find_program_by_name(skel_->obj, name.c_str());
+}
+
+// The hook table (hooks.cpp) and the BPF object must name the same
+// programs; a mismatch is a build defect, caught before anything loads.
+void BpfLoader::CheckProgramsMatchHookTable() const {
+  std::set<std::string> in_table;
+  for (const HookDef& hook : AllHooks())
+    for (const auto& alternative : hook.alternatives)
+      for (const char* name : alternative) {
+        if (!Program(name)) throw StartupError(std::string("no BPF program ") + name);
+        in_table.insert(name);
+      }
+  struct bpf_program* prog;
+  bpf_object__for_each_program(prog, skel_->obj) {
+    if (!in_table.count(bpf_program__name(prog)))
+      throw StartupError(std::string("BPF program ") + bpf_program__name(prog) +
+                         " belongs to no hook");
+  }
+}
+
+namespace {
+
+// Every attach point would fail the same way without BPF rights; say so in
+// one line instead of listing each refusal.
+void CheckBpfPermission() {
+  const int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "nstl_perm", 4, 4, 1, nullptr);
+  if (fd >= 0) {
+    close(fd);
+    return;
+  }
+  if (fd == -EPERM || fd == -EACCES)
+    throw StartupError("no permission to use BPF (" + ErrnoText(fd) +
+                       "): run as root or with CAP_BPF and CAP_PERFMON");
+  throw StartupError("BPF is not usable here: " + ErrnoText(fd));
+}
+
+}  // namespace
+
+void BpfLoader::LoadAndAttach(const AttachProbe& probe, const DaemonConfig& config) {
+  CheckBpfPermission();
+  if (!probe.BtfError().empty()) throw StartupError(probe.BtfError());
+  std::vector<HookDef> hooks;
+  for (const HookDef& h : AllHooks()) {
+    if (config.hooks.count(h.id)) {
+      hooks.push_back(h);
+    } else {
+      spdlog::info("hook {} disabled by the config", h.label);
+    }
+  }
+  std::map<std::string, std::string> probed;  // section -> why not ("" if it can)
+  const auto choices = ChooseAttachPoints(hooks, [&](const std::string& name) {
+    const std::string section = bpf_program__section_name(Program(name));
+    auto it = probed.find(section);
+    if (it == probed.end()) it = probed.emplace(section, probe.Check(section)).first;
+    return it->second;
+  });
+  std::set<std::string> chosen;
+  for (const HookChoice& c : choices) {
+    chosen.insert(c.programs.begin(), c.programs.end());
+    // Programs shared by hooks serve only the hooks that chose them.
+    if (!c.programs.empty()) skel_->rodata->hook_on[c.hook->id] = 1;
+  }
+  if (chosen.empty())
+    throw StartupError("no hook can attach on this kernel: " + choices.front().reason);
+
+  struct bpf_program* prog;
+  bpf_object__for_each_program(prog, skel_->obj) {
+    bpf_program__set_autoload(prog, chosen.count(bpf_program__name(prog)) > 0);
+  }
+  ApplyConfigBeforeLoad(config);
+  if (int err = netstacklat_bpf::load(skel_.get()); err)
+    throw StartupError("loading the BPF programs: " + ErrnoText(err));
+  FillFilterMaps(config);  // before attaching: no sample escapes a filter
+  drops_reader_ = std::make_unique<BpfMapReader>(bpf_map__fd(skel_->maps.netstacklat_drops));
+  future_reader_ =
+      std::make_unique<BpfMapReader>(bpf_map__fd(skel_->maps.netstacklat_future_tstamps));
+  AttachChosen(choices);
+}
+
+void BpfLoader::AttachChosen(const std::vector<HookChoice>& choices) {
+  for (const HookChoice& c : choices) {
+    HookStatus status;
+    status.id = c.hook->id;
+    status.label = c.hook->label;
+    status.reason = c.reason;
+    for (const std::string& name : c.programs) {
+      struct bpf_program* prog = Program(name);
+      if (IsAttached(name)) {  // shared with a hook handled before
+        status.attach_points.emplace_back(bpf_program__section_name(prog));
+        status.programs.push_back(name);
+        continue;
+      }
+      bpf_link* link = bpf_program__attach(prog);
+      if (!link) {
+        status.reason += std::string(status.reason.empty() ? "" : "; ") +
+                         bpf_program__section_name(prog) + ": attach failed: " + ErrnoText(errno);
+        continue;
+      }
+      links_.emplace_back(name, std::unique_ptr<bpf_link, LinkDeleter>(link));
+      status.attach_points.emplace_back(bpf_program__section_name(prog));
+      status.programs.push_back(name);
+    }
+    if (status.attached() && status.reason.empty()) {
+      spdlog::info("hook {} attached at {}", status.label, fmt::join(status.attach_points, ","));
+    } else if (status.attached()) {
+      spdlog::warn("hook {} attached at {} only: {}", status.label,
+                   fmt::join(status.attach_points, ","), status.reason);
+    } else {
+      spdlog::warn("hook {} not attached: {}", status.label, status.reason);
+    }
+    hooks_.push_back(std::move(status));
+  }
+}
+
+bool BpfLoader::IsAttached(const std::string& name) const {
+  for (const auto& link : links_)
+    if (link.first == name) return true;
+  return false;
+}
+
+// Filter sets can grow on reload up to this many entries without a restart.
+constexpr size_t kFilterCapacity = 4096;
+
+void BpfLoader::ApplyConfigBeforeLoad(const DaemonConfig& config) {
+  const Filters& f = config.filters;
+  // Maps sized from the config (at least one entry: the kernel wants one).
+  auto size = [](struct bpf_map* map, size_t n) {
+    bpf_map__set_max_entries(map, static_cast<__u32>(std::max<size_t>(n, 1)));
+  };
+  size(skel_->maps.netstacklat_pids, std::max(f.pids.size(), kFilterCapacity));
+  size(skel_->maps.netstacklat_ifindexes, std::max(f.ifindexes.size(), kFilterCapacity));
+  size(skel_->maps.netstacklat_cgroups, std::max(f.cgroup_ids.size(), kFilterCapacity));
+  SetIncrementKind(config.histogram.atomic_increments);
+  skel_->rodata->capture_exemplars = config.histogram.exemplars;
+  skel_->bss->exemplar_gen = 1;  // records never written (gen 0) are in no interval
+  grouped_capacity_ = config.GroupedLabelSets();
+  size(skel_->maps.netstack_latency_grouped, grouped_capacity_);  // one entry per label set
+  SetFilterFlags(config);
+  if (config.grouped())
+    spdlog::info("grouping by{}{}: room for {} label sets",
+                 config.grouping.by_interface ? " interface" : "",
+                 config.grouping.by_cgroup ? " cgroup" : "", grouped_capacity_);
+}
+
+void BpfLoader::SetIncrementKind(AtomicIncrements choice) {
+  const bool rt = KernelIsPreemptRt();
+  const bool atomic = UseAtomicIncrements(choice, rt);
+  skel_->rodata->atomic_increments = atomic;  // the verifier drops the other path
+  if (atomic || rt)
+    spdlog::info("{} kernel: histogram slots are incremented {}", rt ? "PREEMPT_RT" : "non-RT",
+                 atomic ? "atomically" : "plainly (as configured)");
+}
+
+void BpfLoader::SetFilterFlags(const DaemonConfig& config) {
+  const Filters& f = config.filters;
+  struct netstacklat_config cfg = {};
+  cfg.netns_inum = f.netns_inum;
+  cfg.filter_pid = !f.pids.empty();
+  cfg.filter_ifindex = !f.ifindexes.empty();
+  cfg.filter_cgroup = !f.cgroup_ids.empty();
+  cfg.groupby_ifindex = config.grouping.by_interface;
+  cfg.groupby_cgroup = config.grouping.by_cgroup;
+  cfg.include_tcp_hol = f.include_tcp_hol_delay;
+  cfg.min_sockqueue_len = f.min_socket_queue_length;
+  skel_->bss->netstacklat_cfg = cfg;  // before load, or live through the mmap
+}
+
+namespace {
+
+template <typename Key>
+void SyncSet(struct bpf_map* map, const std::vector<Key>& wanted) {
+  const __u8 on = 1;
+  for (const Key& key : wanted)
+    if (int err = bpf_map__update_elem(map, &key, sizeof(key), &on, sizeof(on), BPF_ANY); err)
+      throw StartupError(std::string("filling ") + bpf_map__name(map) + ": " + ErrnoText(err));
+  // Then drop what is no longer wanted (adding first: no gap in coverage).
+  std::vector<Key> stale;
+  Key key{}, next{};
+  const Key* prev = nullptr;
+  while (bpf_map__get_next_key(map, prev, &next, sizeof(next)) == 0) {
+    if (std::find(wanted.begin(), wanted.end(), next) == wanted.end()) stale.push_back(next);
+    key = next;
+    prev = &key;
+  }
+  for (const Key& k : stale) bpf_map__delete_elem(map, &k, sizeof(k), 0);
+}
+
+}  // namespace
+
+void BpfLoader::FillFilterMaps(const DaemonConfig& config) {
+  SyncSet(skel_->maps.netstacklat_pids, config.filters.pids);
+  SyncSet(skel_->maps.netstacklat_ifindexes, config.filters.ifindexes);
+  SyncSet(skel_->maps.netstacklat_cgroups, config.filters.cgroup_ids);
+}
+
+void BpfLoader::Reconfigure(const DaemonConfig& config) {
+  const Filters& f = config.filters;
+  if (f.pids.size() > kFilterCapacity || f.ifindexes.size() > kFilterCapacity ||
+      f.cgroup_ids.size() > kFilterCapacity)
+    throw ConfigError(config.source + ": filters: more than " + std::to_string(kFilterCapacity) +
+                      " entries in a list needs a restart");
+  if (config.grouped() && config.GroupedLabelSets() > grouped_capacity_)
+    spdlog::warn(
+        "the grouped map has room for {} label sets, the new config wants {}; "
+        "restart to resize it (overflow is counted meanwhile)",
+        grouped_capacity_, config.GroupedLabelSets());
+  // The sets first (new entries added, stale ones removed), then the flags
+  // that put them in force.
+  FillFilterMaps(config);
+  SetFilterFlags(config);
+}
+
+std::string BpfLoader::DescribeHooks(const AttachProbe& probe) const {
+  std::string out;
+  for (const HookDef& h : AllHooks()) {
+    out += fmt::format("{:<20} {}\n", h.label, h.description);
+    for (const auto& alternative : h.alternatives)
+      for (const char* name : alternative) {
+        const char* section = bpf_program__section_name(Program(name));
+        std::string why = probe.Check(section);
+        if (why.rfind(std::string(section) + ": ", 0) == 0) why.erase(0, strlen(section) + 2);
+        out += fmt::format("    {:<40} {}\n", section, why.empty() ? "available" : why);
+      }
+  }
+  return out;
+}
+
+int BpfLoader::HistogramMapFd() const {
+  return bpf_map__fd(skel_->maps.netstack_latency_seconds);
+}
+
+int BpfLoader::GroupedMapFd() const {
+  return bpf_map__fd(skel_->maps.netstack_latency_grouped);
+}
+
+uint64_t BpfLoader::GroupedMapDrops() const {
+  if (!drops_reader_) return 0;  // not loaded
+  RawMapContents raw;
+  drops_reader_->Read(&raw);
+  return raw.values.empty() ? 0 : raw.values[0];
+}
+
+uint64_t BpfLoader::CloseExemplarInterval() {
+  if (!skel_->rodata->capture_exemplars) return 0;
+  // The programs move to the next interval's record at once; the one
+  // ending stays as it is for the caller to read.
+  return __atomic_fetch_add(&skel_->bss->exemplar_gen, 1, __ATOMIC_SEQ_CST);
+}
+
+void BpfLoader::SetTaiOffset(int64_t ns) {
+  skel_->bss->tai_offset_ns = ns;
+}
+
+std::vector<ProgramInfo> BpfLoader::Programs() const {
+  std::set<std::string> attached;
+  for (const auto& link : links_) attached.insert(link.first);
+  std::vector<ProgramInfo> out;
+  struct bpf_program* prog;
+  bpf_object__for_each_program(prog, skel_->obj) {
+    const int fd = bpf_program__fd(prog);
+    if (fd < 0) continue;  // not loaded on this kernel
+    struct bpf_prog_info info = {};
+    __u32 len = sizeof(info);
+    if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0) continue;
+    ProgramInfo p;
+    p.name = bpf_program__name(prog);
+    p.section = bpf_program__section_name(prog);
+    p.id = info.id;
+    p.tag = fmt::format("{:02x}", fmt::join(info.tag, info.tag + sizeof(info.tag), ""));
+    p.attached = attached.count(p.name) > 0;
+    p.run_time_ns = info.run_time_ns;
+    p.run_count = info.run_cnt;
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+std::vector<HookStatus> BpfLoader::Hooks() const {
+  std::vector<HookStatus> hooks = hooks_;
+  if (!future_reader_) return hooks;  // not loaded
+  for (HookStatus& h : hooks)
+    for (const std::string& name : h.programs) {
+      struct bpf_prog_info info = {};
+      __u32 len = sizeof(info);
+      if (bpf_obj_get_info_by_fd(bpf_program__fd(Program(name)), &info, &len) == 0)
+        h.missed_runs += info.recursion_misses;
+    }
+  RawMapContents raw;
+  future_reader_->Read(&raw);
+  for (size_t i = 0; i < raw.count(); ++i) {
+    uint32_t id = 0;
+    std::memcpy(&id, &raw.keys[i * raw.key_size], sizeof(id));
+    for (HookStatus& h : hooks)
+      if (h.id == id) h.future_timestamps = raw.values[i];
+  }
+  return hooks;
+}
+
+}  // namespace netstacklat

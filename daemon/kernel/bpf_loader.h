@@ -1,0 +1,78 @@
+// Owns the BPF side: opens the embedded skeleton, picks per hook the attach
+// points this kernel accepts, loads them, attaches them, and on destruction
+// detaches and unloads everything (links first, then programs and maps).
+#pragma once
+
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "config/daemon_config.h"
+#include "config/hooks.h"
+#include "kernel/attach_probe.h"
+#include "kernel/exporter_status.h"
+#include "kernel/map_reader.h"
+
+struct netstacklat_bpf;
+struct bpf_link;
+struct bpf_program;
+
+namespace netstacklat {
+
+class BpfLoader : public ExporterStatus {
+ public:
+  BpfLoader();  // opens the skeleton; throws StartupError
+  ~BpfLoader() override;
+  BpfLoader(const BpfLoader&) = delete;
+  BpfLoader& operator=(const BpfLoader&) = delete;
+
+  // Probes, loads and attaches the hooks the config enables, with its
+  // filters and grouping; throws StartupError if no hook can attach.
+  void LoadAndAttach(const AttachProbe& probe, const DaemonConfig& config);
+
+  // For --list-hooks: each hook, its attach points in order of preference
+  // and whether this kernel accepts each (needs CAP_BPF to know).
+  std::string DescribeHooks(const AttachProbe& probe) const;
+
+  // Reload: new filters and grouping, in place (same programs and maps, so
+  // counts are kept). Throws ConfigError for what needs a restart.
+  void Reconfigure(const DaemonConfig& config);
+
+  int HistogramMapFd() const;  // per-CPU array per hook (ungrouped)
+  int GroupedMapFd() const;    // per-CPU hash: label set -> hook_hist
+  // Ends the current exemplar interval and returns it; 0 when exemplars
+  // are off.
+  uint64_t CloseExemplarInterval();
+  void SetTaiOffset(int64_t ns);  // takes effect at once (mmapped .bss)
+
+  std::vector<ProgramInfo> Programs() const override;
+  std::vector<HookStatus> Hooks() const override;
+  uint64_t GroupedMapDrops() const override;
+
+ private:
+  struct bpf_program* Program(const std::string& name) const;
+  void CheckProgramsMatchHookTable() const;
+  void AttachChosen(const std::vector<HookChoice>& choices);
+  void ApplyConfigBeforeLoad(const DaemonConfig& config);
+  void FillFilterMaps(const DaemonConfig& config);
+  void SetFilterFlags(const DaemonConfig& config);
+  void SetIncrementKind(AtomicIncrements choice);
+  bool IsAttached(const std::string& program) const;
+
+  struct SkeletonDeleter {
+    void operator()(netstacklat_bpf* skel) const;
+  };
+  struct LinkDeleter {
+    void operator()(bpf_link* link) const;
+  };
+  std::unique_ptr<netstacklat_bpf, SkeletonDeleter> skel_;
+  // Declared after skel_, so destroyed first: detach before unload.
+  std::vector<std::pair<std::string, std::unique_ptr<bpf_link, LinkDeleter>>> links_;
+  std::vector<HookStatus> hooks_;
+  uint32_t grouped_capacity_ = 0;                // label sets the grouped map was sized for
+  std::unique_ptr<BpfMapReader> drops_reader_;   // read on each scrape
+  std::unique_ptr<BpfMapReader> future_reader_;  // the same
+};
+
+}  // namespace netstacklat

@@ -1,0 +1,173 @@
+#include "kernel/map_reader.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include "base/errors.h"
+#include "netstacklat.h"
+
+namespace netstacklat {
+
+BpfMapReader::BpfMapReader(int map_fd) : fd_(map_fd) {
+  struct bpf_map_info info = {};
+  __u32 len = sizeof(info);
+  if (int err = bpf_obj_get_info_by_fd(fd_, &info, &len); err)
+    throw std::runtime_error("map info: " + ErrnoText(err));
+  if (info.value_size == 0 || info.value_size % sizeof(uint64_t) != 0)
+    throw std::runtime_error("map value size " + std::to_string(info.value_size) +
+                             " is not a whole number of u64 counters");
+  key_size_ = info.key_size;
+  lanes_ = info.value_size / static_cast<uint32_t>(sizeof(uint64_t));
+  max_entries_ = info.max_entries;
+  const int ncpus = libbpf_num_possible_cpus();
+  if (ncpus <= 0) throw std::runtime_error("cannot count possible CPUs");
+  ncpus_ = static_cast<size_t>(ncpus);
+}
+
+void BpfMapReader::Read(RawMapContents* out) {
+  out->key_size = key_size_;
+  out->lanes = lanes_;
+  out->keys.resize(size_t{max_entries_} * key_size_);
+  percpu_.resize(size_t{max_entries_} * ncpus_ * lanes_);
+  size_t count = batch_supported_ ? ReadBatched(out) : SIZE_MAX;
+  if (count == SIZE_MAX) count = ReadKeyByKey(out);
+  out->keys.resize(count * key_size_);
+  SumPerCpuValues(percpu_, count, ncpus_, lanes_, &out->values);
+}
+
+size_t BpfMapReader::ReadBatched(RawMapContents* out) {
+  // Hash maps use a 4-byte bucket cursor, arrays a key; 8 bytes fit both.
+  std::vector<uint8_t> cursor(std::max<size_t>(key_size_, 8));
+  size_t total = 0;
+  bool first = true;
+  while (total < max_entries_) {
+    __u32 count = max_entries_ - static_cast<__u32>(total);
+    const int err = bpf_map_lookup_batch(fd_, first ? nullptr : cursor.data(), cursor.data(),
+                                         out->keys.data() + total * key_size_,
+                                         percpu_.data() + total * ncpus_ * lanes_, &count, nullptr);
+    total += count;
+    first = false;
+    if (err == -ENOENT) break;  // the end of the map
+    if (err == -EINVAL || err == -ENOTSUP || err == -EOPNOTSUPP) {
+      batch_supported_ = false;  // old kernel: fall back, once and for all
+      return SIZE_MAX;
+    }
+    if (err) throw std::runtime_error("batch lookup: " + ErrnoText(err));
+  }
+  return total;
+}
+
+size_t BpfMapReader::ReadKeyByKey(RawMapContents* out) {
+  std::vector<uint8_t> prev(key_size_);
+  size_t total = 0;
+  bool first = true;
+  while (total < max_entries_) {
+    uint8_t* key = out->keys.data() + total * key_size_;
+    if (bpf_map_get_next_key(fd_, first ? nullptr : prev.data(), key) != 0) break;
+    first = false;
+    std::copy(key, key + key_size_, prev.begin());
+    // A key deleted between the two calls is skipped, not an error.
+    if (bpf_map_lookup_elem(fd_, key, percpu_.data() + total * ncpus_ * lanes_) == 0) ++total;
+  }
+  return total;
+}
+
+void SumPerCpuValues(const std::vector<uint64_t>& percpu, size_t count, size_t ncpus, size_t lanes,
+                     std::vector<uint64_t>* values) {
+  values->assign(count * lanes, 0);
+  for (size_t i = 0; i < count; ++i)
+    for (size_t cpu = 0; cpu < ncpus; ++cpu) {
+      const uint64_t* in = &percpu[(i * ncpus + cpu) * lanes];
+      uint64_t* sum = &(*values)[i * lanes];
+      for (size_t l = 0; l < lanes; ++l) sum[l] += in[l];
+    }
+}
+
+namespace {
+
+struct hist_key LabelSet(const RawMapContents& raw, size_t i) {
+  struct hist_key label_set = {};
+  if (raw.key_size == sizeof(__u32)) {  // the array, indexed by hook
+    __u32 hook;
+    std::memcpy(&hook, &raw.keys[i * raw.key_size], sizeof(hook));
+    label_set.hook = static_cast<__u16>(hook);
+  } else {
+    std::memcpy(&label_set, &raw.keys[i * raw.key_size], sizeof(label_set));
+  }
+  return label_set;
+}
+
+}  // namespace
+
+void ExtractExemplars(const RawMapContents& raw, const std::vector<uint64_t>& percpu, size_t ncpus,
+                      uint64_t gen, std::vector<ExemplarRow>* out) {
+  out->clear();
+  if (gen == 0 || raw.lanes != HIST_VALUE_LANES) return;
+  const size_t offset = HIST_EXEMPLAR_LANE0 + (gen & 1) * HIST_EXEMPLAR_LANES;
+  for (size_t i = 0; i < raw.count(); ++i) {
+    ExemplarRow best;
+    for (size_t cpu = 0; cpu < ncpus; ++cpu) {
+      struct nstl_exemplar e;
+      std::memcpy(&e, &percpu[(i * ncpus + cpu) * raw.lanes + offset], sizeof(e));
+      if (e.gen != gen || e.latency_ns == 0 || e.done != e.latency_ns) continue;
+      if (e.latency_ns <= best.sample.latency_ns) continue;
+      best.sample = e;
+      best.cpu = static_cast<uint32_t>(cpu);
+    }
+    if (best.sample.latency_ns == 0) continue;
+    best.key = LabelSet(raw, i);
+    out->push_back(best);
+  }
+}
+
+void ExpandHistograms(const RawMapContents& raw, MapSnapshot* out) {
+  const bool by_hook = raw.key_size == sizeof(__u32);
+  if ((!by_hook && raw.key_size != sizeof(struct hist_key)) || raw.lanes != HIST_VALUE_LANES)
+    throw std::runtime_error("not a map of struct hook_hist");
+  out->key_size = sizeof(struct hist_key);
+  out->keys.clear();
+  out->values.clear();
+  for (size_t i = 0; i < raw.count(); ++i) {
+    const struct hist_key label_set = LabelSet(raw, i);
+    for (__u16 slot = 0; slot < HIST_NSLOTS; ++slot) {
+      const uint64_t v = raw.values[i * raw.lanes + slot];
+      if (v == 0) continue;  // as upstream's hash: only slots that were hit
+      struct hist_key key = label_set;
+      key.bucket = slot;
+      const auto* bytes = reinterpret_cast<const uint8_t*>(&key);
+      out->keys.insert(out->keys.end(), bytes, bytes + sizeof(key));
+      out->values.push_back(v);
+    }
+  }
+}
+
+void BpfHistogramSource::Read(MapSnapshot* out) {
+  reader_.Read(&raw_);
+  const size_t want_key = layout_ == Layout::kHookArray ? sizeof(__u32) : sizeof(struct hist_key);
+  if (raw_.key_size != want_key)
+    throw std::runtime_error("the histogram map's key is not the expected layout's");
+  ExpandHistograms(raw_, out);
+  ExtractExemplars(raw_, reader_.PerCpu(), reader_.ncpus(), out->exemplar_gen, &out->exemplars);
+}
+
+void MergedSource::Read(MapSnapshot* out) {
+  out->keys.clear();
+  out->values.clear();
+  out->key_size = sizeof(struct hist_key);
+  out->exemplars.clear();
+  part_.exemplar_gen = out->exemplar_gen;
+  for (HistogramSource* source : sources_) {
+    source->Read(&part_);
+    out->keys.insert(out->keys.end(), part_.keys.begin(), part_.keys.end());
+    out->values.insert(out->values.end(), part_.values.begin(), part_.values.end());
+    out->exemplars.insert(out->exemplars.end(), part_.exemplars.begin(), part_.exemplars.end());
+  }
+}
+
+}  // namespace netstacklat

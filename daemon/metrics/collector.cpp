@@ -1,0 +1,72 @@
+#include "metrics/collector.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+namespace netstacklat {
+
+Collector::Collector(std::string config_name, const HistogramSpec& spec, HistogramSource& source,
+                     const ExporterStatus& status, NameResolver& resolver, Clock clock)
+    : config_name_(std::move(config_name)),
+      source_(source),
+      names_(resolver),
+      spec_(spec),
+      status_(status),
+      clock_(std::move(clock)),
+      converter_(spec, resolver) {}
+
+double Collector::MonotonicSeconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+std::vector<prometheus::MetricFamily> Collector::Collect() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return CollectLocked(nullptr);
+}
+
+std::vector<prometheus::MetricFamily> Collector::CollectWithExemplars(Exemplars* exemplars) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return CollectLocked(exemplars);
+}
+
+std::vector<prometheus::MetricFamily> Collector::CollectLocked(Exemplars* exemplars) const {
+  const double start = clock_();
+  std::vector<prometheus::MetricFamily> families;
+  snapshot_.exemplar_gen = exemplars && close_interval_ ? ExemplarInterval(start) : 0;
+  try {
+    source_.Read(&snapshot_);
+    std::map<size_t, const ExemplarRow*> best;
+    families.push_back(converter_.Convert(snapshot_, &counters_.decoder_errors,
+                                          snapshot_.exemplar_gen ? &best : nullptr));
+    for (const auto& [metric, row] : best)
+      (*exemplars)[{0, metric}] = MakeExemplar(*row, names_, spec_.bucket_multiplier);
+  } catch (const std::exception& e) {
+    // Serve the rest; the error shows in the log and in a counter.
+    ++counters_.map_read_errors;
+    spdlog::error("reading the histogram map: {}", e.what());
+  }
+  counters_.grouped_map_drops = status_.GroupedMapDrops();
+  AppendEbpfExporterMetrics(config_name_, status_.Programs(), counters_, &families);
+  counters_.last_duration_seconds = clock_() - start;
+  AppendOwnMetrics(status_.Hooks(), counters_, &families);
+  AppendReloadMetrics(reload_ok_, reload_time_, &families);
+  return families;
+}
+
+uint64_t Collector::ExemplarInterval(double now) const {
+  // The ended interval's records stay readable until the next one ends
+  // (the programs write two alternating generations).
+  if (exemplar_gen_ == 0 || now - exemplar_ended_ >= exemplar_min_seconds_) {
+    exemplar_gen_ = close_interval_();
+    exemplar_ended_ = now;
+  }
+  return exemplar_gen_;
+}
+
+void Collector::SetReloadResult(bool ok, double unix_seconds) {
+  reload_ok_ = ok;
+  if (ok) reload_time_ = unix_seconds;
+}
+
+}  // namespace netstacklat

@@ -1,0 +1,132 @@
+#include "metrics/histogram.h"
+
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <unordered_map>
+
+namespace netstacklat {
+namespace {
+
+uint64_t BucketIndex(std::string_view raw) {
+  uint64_t v = 0;
+  // Little-endian hosts only (x86-64, arm64): the low bytes come first.
+  std::memcpy(&v, raw.data(), std::min(raw.size(), sizeof(v)));
+  return v;
+}
+
+}  // namespace
+
+HistogramConverter::HistogramConverter(const HistogramSpec& spec, NameResolver& resolver)
+    : spec_(spec) {
+  for (size_t i = 0; i + 1 < spec.labels.size(); ++i)
+    decoders_.emplace_back(spec.labels[i], resolver);
+  // 2^i * multiplier, exact: scaling by a power of two loses nothing.
+  for (uint32_t i = spec.served_min; i <= spec.served_max; ++i)
+    bounds_.push_back(std::ldexp(spec.bucket_multiplier, static_cast<int>(i)));
+}
+
+prometheus::MetricFamily HistogramConverter::Convert(
+    const MapSnapshot& snapshot, uint64_t* decoder_errors,
+    std::map<size_t, const ExemplarRow*>* exemplars) {
+  const size_t nslots = spec_.bucket_max + 2;  // buckets 0..max, then the sum
+  const size_t label_bytes = spec_.KeySize() - spec_.labels.back().size;
+
+  // Pass 1, per key: group by the raw label bytes (all but the bucket) with
+  // one hash lookup; a large map has ~36 keys per label set, so labels are
+  // decoded once per label set below, not once per key.
+  std::unordered_map<std::string_view, size_t> group_of;
+  group_of.reserve(last_group_count_);
+  std::vector<std::string_view> group_labels;
+  std::vector<Slots> group_slots;
+  std::vector<uint64_t> group_keys;
+  for (size_t i = 0; i < snapshot.size(); ++i) {
+    const std::string_view key = snapshot.Key(i);
+    const uint64_t bucket = BucketIndex(key.substr(label_bytes));
+    if (bucket >= nslots) continue;  // beyond the sum slot: not ours
+    const auto [it, added] = group_of.try_emplace(key.substr(0, label_bytes), group_slots.size());
+    if (added) {
+      group_labels.push_back(it->first);
+      group_slots.emplace_back(nslots);
+      group_keys.push_back(0);
+    }
+    group_slots[it->second][bucket] += snapshot.values[i];
+    ++group_keys[it->second];
+  }
+  last_group_count_ = group_slots.size();
+
+  // Pass 2, per label set: decode. Ordered, so series come out in a stable
+  // order; label sets that decode to the same strings are summed into one
+  // series, as ebpf_exporter does.
+  std::map<std::vector<std::string>, Slots> series;
+  std::vector<std::string> labels(decoders_.size());
+  for (size_t g = 0; g < group_slots.size(); ++g) {
+    if (!DecodeLabels(group_labels[g], &labels)) {
+      *decoder_errors += group_keys[g];  // ebpf_exporter counts per key
+      continue;
+    }
+    auto [it, added] = series.try_emplace(labels, std::move(group_slots[g]));
+    if (!added)
+      for (size_t b = 0; b < nslots; ++b) it->second[b] += group_slots[g][b];
+  }
+
+  prometheus::MetricFamily family;
+  family.name = kMetricPrefix + spec_.name;
+  family.help = spec_.help;
+  family.type = prometheus::MetricType::Histogram;
+  family.metric.reserve(series.size());
+  for (const auto& [label_values, slots] : series)
+    family.metric.push_back(ToMetric(label_values, slots));
+  if (exemplars) MatchExemplars(snapshot, series, label_bytes, exemplars);
+  return family;
+}
+
+void HistogramConverter::MatchExemplars(const MapSnapshot& snapshot,
+                                        const std::map<std::vector<std::string>, Slots>& series,
+                                        size_t label_bytes,
+                                        std::map<size_t, const ExemplarRow*>* exemplars) {
+  exemplars->clear();
+  std::vector<std::string> labels(decoders_.size());
+  for (const ExemplarRow& row : snapshot.exemplars) {
+    const std::string_view key(reinterpret_cast<const char*>(&row.key), sizeof(row.key));
+    if (!DecodeLabels(key.substr(0, label_bytes), &labels)) continue;
+    const auto it = series.find(labels);
+    if (it == series.end()) continue;  // its counts are not served (filtered buckets)
+    const size_t index = static_cast<size_t>(std::distance(series.begin(), it));
+    const ExemplarRow*& best = (*exemplars)[index];
+    if (!best || row.sample.latency_ns > best->sample.latency_ns) best = &row;
+  }
+}
+
+bool HistogramConverter::DecodeLabels(std::string_view raw, std::vector<std::string>* out) {
+  size_t offset = 0;
+  for (size_t l = 0; l < decoders_.size(); ++l) {
+    const uint32_t size = spec_.labels[l].size;
+    if (!decoders_[l].Decode(raw.substr(offset, size), &(*out)[l])) return false;
+    offset += size;
+  }
+  return true;
+}
+
+prometheus::ClientMetric HistogramConverter::ToMetric(const std::vector<std::string>& label_values,
+                                                      const Slots& slots) const {
+  prometheus::ClientMetric m;
+  m.label.reserve(label_values.size());
+  for (size_t l = 0; l < label_values.size(); ++l)
+    m.label.push_back({spec_.labels[l].name, label_values[l]});
+
+  auto& h = m.histogram;
+  h.bucket.reserve(spec_.served_max - spec_.served_min + 1);
+  uint64_t cumulative = 0;
+  for (uint32_t i = spec_.bucket_min; i < spec_.served_min; ++i) cumulative += slots[i];
+  for (uint32_t i = spec_.served_min; i <= spec_.served_max; ++i) {
+    cumulative += slots[i];
+    h.bucket.push_back({cumulative, bounds_[i - spec_.served_min]});
+  }
+  for (uint32_t i = spec_.served_max + 1; i <= spec_.bucket_max; ++i) cumulative += slots[i];
+  h.sample_count = cumulative;
+  h.sample_sum = static_cast<double>(slots[spec_.bucket_max + 1]) * spec_.bucket_multiplier;
+  return m;
+}
+
+}  // namespace netstacklat

@@ -1,0 +1,177 @@
+#include "serve/web_server.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+
+#include "base/errors.h"
+#include "config/listen_address.h"
+#include "http/basic_auth.h"
+#include "http/tls_context.h"
+#include "metrics/exemplar.h"
+#include "metrics/text_exposition.h"
+#include "serve/content_negotiation.h"
+#include "serve/gzip.h"
+#include "serve/http_metrics.h"
+#include "version.h"
+
+namespace netstacklat {
+namespace {
+
+// The kernel's queue of connections not yet accepted (the kernel caps it at
+// net.core.somaxconn, 4096 on Debian 12). accept() drains it on every
+// wake-up, but under a connection flood the loop may be a turn behind; a
+// full queue drops SYNs, and a dropped SYN costs the scraper a 1 s
+// retransmission: 128 overflowed under 2,000 connections a second.
+constexpr int kListenBacklog = SOMAXCONN;
+
+constexpr const char* kPlainText = "text/plain; charset=utf-8";
+
+HttpResponse Text(int status, std::string body) {
+  return HttpResponse{status, kPlainText, std::move(body), {}};
+}
+
+HttpResponse Unauthorized() {
+  HttpResponse r = Text(401, "Unauthorized\n");
+  r.headers.emplace_back("WWW-Authenticate", "Basic realm=\"netstacklat-exporter\"");
+  return r;
+}
+
+const char* Authorization(const HttpRequest& request) {
+  const std::string* h = request.Header("authorization");
+  return h ? h->c_str() : nullptr;
+}
+
+// With basic_auth_users every path asks first: the cached check on the
+// loop, bcrypt on the server's gate thread.
+RequestGate AuthGate(BasicAuth* auth) {
+  if (!auth) return {};
+  RequestGate gate;
+  gate.quick = [auth](const HttpRequest& request) {
+    switch (auth->Quick(Authorization(request))) {
+      case AuthVerdict::kAllow:
+        return RequestGate::Verdict::kAllow;
+      case AuthVerdict::kDeny:
+        return RequestGate::Verdict::kDeny;
+      case AuthVerdict::kVerify:
+        break;
+    }
+    return RequestGate::Verdict::kSlowCheck;
+  };
+  gate.slow = [auth](const HttpRequest& request) { return auth->Verify(Authorization(request)); };
+  gate.denied = Unauthorized;
+  return gate;
+}
+
+}  // namespace
+
+void CheckServingConfig(const std::string& listen_address, const WebConfig& web) {
+  CheckListenAddress(listen_address);
+  if (web.tls.enabled) TlsContext check(web.tls, web.source);
+}
+
+WebServer::WebServer(const std::string& listen_address, const std::string& telemetry_path,
+                     const WebConfig& web, const HttpLimits& limits)
+    : telemetry_path_(telemetry_path),
+      tls_(web.tls.enabled ? std::make_unique<TlsContext>(web.tls, web.source) : nullptr),
+      auth_(web.basic_auth_users.empty() ? nullptr
+                                         : std::make_unique<BasicAuth>(web.basic_auth_users)) {
+  const int fd = BindListenSocket(listen_address, kListenBacklog);
+  server_ = std::make_unique<HttpServer>(
+      fd, tls_.get(), [this](const HttpRequest& r) { return Handle(r); }, limits,
+      AuthGate(auth_.get()));
+}
+
+WebServer::~WebServer() {
+  Stop();
+}
+
+void WebServer::Stop() {
+  if (server_) server_->Stop();
+}
+
+void WebServer::Start() {
+  server_->Start();
+}
+
+void WebServer::Register(std::weak_ptr<prometheus::Collectable> collectable) {
+  std::lock_guard<std::mutex> lock(mu_);
+  collectables_.push_back(std::move(collectable));
+}
+
+int WebServer::Port() const {
+  return server_->Port();
+}
+
+void WebServer::ReloadTls() {
+  if (tls_) tls_->Reload();
+}
+
+const HttpStats& WebServer::Stats() const {
+  return server_->Stats();
+}
+
+HttpResponse WebServer::Handle(const HttpRequest& request) {
+  if (request.method != "GET" && request.method != "HEAD") {
+    HttpResponse r = Text(405, "only GET and HEAD\n");
+    r.headers.emplace_back("Allow", "GET, HEAD");
+    return r;
+  }
+  if (request.path == telemetry_path_) return Metrics(request);
+  if (request.path == "/") return LandingPage();
+  return Text(404, "404 page not found\n");
+}
+
+HttpResponse WebServer::Metrics(const HttpRequest& request) {
+  const bool open_metrics =
+      NegotiateFormat(request.Header("accept")) == ExpositionFormat::kOpenMetrics;
+  const bool gzip = AcceptsGzipEncoding(request.Header("accept-encoding"));
+  HttpResponse r{200, open_metrics ? kOpenMetricsContentType : kTextContentType, {}, {}, {}};
+  r.shared_body = scrapes_.Get(open_metrics * 2 + gzip, request.received, [&] {
+    std::string body = Collect(open_metrics);
+    return gzip ? GzipCompress(body) : body;
+  });
+  if (gzip) r.headers.emplace_back("Content-Encoding", "gzip");
+  return r;
+}
+
+std::string WebServer::Collect(bool open_metrics) {
+  std::vector<std::weak_ptr<prometheus::Collectable>> collectables;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    collectables = collectables_;
+  }
+  std::vector<prometheus::MetricFamily> families;
+  Exemplars exemplars;
+  for (const auto& weak : collectables) {
+    auto c = weak.lock();
+    if (!c) continue;
+    auto* with_exemplars = dynamic_cast<ExemplarCollectable*>(c.get());
+    Exemplars more_exemplars;
+    auto more = open_metrics && with_exemplars
+                    ? with_exemplars->CollectWithExemplars(&more_exemplars)
+                    : c->Collect();
+    for (auto& [at, e] : more_exemplars)  // family indexes: into the whole list
+      exemplars[{families.size() + at.first, at.second}] = std::move(e);
+    families.insert(families.end(), std::make_move_iterator(more.begin()),
+                    std::make_move_iterator(more.end()));
+  }
+  AppendHttpMetrics(server_->Stats(), &families);
+  if (tls_) AppendTlsMetrics(tls_->Status(), &families);
+  return open_metrics ? SerializeOpenMetrics(families, exemplars) : SerializeText(families);
+}
+
+HttpResponse WebServer::LandingPage() const {
+  const std::string link = "<p><a href=\"" + telemetry_path_ + "\">Metrics</a></p>\n";
+  return HttpResponse{200,
+                      "text/html; charset=utf-8",
+                      "<html><head><title>netstacklat-exporter</title></head><body>\n"
+                      "<h1>netstacklat-exporter " +
+                          std::string(kVersion) +
+                          "</h1>\n"
+                          "<p>Latency of received packets inside the Linux network stack, "
+                          "from eBPF.</p>\n" +
+                          link + "</body></html>\n",
+                      {}};
+}
+
+}  // namespace netstacklat

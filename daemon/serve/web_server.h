@@ -1,0 +1,72 @@
+// The exporter's HTTP face, on HttpServer: the telemetry path serves the
+// registered collectables in the text format ebpf_exporter serves
+// (text_exposition.h says why not Exposer's own), "/" a landing page; both
+// behind basic auth when the web config has users, over TLS when it has a
+// certificate.
+//
+// The port is bound at construction, before any BPF is loaded, so a port
+// conflict is reported first. Its threads start at Start(), once the hooks
+// are attached, the collector registered and every capability dropped (so
+// that none of them holds one); until then connections wait in the listen
+// backlog and are then answered in full: never an empty 200, which
+// Prometheus would record as a good scrape with no series.
+#pragma once
+
+#include <prometheus/collectable.h>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "config/web_config.h"
+#include "http/http_server.h"
+#include "serve/shared_scrapes.h"
+
+namespace netstacklat {
+
+class BasicAuth;
+class TlsContext;
+
+// Throws ConfigError for what WebServer's constructor would refuse before
+// binding: a listen host that does not resolve, TLS files that do not load.
+void CheckServingConfig(const std::string& listen_address, const WebConfig& web);
+
+class WebServer {
+ public:
+  // Binds at once; throws StartupError if the address is taken, ConfigError
+  // if it is malformed or the TLS files of `web` do not load.
+  WebServer(const std::string& listen_address, const std::string& telemetry_path,
+            const WebConfig& web = {}, const HttpLimits& limits = {});
+  ~WebServer();
+  WebServer(const WebServer&) = delete;
+  WebServer& operator=(const WebServer&) = delete;
+
+  // Before Start().
+  void Register(std::weak_ptr<prometheus::Collectable> collectable);
+  void Start();  // the HTTP threads: connections queued since the bind are served
+  int Port() const;
+  const HttpStats& Stats() const;
+  void ReloadTls();  // SIGHUP: re-read the certificate files now (tls_context.h)
+  void Stop();       // before what the collectables read goes away
+
+  // The request handler, as the server's workers call it (authenticated
+  // already: basic auth is the server's gate, see AuthGate).
+  HttpResponse Handle(const HttpRequest& request);
+
+ private:
+  HttpResponse Metrics(const HttpRequest& request);
+  std::string Collect(bool open_metrics);  // every collectable, serialised
+  HttpResponse LandingPage() const;
+
+  std::string telemetry_path_;
+  std::unique_ptr<TlsContext> tls_;  // null: plain HTTP
+  std::unique_ptr<BasicAuth> auth_;  // null: no basic_auth_users
+  std::mutex mu_;
+  std::vector<std::weak_ptr<prometheus::Collectable>> collectables_;
+  SharedScrapes scrapes_;
+  std::unique_ptr<HttpServer> server_;  // last: stops before the rest goes
+};
+
+}  // namespace netstacklat
