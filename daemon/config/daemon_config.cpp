@@ -291,4 +291,43 @@ DaemonConfig LoadDaemonConfigFile(const std::string& path) {
   return ParseDaemonConfig(ReadConfigText(path), path);
 }
 
+std::vector<std::string> RestartOnlyChanges(const DaemonConfig& running, const DaemonConfig& next) {
+  // `running` with all that a reload changes taken from `next`: if that is
+  // `next`, nothing else differs.
+  DaemonConfig reloaded = running;
+  reloaded.source = next.source;
+  reloaded.filters = next.filters;
+  reloaded.filters.interface_namespace = running.filters.interface_namespace;
+  reloaded.grouping = next.grouping;
+  if (reloaded == next) return {};
+  std::vector<std::string> names;
+  const auto note = [&](bool differs, const char* name) {
+    if (differs) names.emplace_back(name);
+  };
+  note(next.listen_address != running.listen_address, "web.listen_address");
+  note(next.telemetry_path != running.telemetry_path, "web.telemetry_path");
+  note(next.web_config_file != running.web_config_file || next.web != running.web,
+       "web.config_file");
+  note(next.metrics_config != running.metrics_config, "metrics_config");
+  note(next.hooks != running.hooks, "hooks");
+  note(next.run_as_user != running.run_as_user, "run_as_user");
+  note(next.histogram != running.histogram, "histogram");
+  note(next.filters.interface_namespace != running.filters.interface_namespace,
+       "filters.interface_namespace");
+  if (names.empty()) names.emplace_back("a setting read only at start");
+  return names;
+}
+
+MetricsConfig ServedMetricsConfig(const DaemonConfig& daemon) {
+  MetricsConfig config =
+      daemon.metrics_config.empty()
+          ? ParseMetricsConfig(kBuiltinMetricsConfig, "<built-in netstacklat.yaml>")
+          : LoadMetricsConfigFile(daemon.metrics_config);
+  ValidateForProgram(config);
+  HistogramSpec& h = config.histograms[0];
+  h.served_min = std::max(h.bucket_min, daemon.histogram.bucket_min);
+  h.served_max = std::max(h.served_min, std::min(h.bucket_max, daemon.histogram.bucket_max));
+  return config;
+}
+
 }  // namespace netstacklat

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "config/metrics_config.h"
 #include "config/web_config.h"
 
 namespace netstacklat {
@@ -26,12 +27,16 @@ struct Filters {
   std::vector<uint64_t> cgroup_ids;      // resolved (with children if asked)
   uint32_t min_socket_queue_length = 0;  // socket-read hooks; 0: off
   bool include_tcp_hol_delay = false;    // TCP reads behind a missing segment
+
+  bool operator==(const Filters&) const = default;
 };
 
 struct Grouping {
   bool by_interface = false;
   bool by_cgroup = false;       // socket-read hooks
   uint32_t max_label_sets = 0;  // 0: derived from the filters, else 1024
+
+  bool operator==(const Grouping&) const = default;
 };
 
 // The buckets served (exp2 indexes: bucket i is le 2^i ns); default all.
@@ -47,6 +52,8 @@ struct HistogramRange {
   // An exemplar interval ends at most this often, whoever scrapes; until
   // the next one ends, every OpenMetrics scrape gets the last one's.
   uint32_t exemplar_interval_seconds = 30;
+
+  bool operator==(const HistogramRange&) const = default;
 };
 
 struct DaemonConfig {
@@ -62,6 +69,8 @@ struct DaemonConfig {
   Grouping grouping;
   HistogramRange histogram;
 
+  bool operator==(const DaemonConfig&) const = default;
+
   bool grouped() const { return grouping.by_interface || grouping.by_cgroup; }
   // Label sets (cgroup, iface, hook) the grouped map must hold.
   uint32_t GroupedLabelSets() const;
@@ -72,6 +81,18 @@ DaemonConfig DefaultDaemonConfig();
 // Throws ConfigError "source:line:column: key: what is wrong".
 DaemonConfig ParseDaemonConfig(const std::string& yaml_text, const std::string& source);
 DaemonConfig LoadDaemonConfigFile(const std::string& path);
+
+// What a SIGHUP cannot apply: the settings of `next` that differ from
+// `running`, by name (empty: a reload can apply it). A reload changes the
+// filters (but interface_namespace) and the grouping; everything else,
+// including any field added later, needs a restart: the decision compares
+// whole configs, the names are only for the message.
+std::vector<std::string> RestartOnlyChanges(const DaemonConfig& running, const DaemonConfig& next);
+
+// The metrics config the daemon serves: the file it names (or the built-in
+// one), checked against the BPF program, with its histogram range narrowed
+// to the daemon config's.
+MetricsConfig ServedMetricsConfig(const DaemonConfig& daemon);
 
 // Throws ConfigError if malformed: "/path" and not "/".
 void ValidateTelemetryPath(const std::string& path);

@@ -43,12 +43,16 @@ struct TlsConfig {
   std::string cipher_list;
   std::string groups;  // curve_preferences in OpenSSL's names; empty: OpenSSL's
   bool prefer_server_ciphers = true;
+
+  bool operator==(const TlsConfig&) const = default;
 };
 
 struct WebConfig {
   std::string source;  // the file, for messages
   TlsConfig tls;
   std::map<std::string, std::string> basic_auth_users;  // name -> bcrypt hash
+
+  bool operator==(const WebConfig&) const = default;
 };
 
 // Throws ConfigError.

@@ -317,6 +317,12 @@ std::vector<ProgramInfo> BpfLoader::Programs() const {
   return out;
 }
 
+std::string BpfLoader::AttachedSummary() const {
+  size_t attached = 0;
+  for (const HookStatus& h : hooks_) attached += h.attached();
+  return std::to_string(attached) + " of " + std::to_string(hooks_.size()) + " hooks attached";
+}
+
 std::vector<HookStatus> BpfLoader::Hooks() const {
   std::vector<HookStatus> hooks = hooks_;
   if (!future_reader_) return hooks;  // not loaded

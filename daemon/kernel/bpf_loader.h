@@ -48,6 +48,8 @@ class BpfLoader : public ExporterStatus {
 
   std::vector<ProgramInfo> Programs() const override;
   std::vector<HookStatus> Hooks() const override;
+  // "4 of 8 hooks attached" (systemd's STATUS=).
+  std::string AttachedSummary() const;
   uint64_t GroupedMapDrops() const override;
 
  private:

@@ -118,4 +118,20 @@ class MergedSource : public HistogramSource {
   MapSnapshot part_;
 };
 
+// Both latency maps of the loaded program, the per-hook array and the
+// grouped hash (empty unless grouping is on), read as one source.
+class LatencyMaps : public HistogramSource {
+ public:
+  LatencyMaps(int hook_array_fd, int label_set_hash_fd)
+      : ungrouped_(hook_array_fd, BpfHistogramSource::Layout::kHookArray),
+        grouped_(label_set_hash_fd, BpfHistogramSource::Layout::kLabelSetHash),
+        merged_({&ungrouped_, &grouped_}) {}
+  void Read(MapSnapshot* out) override { merged_.Read(out); }
+
+ private:
+  BpfHistogramSource ungrouped_;
+  BpfHistogramSource grouped_;
+  MergedSource merged_;
+};
+
 }  // namespace netstacklat

@@ -1,5 +1,6 @@
 #include "kernel/tai_offset.h"
 
+#include <spdlog/spdlog.h>
 #include <time.h>
 
 #include <cmath>
@@ -18,6 +19,17 @@ std::optional<int64_t> ReadTaiOffsetNs() {
   const double diff = static_cast<double>(tai.tv_sec - real.tv_sec) +
                       static_cast<double>(tai.tv_nsec - real.tv_nsec) / 1e9;
   return static_cast<int64_t>(std::llround(diff)) * 1000000000LL;
+}
+
+void TaiOffsetKeeper::Refresh() {
+  const auto offset = ReadTaiOffsetNs();
+  if (!offset) {
+    spdlog::warn("cannot read the TAI offset; keeping {} ns", current_);
+  } else if (*offset != current_) {
+    set_(*offset);
+    spdlog::info("TAI offset is now {} s", *offset / 1000000000);
+    current_ = *offset;
+  }
 }
 
 }  // namespace netstacklat

@@ -16,6 +16,10 @@ Collector::Collector(std::string config_name, const HistogramSpec& spec, Histogr
       clock_(std::move(clock)),
       converter_(spec, resolver) {}
 
+double Collector::UnixSeconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
 double Collector::MonotonicSeconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }

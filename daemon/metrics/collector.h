@@ -48,6 +48,7 @@ class Collector : public ExemplarCollectable {
   void SetReloadResult(bool ok, double unix_seconds);
 
   static double MonotonicSeconds();
+  static double UnixSeconds();
 
  private:
   std::vector<prometheus::MetricFamily> CollectLocked(Exemplars* exemplars) const;

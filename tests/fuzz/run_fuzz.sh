@@ -9,7 +9,7 @@ src=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "${1:?usage: $0 BUILD_DIR SECONDS}" && pwd)
 seconds=${2:-60}
 out="$build/fuzz"
-flags=(-std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+flags=(-std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
        -I"$src/daemon" -I"$src/bpf" -I"$build/daemon")
 
 # build_target NAME SEED SOURCES...: fuzz_NAME.cpp with the sources it tests.

@@ -1,0 +1,26 @@
+// Signals, taken synchronously by the main thread: SIGINT and SIGTERM stop
+// the daemon, SIGHUP reloads; every other thread has them blocked, so none
+// of them runs a handler. SIGPIPE is ignored.
+#pragma once
+
+#include <signal.h>
+
+#include <functional>
+
+namespace netstacklat {
+
+// Blocks SIGINT, SIGTERM and SIGHUP in the calling thread and in every
+// thread it starts later (call it before any), ignores SIGPIPE, and
+// returns the blocked set for the waits below.
+sigset_t BlockSignals();
+
+// Waits up to `seconds`; true if SIGINT or SIGTERM cut it short.
+bool SleepUnlessTerminated(double seconds, const sigset_t& signals);
+
+// Until SIGINT or SIGTERM (returned): SIGHUP runs `reload` between
+// systemd's RELOADING=1 and READY=1; every `tick_seconds` without a signal
+// runs `tick`.
+int WaitForTermination(const std::function<void()>& reload, const std::function<void()>& tick,
+                       double tick_seconds, const sigset_t& signals);
+
+}  // namespace netstacklat
