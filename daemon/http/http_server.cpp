@@ -1,7 +1,5 @@
 #include "http/http_server.h"
 
-#include <arpa/inet.h>
-#include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/err.h>
@@ -9,72 +7,27 @@
 #include <spdlog/spdlog.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
-#include <condition_variable>
-#include <cstring>
 #include <deque>
-#include <mutex>
+#include <memory>
 #include <thread>
 #include <tuple>
 #include <unordered_map>
+#include <vector>
 
 #include "base/errors.h"
 #include "http/client_sources.h"
-#include "http/handshake_queue.h"
+#include "http/connection.h"
+#include "http/server_threads.h"
 #include "http/tls_context.h"
 
 namespace netstacklat {
-
-const char* HttpReason(int status) {
-  switch (status) {
-    case 200:
-      return "OK";
-    case 400:
-      return "Bad Request";
-    case 401:
-      return "Unauthorized";
-    case 404:
-      return "Not Found";
-    case 405:
-      return "Method Not Allowed";
-    case 406:
-      return "Not Acceptable";
-    case 429:
-      return "Too Many Requests";
-    case 431:
-      return "Request Header Fields Too Large";
-    case 500:
-      return "Internal Server Error";
-    case 503:
-      return "Service Unavailable";
-    case 505:
-      return "HTTP Version Not Supported";
-    default:
-      return "Unknown";
-  }
-}
-
-HttpOutput SerializeHttpResponse(const HttpResponse& r, bool head_only, bool close) {
-  const std::string& body = r.shared_body ? *r.shared_body : r.body;
-  std::string out = "HTTP/1.1 " + std::to_string(r.status) + " " + HttpReason(r.status) + "\r\n";
-  out += "Content-Type: " + r.content_type + "\r\n";
-  out += "Content-Length: " + std::to_string(body.size()) + "\r\n";
-  for (const auto& [name, value] : r.headers) out += name + ": " + value + "\r\n";
-  out += close ? "Connection: close\r\n\r\n" : "Connection: keep-alive\r\n\r\n";
-  if (head_only || body.empty()) return {std::move(out), nullptr};
-  if (r.shared_body) return {std::move(out), r.shared_body};
-  if (body.size() < 4096) return {std::move(out) + body, nullptr};  // one write
-  return {std::move(out), std::make_shared<const std::string>(body)};
-}
-
 namespace {
-
-using Clock = std::chrono::steady_clock;
 
 // epoll's data.u64: the listening socket, the wake-up eventfd, connections.
 constexpr uint64_t kListenId = 0;
@@ -92,81 +45,6 @@ constexpr auto kStalledForBytes = std::chrono::milliseconds(200);
 // Addresses remembered as known clients (client_sources.h), at most.
 constexpr size_t kMaxKnownClients = 4096;
 
-enum class State {
-  kHandshake,  // TLS handshake in progress
-  kReading,    // waiting for (the rest of) a request head
-  kHandling,   // a worker runs the handler
-  kWriting,    // sending the response
-  kLingering,  // response sent, write side shut, draining until EOF
-};
-
-struct Connection {
-  uint64_t id = 0;
-  int fd = -1;
-  SSL* ssl = nullptr;
-  State state = State::kReading;
-  bool known = false;       // the client's address is known (client_sources.h)
-  bool tls_busy = false;    // with the handshake thread: its SSL is not ours now
-  bool idle_check = false;  // kept and idle: check at the deadline that it read ours
-  Clock::time_point deadline;
-  Clock::time_point waiting_since;  // for eviction: oldest waiter goes first
-  Clock::time_point write_started;  // of the response being written
-  Clock::time_point last_progress;  // the client last took bytes of it
-  uint64_t completed = 0;           // requests answered on this connection
-  bool got_bytes = false;           // of the request being read
-  std::string client;               // the peer's address (no port)
-  std::string in;
-  size_t scanned = 0;  // of `in`, searched for the head's end already
-  HttpOutput out;
-  size_t out_sent = 0;  // of out.head, then of *out.body
-  bool close_after = false;
-  uint32_t events = 0;  // current epoll interest
-};
-
-struct Job {
-  uint64_t id;
-  HttpRequest request;
-  std::string client;  // the peer's address, for the per-client slow-check bound
-};
-
-struct Done {
-  uint64_t id;
-  HttpOutput output;
-  bool close;
-  int status = 0;
-};
-
-// A handshake step the TLS thread ran: for the connection `id`, or, if that
-// was closed meanwhile, for the SSL and socket left to free.
-struct HandshakeDone {
-  uint64_t id;
-  SSL* ssl;
-  int fd;
-  int result;  // of SSL_do_handshake
-  int error;   // SSL_get_error's, when result <= 0
-};
-
-// What a read or write on a connection came to.
-enum class Io { kDone, kWouldBlock, kClosed };
-
-// Bytes sent on the socket that the peer has not acknowledged yet.
-int Unacknowledged(int fd) {
-  int n = 0;
-  return ioctl(fd, SIOCOUTQ, &n) == 0 ? n : 0;
-}
-
-// The client's address without its port ("127.0.0.2", "::1").
-std::string PeerAddress(int fd) {
-  sockaddr_storage a{};
-  socklen_t len = sizeof(a);
-  char text[INET6_ADDRSTRLEN] = "";
-  if (getpeername(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) return "";
-  const void* addr = a.ss_family == AF_INET6
-                         ? static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(&a)->sin6_addr)
-                         : static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(&a)->sin_addr);
-  return inet_ntop(a.ss_family, addr, text, sizeof(text)) ? text : "";
-}
-
 }  // namespace
 
 class HttpServer::Loop {
@@ -174,10 +52,11 @@ class HttpServer::Loop {
   Loop(int listen_fd, TlsContext* tls, HttpHandler handler, HttpLimits limits, RequestGate gate)
       : listen_fd_(listen_fd),
         tls_(tls),
-        handler_(std::move(handler)),
         limits_(limits),
-        gate_(std::move(gate)),
-        sources_(limits.known_client_ttl, kMaxKnownClients) {
+        gate_(gate),
+        sources_(limits.known_client_ttl, kMaxKnownClients),
+        threads_(std::move(handler), std::move(gate), tls != nullptr, limits, stats_,
+                 [this] { Wake(); }) {
     epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
     wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (epoll_fd_ < 0 || wake_fd_ < 0) throw StartupError("HTTP server: " + ErrnoText(errno));
@@ -187,21 +66,7 @@ class HttpServer::Loop {
 
   void Start() {
     if (thread_.joinable()) return;
-    for (int i = 0; i < limits_.workers; ++i)
-      workers_.emplace_back([this] {
-        pthread_setname_np(pthread_self(), "nstl-scrape");
-        WorkerMain();
-      });
-    if (gate_.slow)
-      gate_thread_ = std::thread([this] {
-        pthread_setname_np(pthread_self(), "nstl-auth");
-        GateMain();
-      });
-    if (tls_)
-      tls_thread_ = std::thread([this] {
-        pthread_setname_np(pthread_self(), "nstl-tls");
-        HandshakeMain();
-      });
+    threads_.Start();
     thread_ = std::thread([this] {
       pthread_setname_np(pthread_self(), "nstl-http");
       Run();
@@ -215,19 +80,10 @@ class HttpServer::Loop {
     stop_ = true;
     Wake();
     if (thread_.joinable()) thread_.join();
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      workers_stopping_ = true;
-    }
-    cv_.notify_all();
-    slow_cv_.notify_all();
-    tls_cv_.notify_all();
-    for (auto& w : workers_) w.join();
-    if (gate_thread_.joinable()) gate_thread_.join();
-    if (tls_thread_.joinable()) tls_thread_.join();
+    threads_.Stop();
     // Every thread is gone: what a closed connection left with the TLS
     // thread is ours to free, and so is every SSL.
-    for (HandshakeDone& h : handshakes_done_)
+    for (const HandshakeDone& h : threads_.TakeHandshakes())
       if (!Find(h.id)) {
         SSL_free(h.ssl);
         close(h.fd);
@@ -412,8 +268,7 @@ class HttpServer::Loop {
   // socket and its buffers for minutes, and the client would not learn
   // that it was closed.
   void Abort(Connection& c) {
-    const linger reset{1, 0};
-    setsockopt(c.fd, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
+    ResetOnClose(c.fd);
     Close(c);
   }
 
@@ -528,69 +383,8 @@ class HttpServer::Loop {
 
   // --- TLS and plain I/O ----------------------------------------------------
 
-  // After an SSL call returned r <= 0: wait for what it wants, or give up.
-  Io SslWait(Connection& c, int r) {
-    const int err = SSL_get_error(c.ssl, r);
-    ERR_clear_error();
-    if (err == SSL_ERROR_WANT_READ) {
-      SetInterest(c, EPOLLIN);
-      return Io::kWouldBlock;
-    }
-    if (err == SSL_ERROR_WANT_WRITE) {
-      SetInterest(c, EPOLLOUT);
-      return Io::kWouldBlock;
-    }
-    return Io::kClosed;
-  }
-
-  // Reads up to `len` bytes into `buf`; *n is set when kDone.
-  Io Receive(Connection& c, char* buf, size_t len, size_t* n) {
-    if (c.ssl) {
-      const int r = SSL_read(c.ssl, buf, static_cast<int>(len));
-      if (r > 0) {
-        *n = static_cast<size_t>(r);
-        return Io::kDone;
-      }
-      return SslWait(c, r);
-    }
-    for (;;) {
-      const ssize_t r = recv(c.fd, buf, len, 0);
-      if (r > 0) {
-        *n = static_cast<size_t>(r);
-        return Io::kDone;
-      }
-      if (r < 0 && errno == EINTR) continue;
-      if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        SetInterest(c, EPOLLIN);
-        return Io::kWouldBlock;
-      }
-      return Io::kClosed;
-    }
-  }
-
-  Io Send(Connection& c, const char* buf, size_t len, size_t* n) {
-    if (c.ssl) {
-      const int r = SSL_write(c.ssl, buf, static_cast<int>(std::min<size_t>(len, 1 << 30)));
-      if (r > 0) {
-        *n = static_cast<size_t>(r);
-        return Io::kDone;
-      }
-      return SslWait(c, r);
-    }
-    for (;;) {
-      const ssize_t r = send(c.fd, buf, len, MSG_NOSIGNAL);
-      if (r >= 0) {
-        *n = static_cast<size_t>(r);
-        return Io::kDone;
-      }
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        SetInterest(c, EPOLLOUT);
-        return Io::kWouldBlock;
-      }
-      return Io::kClosed;
-    }
-  }
+  // A read or write must wait: watch for what it waits for.
+  void Await(Connection& c, Io io) { SetInterest(c, io == Io::kWantRead ? EPOLLIN : EPOLLOUT); }
 
   // The peer sent handshake bytes: the next step goes to the TLS thread;
   // the loop does not watch the socket until it reports.
@@ -598,28 +392,18 @@ class HttpServer::Loop {
     if (c.tls_busy) return;
     c.tls_busy = true;
     SetInterest(c, 0);
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      handshakes_.Push({c.id, c.client, c.known, c.ssl, c.fd});
-    }
-    tls_cv_.notify_one();
+    threads_.PushHandshake({c.id, c.client, c.known, c.ssl, c.fd});
   }
 
   // False if the handshake step is running now (the TLS thread holds it).
   bool CancelHandshake(Connection& c) {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!handshakes_.Cancel(c.id, c.client, c.known)) return false;
+    if (!threads_.CancelHandshake(c.id, c.client, c.known)) return false;
     c.tls_busy = false;
     return true;
   }
 
   void TakeHandshakes(Clock::time_point now) {
-    std::vector<HandshakeDone> done;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      done.swap(handshakes_done_);
-    }
-    for (const HandshakeDone& h : done) {
+    for (const HandshakeDone& h : threads_.TakeHandshakes()) {
       Connection* c = Find(h.id);
       if (!c) {  // closed while the step ran: what it left is ours now
         SSL_free(h.ssl);
@@ -650,7 +434,10 @@ class HttpServer::Loop {
       const size_t room = std::min(sizeof(buf), limits_.max_head_bytes + 1 - c.in.size());
       size_t n = 0;
       const Io io = Receive(c, buf, room, &n);
-      if (io == Io::kWouldBlock) return;
+      if (io == Io::kWantRead || io == Io::kWantWrite) {
+        Await(c, io);
+        return;
+      }
       if (io == Io::kClosed) {
         Close(c);
         return;
@@ -690,14 +477,14 @@ class HttpServer::Loop {
     switch (gate_ ? gate_.quick(job.request) : RequestGate::Verdict::kAllow) {
       case RequestGate::Verdict::kAllow:
         if (gate_) ++stats_.gate_cached;
-        Enqueue(std::move(job));
+        threads_.Enqueue(std::move(job));
         break;
       case RequestGate::Verdict::kDeny:
         ++stats_.gate_denied;
         Answer(c, job.request, gate_.denied(), now);
         break;
       case RequestGate::Verdict::kSlowCheck:
-        if (!EnqueueSlowCheck(std::move(job))) {
+        if (!threads_.EnqueueSlowCheck(std::move(job))) {
           ++stats_.gate_throttled;
           HttpResponse busy{429, "text/plain; charset=utf-8", "too many password checks\n", {}};
           busy.headers.emplace_back("Retry-After", "1");
@@ -715,39 +502,8 @@ class HttpServer::Loop {
     StartWriting(c, SerializeHttpResponse(response, request.method == "HEAD", close), close, now);
   }
 
-  void Enqueue(Job job) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      jobs_.push_back(std::move(job));
-    }
-    cv_.notify_one();
-  }
-
-  // False if the slow-check queue is full, in all or for this client.
-  bool EnqueueSlowCheck(Job&& job) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      size_t& mine = slow_by_client_[job.client];
-      if (slow_jobs_count_ >= limits_.max_slow_checks ||
-          mine >= limits_.max_slow_checks_per_client) {
-        if (mine == 0) slow_by_client_.erase(job.client);
-        return false;
-      }
-      ++mine;
-      ++slow_jobs_count_;
-      slow_jobs_.push_back(std::move(job));
-    }
-    slow_cv_.notify_one();
-    return true;
-  }
-
   void TakeResponses(Clock::time_point now) {
-    std::vector<Done> done;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      done.swap(done_);
-    }
-    for (Done& d : done) {
+    for (Done& d : threads_.TakeDone()) {
       Connection* c = Find(d.id);
       if (!c) continue;
       if (d.status >= 200 && d.status < 300) {
@@ -779,7 +535,10 @@ class HttpServer::Loop {
       const size_t at = in_head ? c.out_sent : c.out_sent - head.size();
       size_t n = 0;
       const Io io = Send(c, part.data() + at, part.size() - at, &n);
-      if (io == Io::kWouldBlock) return;
+      if (io == Io::kWantRead || io == Io::kWantWrite) {
+        Await(c, io);
+        return;
+      }
       if (io == Io::kClosed) {
         Close(c);
         return;
@@ -874,118 +633,21 @@ class HttpServer::Loop {
   }
 
   void Drain(Connection& c) {
-    char buf[4096];
-    for (size_t drained = 0; drained < kMaxDrainPerWake;) {
-      const ssize_t r = recv(c.fd, buf, sizeof(buf), 0);
-      if (r > 0) {
-        drained += static_cast<size_t>(r);
-        continue;
-      }
-      if (r < 0 && errno == EINTR) continue;
-      if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
-      Close(c);  // EOF or error
-      return;
-    }
-  }
-
-  // --- the slow gate ---------------------------------------------------------
-
-  // The next job of `queue` into *job; false once the server stops.
-  bool Pop(std::condition_variable& cv, std::deque<Job>& queue, Job* job) {
-    std::unique_lock<std::mutex> lock(mu_);
-    cv.wait(lock, [&] { return workers_stopping_ || !queue.empty(); });
-    if (workers_stopping_) return false;
-    *job = std::move(queue.front());
-    queue.pop_front();
-    return true;
-  }
-
-  void GateMain() {
-    for (Job job; Pop(slow_cv_, slow_jobs_, &job);) {
-      ++stats_.gate_slow;
-      const bool allowed = gate_.slow(job.request);
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        --slow_jobs_count_;  // counted until done: the check is the cost
-        if (--slow_by_client_[job.client] == 0) slow_by_client_.erase(job.client);
-      }
-      if (allowed) {
-        Enqueue(std::move(job));
-        continue;
-      }
-      ++stats_.gate_denied;
-      const bool close = !job.request.KeepAlive() || job.request.HasBody();
-      Finish(Done{job.id,
-                  SerializeHttpResponse(gate_.denied(), job.request.method == "HEAD", close),
-                  close});
-    }
-  }
-
-  void Finish(Done done) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      done_.push_back(std::move(done));
-    }
-    Wake();
-  }
-
-  // --- the TLS thread ----------------------------------------------------------
-
-  // Runs handshake steps one at a time (the socket is non-blocking: a step
-  // ends when it has to wait for the peer) and reports each to the loop.
-  // The connection's SSL is this thread's from Pop to the report: the loop
-  // neither uses nor frees it meanwhile (Release).
-  void HandshakeMain() {
-    for (;;) {
-      HandshakeQueue::Item item;
-      {
-        std::unique_lock<std::mutex> lock(mu_);
-        tls_cv_.wait(lock, [&] { return workers_stopping_ || handshakes_.size() > 0; });
-        if (workers_stopping_) return;
-        item = *handshakes_.Pop();
-      }
-      ERR_clear_error();
-      const int r = SSL_do_handshake(item.ssl);
-      const int error = r == 1 ? SSL_ERROR_NONE : SSL_get_error(item.ssl, r);
-      ERR_clear_error();
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        handshakes_done_.push_back({item.id, item.ssl, item.fd, r, error});
-      }
-      Wake();
-    }
-  }
-
-  // --- workers ----------------------------------------------------------------
-
-  void WorkerMain() {
-    for (Job job; Pop(cv_, jobs_, &job);) {
-      HttpResponse response;
-      try {
-        response = handler_(job.request);
-      } catch (const std::exception& e) {
-        spdlog::error("HTTP handler for {}: {}", job.request.path, e.what());
-        response = HttpResponse{500, "text/plain; charset=utf-8", "internal error\n", {}};
-      }
-      const bool close = !job.request.KeepAlive() || job.request.HasBody();
-      Finish(Done{job.id, SerializeHttpResponse(response, job.request.method == "HEAD", close),
-                  close, response.status});
-    }
+    if (Discard(c.fd, kMaxDrainPerWake) == Io::kClosed) Close(c);  // EOF or error
   }
 
   const int listen_fd_;
   TlsContext* const tls_;
-  const HttpHandler handler_;
   const HttpLimits limits_;
-  const RequestGate gate_;
+  const RequestGate gate_;  // its quick check runs here, its slow one in threads_
   HttpStats stats_;
-  ClientSources sources_;  // owned by the loop thread
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
   std::atomic<bool> stop_{false};
   std::atomic<bool> stopped_{false};
 
   // Owned by the loop thread.
+  ClientSources sources_;
   std::unordered_map<uint64_t, std::unique_ptr<Connection>> conns_;
   uint64_t next_id_ = kFirstConnectionId;
   Clock::time_point next_expiry_ = Clock::time_point::max();
@@ -993,24 +655,8 @@ class HttpServer::Loop {
   bool accept_paused_ = false;
   Clock::time_point accept_resume_;
 
-  // Shared with the workers.
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Job> jobs_;
-  std::vector<Done> done_;
-  bool workers_stopping_ = false;
-  std::condition_variable slow_cv_;
-  std::deque<Job> slow_jobs_;
-  size_t slow_jobs_count_ = 0;  // queued or running
-  std::unordered_map<std::string, size_t> slow_by_client_;
-  std::condition_variable tls_cv_;
-  HandshakeQueue handshakes_;
-  std::vector<HandshakeDone> handshakes_done_;
-
-  std::thread thread_;
-  std::vector<std::thread> workers_;
-  std::thread gate_thread_;
-  std::thread tls_thread_;
+  ServerThreads threads_;  // workers, the slow gate, TLS handshakes
+  std::thread thread_;     // the loop
 };
 
 HttpServer::HttpServer(int listen_fd, TlsContext* tls, HttpHandler handler, HttpLimits limits,

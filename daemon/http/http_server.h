@@ -48,27 +48,11 @@
 #include <vector>
 
 #include "http/http_request.h"
+#include "http/http_response.h"
 
 namespace netstacklat {
 
 class TlsContext;
-
-struct HttpResponse {
-  int status = 200;
-  std::string content_type = "text/plain; charset=utf-8";
-  std::string body;
-  std::vector<std::pair<std::string, std::string>> headers;  // extra ones
-  // If set, the body instead of `body`: one scrape's bytes, shared by every
-  // connection that sends them (not copied per client).
-  std::shared_ptr<const std::string> shared_body = nullptr;
-};
-
-// What a connection sends: the status line and headers, then the body
-// (null for HEAD), possibly shared with other connections.
-struct HttpOutput {
-  std::string head;
-  std::shared_ptr<const std::string> body;
-};
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 
@@ -122,12 +106,6 @@ struct HttpStats {
   std::atomic<uint64_t> gate_throttled{0};  // answered 429: the slow queue was full
   std::atomic<int64_t> open{0};
 };
-
-// The status line's reason phrase ("Service Unavailable").
-const char* HttpReason(int status);
-
-// Status line, headers and (unless `head_only`) body of a response.
-HttpOutput SerializeHttpResponse(const HttpResponse& r, bool head_only, bool close);
 
 class HttpServer {
  public:
