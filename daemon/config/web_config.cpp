@@ -74,8 +74,10 @@ std::string NameList(const YAML::Node& node, const Context& ctx,
                      const std::map<std::string, std::string>& choices) {
   if (!node.IsSequence() || node.size() == 0) ctx.Fail(node, "must be a non-empty list");
   std::string out;
-  for (size_t i = 0; i < node.size(); ++i)
-    out += (out.empty() ? "" : ":") + OneOf(node[i], ctx.Index(i), choices);
+  for (size_t i = 0; i < node.size(); ++i) {
+    if (!out.empty()) out += ':';
+    out += OneOf(node[i], ctx.Index(i), choices);
+  }
   return out;
 }
 

@@ -51,7 +51,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import e2e_test as e2e  # noqa: E402  (daemon start, scrape, parse, skip rules)
+import harness  # noqa: E402
 
 NS_A, NS_B = "nstl-cnt-a", "nstl-cnt-b"
 DEV_A, DEV_B = "nstlc-a", "nstlc-b"
@@ -245,12 +245,12 @@ def hook_counts(port):
     the kernel skipped (a program preempted on PREEMPT_RT); each packet a
     hook's attach point saw is in exactly one of them.
     hook -> (future, missed); hook -> attach points."""
-    samples = e2e.parse(e2e.scrape(port))
+    samples = harness.parse(harness.scrape(port))
     points = {l["hook"]: l["attach_point"] for n, l, v in samples
               if n == "netstacklat_exporter_hook_attached" and v == 1}
-    future = e2e.values(samples, "netstacklat_exporter_future_timestamps_total", "hook")
-    missed = e2e.values(samples, "netstacklat_exporter_missed_runs_total", "hook")
-    counts = e2e.by_hook(samples, "_count")
+    future = harness.values(samples, "netstacklat_exporter_future_timestamps_total", "hook")
+    missed = harness.values(samples, "netstacklat_exporter_missed_runs_total", "hook")
+    counts = harness.by_hook(samples, "_count")
     seen = {h: counts.get(h, 0) + future.get(h, 0) + missed.get(h, 0) for h in points}
     return seen, {h: (future.get(h, 0), missed.get(h, 0)) for h in points}, points
 
@@ -269,14 +269,14 @@ def run_peers(cls, fam, path, senders, base_port):
     receivers = [peer(rx_ns, "recv", base_port + i) for i in range(senders)]
     for r in receivers:
         if r.stdout.readline().strip() != "ready":
-            raise e2e.Failure(f"{cls} receiver did not start")
+            raise harness.Failure(f"{cls} receiver did not start")
     senders_p = [peer(tx_ns, "send", base_port + i) for i in range(senders)]
     result = {"reads": 0, "answers": 0, "messages": count * senders}
     for role, procs in (("answers", senders_p), ("reads", receivers)):
         for p in procs:
             out, _ = p.communicate(timeout=120)
             if p.returncode != 0:
-                raise e2e.Failure(f"{cls} {role} peer failed ({p.returncode})")
+                raise harness.Failure(f"{cls} {role} peer failed ({p.returncode})")
             result[role] += int(out.split()[-1])
     return result
 
@@ -338,7 +338,7 @@ def run_cell(port, cls, fam, path, senders, base_port, totals):
     c1, f1, _ = hook_counts(port)
     d = {k: k1[k] - k0.get(k, 0) for k in k1}
     if CLASSES[cls][0] == "udp" and peers["reads"] != peers["messages"]:
-        e2e.log(f"{name}: {peers['reads']} of {peers['messages']} datagrams arrived "
+        harness.log(f"{name}: {peers['reads']} of {peers['messages']} datagrams arrived "
                 f"(fragments lost under load); counts are compared with what was read")
     failures = []
     line = []
@@ -357,8 +357,9 @@ def run_cell(port, cls, fam, path, senders, base_port, totals):
                     (f" (+{missed} missed)" if missed else "") + ("" if good else f" (want {want})"))
         totals[hook] = [a + b for a, b in zip(totals.get(hook, [0, 0, 0]), (seen, future, missed))]
         if not good:
-            failures.append(f"{hook}: {got}, want {want} ({why})")
-    e2e.log(f"{name}: " + ", ".join(line))
+            failures.append(f"{hook}: {counted - future} counted (+{future} future, +{missed} missed), "
+                            f"want {want} ({why})")
+    harness.log(f"{name}: " + ", ".join(line))
     return failures, d
 
 
@@ -377,7 +378,7 @@ def tun_case(port):
     reader = subprocess.Popen(in_ns(NS_B, sys.executable, HERE, "--tun", TUN, str(2 * n)),
                               stdout=subprocess.PIPE, text=True)
     if reader.stdout.readline().strip() != "ready":
-        raise e2e.Failure("the tun reader did not start")
+        raise harness.Failure("the tun reader did not start")
     sh(*in_ns(NS_B, "ip", "addr", "add", f"{TUN_NET}.1/24", "dev", TUN))
     sh(*in_ns(NS_B, "ip", "link", "set", TUN, "up"))
     sh(*in_ns(NS_A, "ip", "route", "replace", f"{TUN_NET}.0/24", "via", ADDR["v4"][1]))
@@ -399,20 +400,20 @@ def tun_case(port):
     time.sleep(0.3)
     c1, _, _ = hook_counts(port)
     grew = {h: int(c1.get(h, 0) - c0.get(h, 0)) for h in points}
-    e2e.log(f"tun: {read} packets redirected into {TUN} and read there; hooks grew: {grew}")
-    e2e.check(read >= n, f"the tun reader read the redirected packets ({read})")
+    harness.log(f"tun: {read} packets redirected into {TUN} and read there; hooks grew: {grew}")
+    harness.check(read >= n, f"the tun reader read the redirected packets ({read})")
     for hook in ("tcp-socket-read", "udp-socket-read"):
         if hook in points:
-            e2e.check(grew[hook] == 0, f"{hook}: the tun reader's reads are not socket reads "
+            harness.check(grew[hook] == 0, f"{hook}: the tun reader's reads are not socket reads "
                       f"({grew[hook]} counted)")
     # (The SYNs still carry the sender's delivery time there.)
-    e2e.check(grew.get("netif-receive", 0) >= n,
+    harness.check(grew.get("netif-receive", 0) >= n,
               f"netif-receive saw the datagrams arrive ({grew.get('netif-receive', 0)})")
 
 
 def run(args):
     if os.geteuid() != 0:
-        e2e.skip("needs root (BPF, network namespaces)")
+        harness.skip("needs root (BPF, network namespaces)")
     hogs = []
     proc = None
     setup()
@@ -421,24 +422,24 @@ def run(args):
         with open(cfg, "w") as f:
             f.write(f"filters: {{network_namespace: /run/netns/{NS_B}}}\n"
                     f"histogram: {{atomic_increments: {args.atomic_increments}}}\n")
-        port = e2e.free_port()
-        proc = e2e.start_daemon(args.daemon, port, 60, extra=[f"--config.file={cfg}"])
+        port = harness.free_port()
+        proc = harness.start_daemon(args.daemon, port, 60, extra=[f"--config.file={cfg}"])
         os.unlink(cfg)
         _, _, points = hook_counts(port)
-        e2e.log("attached: " + ", ".join(f"{h} ({p})" for h, p in sorted(points.items())))
+        harness.log("attached: " + ", ".join(f"{h} ({p})" for h, p in sorted(points.items())))
         if args.cpu_hog:
             hogs = [multiprocessing.Process(target=cpu_hog, daemon=True)
                     for _ in range(os.cpu_count())]
             for h in hogs:
                 h.start()
-            e2e.log(f"{len(hogs)} CPU-bound processes compete")
+            harness.log(f"{len(hogs)} CPU-bound processes compete")
         failures = []
         totals = {}  # hook -> [seen, of which future, of which missed]
         base = 20000
         for path in ("lo", "veth"):
             for fam in ("v4", "v6"):
-                if fam == "v6" and not e2e.have_ipv6():
-                    e2e.skip("IPv6 is disabled on this machine")
+                if fam == "v6" and not harness.have_ipv6():
+                    harness.skip("IPv6 is disabled on this machine")
                 for cls in args.classes.split(","):
                     f, _ = run_cell(port, cls, fam, path, args.senders, base, totals)
                     base += args.senders
@@ -446,11 +447,11 @@ def run(args):
         if args.tun:
             tun_case(port)
         for hook, (seen, future, missed) in sorted(totals.items()):
-            e2e.log(f"total {hook}: {seen - future - missed} counted, {future} not counted "
+            harness.log(f"total {hook}: {seen - future - missed} counted, {future} not counted "
                     f"for a future timestamp, {missed} runs skipped by the kernel")
         for f in failures:
-            e2e.log("MISMATCH " + f)
-        e2e.check(not failures, f"every hook counted exactly what it must see "
+            harness.log("MISMATCH " + f)
+        harness.check(not failures, f"every hook counted exactly what it must see "
                   f"({len(failures)} mismatches)")
     finally:
         for h in hogs:
@@ -458,7 +459,7 @@ def run(args):
         if proc:
             proc.terminate()
             proc.wait(timeout=20)
-            e2e.log("daemon log:\n" + proc.stdout.read())
+            harness.log("daemon log:\n" + proc.stdout.read())
         teardown()
 
 
@@ -482,7 +483,7 @@ def main():
     p.add_argument("--atomic-increments", default="auto", choices=("auto", "true", "false"),
                    help="the daemon's histogram.atomic_increments")
     args = p.parse_args()
-    return e2e.run_reporting(run, args)
+    return harness.run_reporting(run, args)
 
 
 if __name__ == "__main__":

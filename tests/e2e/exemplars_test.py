@@ -25,8 +25,7 @@ import threading
 import time
 import urllib.request
 
-import e2e_test as e2e
-import prometheus_test
+import harness
 
 OPENMETRICS = "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5"
 DELAY = 0.3
@@ -47,8 +46,8 @@ def exemplars(text, hook):
         m = EXEMPLAR.match(line)
         if not m or f'hook="{hook}"' not in m.group(2):
             continue
-        le = dict(e2e.LABEL.findall(m.group(2)))["le"]
-        out.append((le, float(m.group(5)), float(m.group(6)), dict(e2e.LABEL.findall(m.group(4)))))
+        le = dict(harness.LABEL.findall(m.group(2)))["le"]
+        out.append((le, float(m.group(5)), float(m.group(6)), dict(harness.LABEL.findall(m.group(4)))))
     return out
 
 
@@ -80,10 +79,10 @@ def check_openmetrics_parses(text):
     try:
         from prometheus_client.openmetrics import parser
     except ImportError:
-        e2e.skip("python3-prometheus-client is not installed (packaging/install-deps.sh --test)")
+        harness.skip("python3-prometheus-client is not installed (packaging/install-deps.sh --test)")
     families = list(parser.text_string_to_metric_families(text))
     n = sum(1 for f in families for s in f.samples if s.exemplar)
-    e2e.check(families and n >= 1, f"the scrape parses as OpenMetrics (prometheus_client's "
+    harness.check(families and n >= 1, f"the scrape parses as OpenMetrics (prometheus_client's "
               f"parser: {len(families)} families, {n} exemplars)")
 
 
@@ -91,24 +90,24 @@ def check_flow(port, family, addr, bracket):
     scrape(port, OPENMETRICS)  # ends the interval so far: this one starts clean
     client, server = delayed_read(family, addr)
     ctype, text = scrape(port, OPENMETRICS)
-    e2e.check(ctype.startswith("application/openmetrics-text; version=1.0.0"),
+    harness.check(ctype.startswith("application/openmetrics-text; version=1.0.0"),
               f"Accept: openmetrics gets OpenMetrics ({ctype})")
-    e2e.check(text.endswith("# EOF\n"), "it ends with # EOF")
+    harness.check(text.endswith("# EOF\n"), "it ends with # EOF")
     found = exemplars(text, "tcp-socket-read")
-    e2e.log(f"tcp-socket-read exemplars: {found}")
-    e2e.check(len(found) == 1, "one exemplar on tcp-socket-read")
+    harness.log(f"tcp-socket-read exemplars: {found}")
+    harness.check(len(found) == 1, "one exemplar on tcp-socket-read")
     le, value, ts, labels = found[0]
-    e2e.check(le == "0.536870912" and DELAY <= value <= 0.536870912,
+    harness.check(le == "0.536870912" and DELAY <= value <= 0.536870912,
               f"on the bucket that holds {DELAY} s (le {le}), with a value in it ({value})")
-    e2e.check(abs(ts - time.time()) < 30, f"its timestamp is now ({ts:.3f})")
+    harness.check(abs(ts - time.time()) < 30, f"its timestamp is now ({ts:.3f})")
     want = f"tcp {bracket(addr)}:{client}->{bracket(addr)}:{server}"
-    e2e.check(labels.get("flow") == want, f"it names the flow: {labels.get('flow')} == {want}")
+    harness.check(labels.get("flow") == want, f"it names the flow: {labels.get('flow')} == {want}")
     comm = open("/proc/self/comm").read().strip()
-    e2e.check(labels.get("pid") == str(os.getpid()) and labels.get("comm") == comm,
+    harness.check(labels.get("pid") == str(os.getpid()) and labels.get("comm") == comm,
               f"it names the reading process ({labels.get('comm')}, pid {labels.get('pid')})")
-    e2e.check("cpu" in labels, f"and the CPU ({labels.get('cpu')})")
+    harness.check("cpu" in labels, f"and the CPU ({labels.get('cpu')})")
     size = sum(len(k) + len(v) for k, v in labels.items())
-    e2e.check(size <= 128, f"its labels fit OpenMetrics' 128 characters ({size})")
+    harness.check(size <= 128, f"its labels fit OpenMetrics' 128 characters ({size})")
     return text
 
 
@@ -122,8 +121,8 @@ def config(workdir, interval):
 def stranger(args):
     """Before, every OpenMetrics scrape ended the exemplar interval: one
     curl per second left Prometheus none."""
-    port = e2e.free_port()
-    proc = e2e.start_daemon(args.daemon, port, 60,
+    port = harness.free_port()
+    proc = harness.start_daemon(args.daemon, port, 60,
                             extra=[f"--config.file={config(args.workdir, 3)}"])
     stop = threading.Event()
     took = []
@@ -150,28 +149,28 @@ def stranger(args):
         t.join()
         proc.terminate()
         proc.wait(timeout=20)
-    e2e.check(bool(seen) and bool(took),
+    harness.check(bool(seen) and bool(took),
               f"a stranger scraping every 0.3 s did not take the exemplar: both saw it "
               f"(scraper {seen}, stranger {len(took)} times)")
 
 
 def run(args):
     stranger(args)
-    port = e2e.free_port()
-    proc = e2e.start_daemon(args.daemon, port, 60,
+    port = harness.free_port()
+    proc = harness.start_daemon(args.daemon, port, 60,
                             extra=[f"--config.file={config(args.workdir, 0)}"])
     prom = None
     try:
         text = check_flow(port, socket.AF_INET, "127.0.0.1", lambda a: a)
         check_openmetrics_parses(text)
         _, again = scrape(port, OPENMETRICS)
-        e2e.check(not any(v >= DELAY for _, v, _, _ in exemplars(again, "tcp-socket-read")),
+        harness.check(not any(v >= DELAY for _, v, _, _ in exemplars(again, "tcp-socket-read")),
                   "the next OpenMetrics scrape does not serve the ended interval's exemplar again")
-        if e2e.have_ipv6():
+        if harness.have_ipv6():
             check_flow(port, socket.AF_INET6, "::1", lambda a: f"[{a}]")
         delayed_read(socket.AF_INET, "127.0.0.1")
         ctype, plain = scrape(port)
-        e2e.check(ctype.startswith("text/plain; version=0.0.4") and " # {" not in plain and
+        harness.check(ctype.startswith("text/plain; version=0.0.4") and " # {" not in plain and
                   "# EOF" not in plain, "a plain scrape is text 0.0.4, without exemplars")
         if args.prometheus:
             prom = check_prometheus(port, args.workdir, args.dashboard)
@@ -191,17 +190,17 @@ def dashboard_exemplar_queries(path):
 
 
 def check_prometheus(port, workdir, dashboard):
-    prom_port = e2e.free_port()
-    prom = prometheus_test.start_prometheus(workdir, prom_port, port,
+    prom_port = harness.free_port()
+    prom = harness.start_prometheus(workdir, prom_port, port,
                                             extra=["--enable-feature=exemplar-storage"])
-    prometheus_test.wait_for_scrapes(prom_port, 2)
+    harness.wait_for_scrapes(prom_port, 2)
     client, server = delayed_read(socket.AF_INET, "127.0.0.1")
     want = f"tcp 127.0.0.1:{client}->127.0.0.1:{server}"
     deadline = time.time() + 30
     found = []
     while time.time() < deadline:
         now = time.time()
-        data = prometheus_test.api(
+        data = harness.api(
             prom_port, "query_exemplars",
             query='ebpf_exporter_netstack_latency_seconds_bucket{hook="tcp-socket-read"}',
             start=now - 120, end=now + 5)
@@ -209,22 +208,22 @@ def check_prometheus(port, workdir, dashboard):
         if any(l.get("flow") == want for l, _ in found):
             break
         time.sleep(1)
-    e2e.log(f"Prometheus' exemplars for tcp-socket-read: {found}")
-    e2e.check(any(l.get("flow") == want and float(v) >= DELAY for l, v in found),
+    harness.log(f"Prometheus' exemplars for tcp-socket-read: {found}")
+    harness.check(any(l.get("flow") == want and float(v) >= DELAY for l, v in found),
               f"Prometheus (exemplar storage) returns the delayed flow's exemplar ({want})")
     # What Grafana asks for: the heatmap's and the quantile panel's queries.
     values = {"${datasource}": "", "$instance": f"127.0.0.1:{port}", "$hook": "tcp-socket-read",
               "$iface": "unknown:0", "$cgroup": "unknown_cgroup_id:0",
               "$__rate_interval": "5s", "$__interval": "1s"}
     queries = dashboard_exemplar_queries(dashboard)
-    e2e.check(len(queries) >= 2, f"the dashboard asks for exemplars in {len(queries)} targets")
+    harness.check(len(queries) >= 2, f"the dashboard asks for exemplars in {len(queries)} targets")
     for panel, expr in queries:
         now = time.time()
-        data = prometheus_test.api(prom_port, "query_exemplars",
-                                   query=prometheus_test.substitute(expr, values),
+        data = harness.api(prom_port, "query_exemplars",
+                                   query=harness.substitute(expr, values),
                                    start=now - 120, end=now + 5)
         flows = [e["labels"].get("flow") for series in data for e in series["exemplars"]]
-        e2e.check(want in flows, f"panel '{panel}': its query's exemplars include {want}")
+        harness.check(want in flows, f"panel '{panel}': its query's exemplars include {want}")
     return prom
 
 
@@ -237,10 +236,10 @@ def main():
                    "(with --prometheus)")
     args = p.parse_args()
     if os.geteuid() != 0:
-        e2e.skip("needs root to load BPF programs")
+        harness.skip("needs root to load BPF programs")
     with tempfile.TemporaryDirectory(prefix="nstl-exemplars-") as d:
         args.workdir = d
-        return e2e.run_reporting(run, args)
+        return harness.run_reporting(run, args)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ import sys
 import tempfile
 import time
 
-import e2e_test as e2e
+import harness
 
 NS_B = "nstl-f-b"
 HOOK = "tcp-socket-read"
@@ -117,8 +117,8 @@ class Receiver:
 def series(port, hook=HOOK):
     """{(cgroup, iface): count} of a hook's histogram (tcp-socket-read)."""
     out = {}
-    for n, l, v in e2e.parse(e2e.scrape(port)):
-        if n == e2e.HIST + "_count" and l["hook"] == hook:
+    for n, l, v in harness.parse(harness.scrape(port)):
+        if n == harness.HIST + "_count" and l["hook"] == hook:
             key = (l["cgroup"], l["iface"])
             out[key] = out.get(key, 0) + v
     return out
@@ -133,8 +133,8 @@ def run_case(daemon, name, config, traffic, expect, hook=HOOK):
     """expect: {(cgroup, iface or None): True if it must grow by >= N, False if not at all}."""
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
         f.write(config)
-    port = e2e.free_port()
-    proc = e2e.start_daemon(daemon, port, 60, extra=[f"--config.file={f.name}"])
+    port = harness.free_port()
+    proc = harness.start_daemon(daemon, port, 60, extra=[f"--config.file={f.name}"])
     try:
         before = series(port, hook)
         traffic()
@@ -144,9 +144,9 @@ def run_case(daemon, name, config, traffic, expect, hook=HOOK):
             grew = grew_for(before, after, cgroup, iface)
             what = f"{name}: cgroup={cgroup.rsplit('/', 1)[-1]} iface={iface or '*'}"
             if must_grow:
-                e2e.check(grew >= GROWN, f"{what} grew by {grew:.0f} (>= {GROWN})")
+                harness.check(grew >= GROWN, f"{what} grew by {grew:.0f} (>= {GROWN})")
             else:
-                e2e.check(grew == 0, f"{what} did not grow ({grew:.0f})")
+                harness.check(grew == 0, f"{what} did not grow ({grew:.0f})")
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=20)
@@ -167,7 +167,7 @@ def udp_datagrams():
 
 
 def gauge(port, name):
-    return next(v for n, _, v in e2e.parse(e2e.scrape(port)) if n == name)
+    return next(v for n, _, v in harness.parse(harness.scrape(port)) if n == name)
 
 
 RELOAD_OK = "netstacklat_exporter_config_last_reload_successful"
@@ -195,31 +195,31 @@ def reload_case(daemon, lo, veth, a, b):
     path = os.path.join(tempfile.gettempdir(), f"nstl-reload-{os.getpid()}.yaml")
     with open(path, "w") as f:
         f.write(both + f"filters: {{cgroups: [{a}]}}\n")
-    port = e2e.free_port()
-    proc = e2e.start_daemon(daemon, port, 60, extra=[f"--config.file={path}"])
+    port = harness.free_port()
+    proc = harness.start_daemon(daemon, port, 60, extra=[f"--config.file={path}"])
     try:
         s0 = series(port)
         lo(), veth()
         s1 = series(port)
-        e2e.check(grew_for(s0, s1, a) >= GROWN and grew_for(s0, s1, b) == 0,
+        harness.check(grew_for(s0, s1, a) >= GROWN and grew_for(s0, s1, b) == 0,
                   "reload: before, only cgroup a is counted")
         with open(path, "w") as f:
             f.write(both + f"filters: {{cgroups: [{b}]}}\n")
-        e2e.check(reload(proc, port, True), "reload: the new file is accepted")
+        harness.check(reload(proc, port, True), "reload: the new file is accepted")
         s2 = series(port)
-        e2e.check(all(s2.get(k, 0) >= v for k, v in s1.items()),
+        harness.check(all(s2.get(k, 0) >= v for k, v in s1.items()),
                   "reload: counts collected before are kept")
         lo(), veth()
         s3 = series(port)
-        e2e.check(grew_for(s2, s3, b) >= GROWN and grew_for(s2, s3, a) == 0,
+        harness.check(grew_for(s2, s3, b) >= GROWN and grew_for(s2, s3, a) == 0,
                   "reload: after, only cgroup b is counted")
         with open(path, "w") as f:
             f.write("filters: {cgroups: [/nonexistent/cgroup]}\n")
-        e2e.check(reload(proc, port, False) and proc.poll() is None,
+        harness.check(reload(proc, port, False) and proc.poll() is None,
                   "reload of a broken file: refused, reported, daemon alive")
         lo(), veth()
         s4 = series(port)
-        e2e.check(grew_for(s3, s4, b) >= GROWN and grew_for(s3, s4, a) == 0,
+        harness.check(grew_for(s3, s4, b) >= GROWN and grew_for(s3, s4, a) == 0,
                   "reload of a broken file: the running filter stays in force")
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -252,23 +252,23 @@ def map_full_case(daemon, traffic):
     what it had collected is kept (counts never go down)."""
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
         f.write("grouping: {by_interface: true, max_label_sets: 1}\n")
-    port = e2e.free_port()
-    proc = e2e.start_daemon(daemon, port, 60, extra=[f"--config.file={f.name}"])
+    port = harness.free_port()
+    proc = harness.start_daemon(daemon, port, 60, extra=[f"--config.file={f.name}"])
     drops = "netstacklat_exporter_grouped_map_full_drops_total"
     try:
         traffic()
         time.sleep(0.5)
-        first = {(n, tuple(sorted(l.items()))): v for n, l, v in e2e.parse(e2e.scrape(port))
-                 if n.startswith(e2e.HIST)}
-        e2e.check(gauge(port, drops) > 0, f"map full: samples that found no room are counted "
+        first = {(n, tuple(sorted(l.items()))): v for n, l, v in harness.parse(harness.scrape(port))
+                 if n.startswith(harness.HIST)}
+        harness.check(gauge(port, drops) > 0, f"map full: samples that found no room are counted "
                   f"({drops} {gauge(port, drops):.0f})")
         traffic()
         time.sleep(0.5)
-        second = {(n, tuple(sorted(l.items()))): v for n, l, v in e2e.parse(e2e.scrape(port))
-                  if n.startswith(e2e.HIST)}
+        second = {(n, tuple(sorted(l.items()))): v for n, l, v in harness.parse(harness.scrape(port))
+                  if n.startswith(harness.HIST)}
         kept = all(second.get(k, -1) >= v for k, v in first.items())
-        e2e.check(first and kept, f"map full: all {len(first)} series kept, none went down")
-        e2e.check(proc.poll() is None, "map full: the daemon keeps serving")
+        harness.check(first and kept, f"map full: all {len(first)} series kept, none went down")
+        harness.check(proc.poll() is None, "map full: the daemon keeps serving")
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=20)
@@ -280,7 +280,7 @@ def main():
     p.add_argument("--daemon", required=True)
     args = p.parse_args()
     if os.geteuid() != 0:
-        e2e.skip("needs root (BPF, network namespaces, cgroups)")
+        harness.skip("needs root (BPF, network namespaces, cgroups)")
     setup()
     recv_lo = Receiver("127.0.0.1", "a")               # root netns, lo, cgroup a
     recv_veth = Receiver("10.198.0.1", "b")            # root netns, nstl-f0, cgroup b
@@ -319,8 +319,8 @@ def main():
         run_case(args.daemon, "pid filter",
                  both + f"filters: {{pids: [{recv_lo.proc.pid}]}}\n", lambda: (lo(), veth()),
                  {(a, None): True, (b, None): False})
-    except e2e.Failure as err:
-        e2e.log(f"FAIL: {err}")
+    except harness.Failure as err:
+        harness.log(f"FAIL: {err}")
         return 1
     finally:
         for r in (recv_lo, recv_veth, recv_nsb):
@@ -333,7 +333,7 @@ def main():
                 pass
         if CGROUP2 == MOUNTED:
             subprocess.run(["umount", MOUNTED], capture_output=True)
-    e2e.log("PASS")
+    harness.log("PASS")
     return 0
 
 

@@ -23,20 +23,14 @@ each attack on the real daemon over loopback.
 
 Prints what it saw. Exit 0 pass, 1 fail, 77 skipped (never under CI=true).
 """
-import base64
-import os
 import socket
 import sys
 import tempfile
 import threading
 import time
-import warnings
 
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", DeprecationWarning)
-    import crypt  # libxcrypt's bcrypt; Python 3.11 (Debian 12) has it
 
-import e2e_test as e2e
+import harness
 
 
 def exchange(port, data, timeout=5, per_byte=False):
@@ -85,47 +79,19 @@ def smuggling(port, pid):
     }
     for name, head in cases.items():
         answer, closed = exchange(port, head + follow)
-        e2e.check(statuses(answer) == [400] and closed,
+        harness.check(statuses(answer) == [400] and closed,
                   f"smuggling: {name}: one 400, connection closed, the bytes after the head "
                   f"never answered (statuses {statuses(answer)}, closed {closed})")
     t0 = time.monotonic()
-    head = request("/metrics", basic(USER, PASSWORD))[:-2] + b"".join(
+    head = harness.request("/metrics", harness.basic(USER, PASSWORD))[:-2] + b"".join(
         b"X-Pad-%d: %s\r\n" % (i, b"v" * 40) for i in range(40)) + b"Connection: close\r\n\r\n"
     answer, closed = exchange(port, head, timeout=30, per_byte=True)
-    e2e.check(statuses(answer) == [200],
+    harness.check(statuses(answer) == [200],
               f"a {len(head)}-byte head sent one byte per segment is answered 200 "
               f"({time.monotonic() - t0:.1f} s)")
 
 
 USER, PASSWORD = "prometheus", "right horse battery"
-
-
-def basic(user, password):
-    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
-
-
-def request(path, authorization, close=False):
-    return (f"GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: {authorization}\r\n" +
-            ("Connection: close\r\n" if close else "") + "\r\n").encode()
-
-
-def read_response(s):
-    """(status, body length) of one response on s; (0, 0) if closed."""
-    buf = b""
-    while b"\r\n\r\n" not in buf:
-        chunk = s.recv(65536)
-        if not chunk:
-            return 0, 0
-        buf += chunk
-    head, body = buf.split(b"\r\n\r\n", 1)
-    length = int([l.split(b":")[1] for l in head.split(b"\r\n")
-                  if l.lower().startswith(b"content-length:")][0])
-    while len(body) < length:
-        chunk = s.recv(65536)
-        if not chunk:
-            return 0, 0
-        body += chunk
-    return int(head.split()[1]), length
 
 
 def scrape_with_password(port, timeout=1.0):
@@ -135,8 +101,8 @@ def scrape_with_password(port, timeout=1.0):
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
             s.settimeout(max(0.01, timeout - (time.monotonic() - t0)))
-            s.sendall(request("/metrics", basic(USER, PASSWORD), close=True))
-            status, _ = read_response(s)
+            s.sendall(harness.request("/metrics", harness.basic(USER, PASSWORD), close=True))
+            status, _ = harness.read_response(s)
     except OSError:
         return None
     took = time.monotonic() - t0
@@ -192,8 +158,8 @@ class Sprayers(Attackers):
                     s.settimeout(5)
                     s.connect(("127.0.0.1", self.port))
                     while not self.stop.is_set():
-                        s.sendall(request("/metrics", basic(USER, f"wrong {i} {time.time()}")))
-                        status, _ = read_response(s)
+                        s.sendall(harness.request("/metrics", harness.basic(USER, f"wrong {i} {time.time()}")))
+                        status, _ = harness.read_response(s)
                         if status == 0:
                             break
                         self.answers[status] = self.answers.get(status, 0) + 1
@@ -209,16 +175,11 @@ def spray(port, pid):
         seconds = time.monotonic() - t0
         got = dict(sprayers.answers)
     rate = got.get(401, 0) / (seconds + 1)
-    e2e.log(f"spray: {answered}/{attempted} scrapes answered within 1 s, slowest "
+    harness.log(f"spray: {answered}/{attempted} scrapes answered within 1 s, slowest "
             f"{slowest * 1000:.0f} ms; the sprayers got {got} (about {rate:.0f} bcrypt "
             f"checks/s)")
-    e2e.check(answered == attempted, "spray: every scrape with the right password answered "
+    harness.check(answered == attempted, "spray: every scrape with the right password answered "
               "within 1 s")
-
-
-def client_address(i):
-    """A loopback address of its own for attacker i (127.0.0.2 ...)."""
-    return f"127.0.{1 + i // 250}.{2 + i % 250}"
 
 
 class NonReaders(Attackers):
@@ -238,7 +199,7 @@ class NonReaders(Attackers):
             try:
                 with socket.socket() as s:
                     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-                    s.bind((client_address(i), 0))
+                    s.bind((harness.client_address(i), 0))
                     s.settimeout(1)
                     s.connect(("127.0.0.1", self.port))
                     try:
@@ -280,8 +241,8 @@ class KeptScraper:
                     s = socket.create_connection(("127.0.0.1", self.port), timeout=1)
                     self.reconnects += 1
                 s.settimeout(1)
-                s.sendall(request("/metrics", basic(USER, PASSWORD)))
-                status, _ = read_response(s)
+                s.sendall(harness.request("/metrics", harness.basic(USER, PASSWORD)))
+                status, _ = harness.read_response(s)
                 took = time.monotonic() - t0
                 if status == 200 and took <= 1:
                     self.answered += 1
@@ -306,57 +267,42 @@ class KeptScraper:
         self.thread.join()
 
 
-def peak_rss_kb(pid):
-    for line in open(f"/proc/{pid}/status"):
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-    return 0
-
-
 def nonreaders(port, pid):
     with NonReaders(port) as attackers, KeptScraper(port) as kept:
         time.sleep(2)  # every slot taken
         answered, attempted, slowest = scraper_under(port, lambda: True)
         lived = sorted(attackers.lived)
-    e2e.log(f"nonreaders: new connections {answered}/{attempted} answered within 1 s "
+    harness.log(f"nonreaders: new connections {answered}/{attempted} answered within 1 s "
             f"(slowest {slowest * 1000:.0f} ms); kept connection {kept.answered}/"
             f"{kept.attempted} (slowest {kept.slowest * 1000:.0f} ms, {kept.reconnects} "
-            f"connects); peak RSS {peak_rss_kb(pid) // 1024} MB; non-reader connections "
+            f"connects); peak RSS {harness.peak_rss_kb(pid) // 1024} MB; non-reader connections "
             f"closed: {len(lived)}, longest lived {lived[-1] if lived else 0:.1f} s")
-    e2e.check(answered == attempted, "nonreaders: every scrape on a new connection answered")
-    e2e.check(kept.answered == kept.attempted,
+    harness.check(answered == attempted, "nonreaders: every scrape on a new connection answered")
+    harness.check(kept.answered == kept.attempted,
               "nonreaders: every scrape on the kept connection answered")
 
 
 ATTACKS = {"smuggling": smuggling, "spray": spray, "nonreaders": nonreaders}
 
 
-def write_web_config(d):
-    path = os.path.join(d, "web.yml")
-    hashed = crypt.crypt(PASSWORD, crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=1 << 10))
-    with open(path, "w") as f:
-        f.write(f"basic_auth_users:\n  {USER}: '{hashed}'\n")
-    return path
-
-
 def run(args):
-    port = e2e.free_port()
+    port = harness.free_port()
     d = tempfile.mkdtemp(prefix="nstl-attacks-")
-    proc = e2e.start_daemon(args.daemon, port, 60, plain_http=False,
-                            extra=[f"--web.config.file={write_web_config(d)}"])
+    proc = harness.start_daemon(args.daemon, port, 60, plain_http=False,
+                            extra=[f"--web.config.file={harness.write_web_config(d, USER, PASSWORD)}"])
     try:
-        e2e.check(scrape_with_password(port, timeout=5) is not None,
+        harness.check(scrape_with_password(port, timeout=5) is not None,
                   "serving with basic auth (bcrypt cost 10)")
         for name in args.attacks.split(","):
             ATTACKS[name](port, proc.pid)
-        e2e.check(proc.poll() is None, "the daemon is still serving")
+        harness.check(proc.poll() is None, "the daemon is still serving")
     finally:
         proc.terminate()
         proc.wait(timeout=30)
 
 
 def main():
-    return e2e.root_test_main(__doc__, run, [("--attacks", ",".join(ATTACKS), "which attacks, comma-separated")])
+    return harness.root_test_main(__doc__, run, [("--attacks", ",".join(ATTACKS), "which attacks, comma-separated")])
 
 
 if __name__ == "__main__":

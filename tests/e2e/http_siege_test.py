@@ -47,11 +47,10 @@ import threading
 import time
 import urllib.request
 
-import e2e_test as e2e
-import http_attacks_test as attacks
-import web_security_test as websec
+import harness
 
 SCRAPER = "127.0.0.1"
+USER, PASSWORD = "prometheus", "right horse battery"
 FLOOD_ADDRESS = "127.0.9.1"
 RSS_BOUND_MB = 64
 HOSTILE_CLOSE_BOUND_S = 10 + 2  # request_timeout / write_stall_timeout, + slack
@@ -111,7 +110,7 @@ class Group:
     def __init__(self, port, tls, freeze, release, first, n):
         self.port, self.tls, self.freeze, self.release = port, tls, freeze, release
         self.lived, self.answers = [], {}
-        self.threads = [threading.Thread(target=self.run, args=(attacks.client_address(first + i),))
+        self.threads = [threading.Thread(target=self.run, args=(harness.client_address(first + i),))
                         for i in range(n)]
 
     def run(self, address):
@@ -149,8 +148,8 @@ class Sprayers(Group):
         i = 0
         while not self.freeze.is_set():
             i += 1
-            s.sendall(attacks.request("/metrics", attacks.basic(attacks.USER, f"wrong {i}")))
-            status, _ = attacks.read_response(s)
+            s.sendall(harness.request("/metrics", harness.basic(USER, f"wrong {i}")))
+            status, _ = harness.read_response(s)
             if status == 0:
                 return True
             self.count(status)
@@ -196,7 +195,7 @@ class HeadPipeliner(Group):
 
     def hold(self, s):
         s.settimeout(10)
-        req = attacks.request("/metrics", attacks.basic(attacks.USER, attacks.PASSWORD))
+        req = harness.request("/metrics", harness.basic(USER, PASSWORD))
         burst = req.replace(b"GET ", b"HEAD ", 1) * 255
         while not self.freeze.is_set():
             s.sendall(burst)
@@ -248,7 +247,7 @@ def hostile_addresses():
     for plan in PLANS():
         for kind, first, n, *_ in plan:
             if globals()[kind].hostile_when_frozen:
-                out |= {attacks.client_address(first + i) for i in range(n)}
+                out |= {harness.client_address(first + i) for i in range(n)}
     return out
 
 
@@ -265,7 +264,7 @@ def hostile_held_after_freeze(port):
             shown = True
             out = subprocess.run(["ss", "-Htnoi", "state", "established", f"( sport = :{port} )"],
                                  capture_output=True, text=True).stdout
-            e2e.log(f"still held after {HOSTILE_CLOSE_BOUND_S} s (ss -tnoi):\n" + "\n".join(
+            harness.log(f"still held after {HOSTILE_CLOSE_BOUND_S} s (ss -tnoi):\n" + "\n".join(
                 line[:400] for line in out.splitlines()[:12]))
         time.sleep(0.25)
     return None, first
@@ -325,9 +324,9 @@ def scrape(port, tls, timeout=1.0, keep=None):
         if keep is not None and not keep:
             keep.append(s)
         s.settimeout(max(0.01, timeout - (time.monotonic() - t0)))
-        s.sendall(attacks.request("/metrics", attacks.basic(attacks.USER, attacks.PASSWORD),
+        s.sendall(harness.request("/metrics", harness.basic(USER, PASSWORD),
                                   close=keep is None))
-        status, _ = attacks.read_response(s)
+        status, _ = harness.read_response(s)
         if keep is None:
             s.close()
     except (OSError, ssl.SSLError):
@@ -374,31 +373,31 @@ def summary(times):
 def own_counter(port, tls, name, label):
     scheme = "https" if tls else "http"
     req = urllib.request.Request(f"{scheme}://127.0.0.1:{port}/metrics", headers={
-        "Authorization": attacks.basic(attacks.USER, attacks.PASSWORD)})
+        "Authorization": harness.basic(USER, PASSWORD)})
     try:
         with urllib.request.urlopen(req, timeout=10, context=tls) as r:
             text = r.read().decode()
     except OSError as err:
-        e2e.log(f"reading {name}: {err}")
+        harness.log(f"reading {name}: {err}")
         return float("nan")
-    return sum(v for n, l, v in e2e.parse(text) if n == name and label.items() <= l.items())
+    return sum(v for n, l, v in harness.parse(text) if n == name and label.items() <= l.items())
 
 
 # --- the siege ----------------------------------------------------------------------
 
 def siege(daemon, d, tls_dir):
     label = "TLS" if tls_dir else "HTTP"
-    web = attacks.write_web_config(d)
+    web = harness.write_web_config(d, USER, PASSWORD)
     if tls_dir:
         with open(web, "a") as f:
             f.write(f"tls_server_config:\n  cert_file: {tls_dir}/server-rsa.crt\n"
                     f"  key_file: {tls_dir}/server-rsa.key\n")
     tls = client_context(tls_dir)
-    port = e2e.free_port()
-    proc = e2e.start_daemon(daemon, port, 60, plain_http=False,
+    port = harness.free_port()
+    proc = harness.start_daemon(daemon, port, 60, plain_http=False,
                             extra=[f"--web.config.file={web}"])
     try:
-        e2e.check(scrape(port, tls, timeout=5) is not None, f"{label}: serving with basic auth")
+        harness.check(scrape(port, tls, timeout=5) is not None, f"{label}: serving with basic auth")
         bcrypt0 = own_counter(port, tls, "netstacklat_exporter_http_auth_checks_total",
                               {"result": "bcrypt"})
         ctx = multiprocessing.get_context("fork")
@@ -436,27 +435,27 @@ def siege(daemon, d, tls_dir):
             got.update(results.get(timeout=FREEZE_WAIT_S + 30))
         for p in procs:
             p.join()
-        rss = attacks.peak_rss_kb(proc.pid)
+        rss = harness.peak_rss_kb(proc.pid)
         floods = [got.pop(k) for k in list(got) if k.startswith("flood")]
         flood_rate = sum(f["made"] / f["seconds"] for f in floods)
-        e2e.log(f"{label}: new connection {summary(fresh)}, kept connection "
+        harness.log(f"{label}: new connection {summary(fresh)}, kept connection "
                 f"{summary(kept.times)}, 50 at once {summary(concurrent)}; peak RSS "
                 f"{rss / 1024:.1f} MB; bcrypt checks {(bcrypt1 - bcrypt0) / seconds:.0f}/s; "
                 f"flood {flood_rate:.0f} connections/s")
         for name, g in got.items():
-            e2e.log(f"{label}:   {name}: {len(g['lived'])} closed while attacking (longest "
+            harness.log(f"{label}:   {name}: {len(g['lived'])} closed while attacking (longest "
                     f"lived {max(g['lived'], default=0):.1f} s), answers {g['answers']}")
-        e2e.log(f"{label}: frozen: the daemon held {held} hostile connections; none after "
+        harness.log(f"{label}: frozen: the daemon held {held} hostile connections; none after "
                 f"{'more than %d' % FREEZE_WAIT_S if closed_after is None else '%.1f' % closed_after} s")
-        e2e.check(all(fresh), f"{label}: every scrape on a new connection answered within 1 s")
-        e2e.check(all(kept.times), f"{label}: every scrape on the kept connection answered "
+        harness.check(all(fresh), f"{label}: every scrape on a new connection answered within 1 s")
+        harness.check(all(kept.times), f"{label}: every scrape on the kept connection answered "
                   "within 1 s")
-        e2e.check(all(concurrent), f"{label}: 50 scrapers at once all answered")
-        e2e.check(rss < RSS_BOUND_MB * 1024, f"{label}: peak RSS under {RSS_BOUND_MB} MB")
-        e2e.check(held and closed_after is not None and closed_after <= HOSTILE_CLOSE_BOUND_S,
+        harness.check(all(concurrent), f"{label}: 50 scrapers at once all answered")
+        harness.check(rss < RSS_BOUND_MB * 1024, f"{label}: peak RSS under {RSS_BOUND_MB} MB")
+        harness.check(held and closed_after is not None and closed_after <= HOSTILE_CLOSE_BOUND_S,
                   f"{label}: every frozen hostile connection closed by the daemon within "
                   f"{HOSTILE_CLOSE_BOUND_S} s")
-        e2e.check(proc.poll() is None, f"{label}: the daemon is still serving")
+        harness.check(proc.poll() is None, f"{label}: the daemon is still serving")
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -471,12 +470,12 @@ def run(args):
         if "http" in args.transports:
             siege(args.daemon, d, None)
         if "tls" in args.transports:
-            websec.make_pki(d)
+            harness.make_pki(d)
             siege(args.daemon, d, d)
 
 
 def main():
-    return e2e.root_test_main(__doc__, run, [("--transports", "http,tls", "http, tls or both")])
+    return harness.root_test_main(__doc__, run, [("--transports", "http,tls", "http, tls or both")])
 
 
 if __name__ == "__main__":

@@ -11,61 +11,12 @@ import os
 import re
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.parse
-import urllib.request
 
-import e2e_test as e2e  # the daemon start, traffic and skip logic
-
-JOB = "netstacklat"  # the job name the shipped rules expect
-
-
-def api(prom, path, **params):
-    url = f"http://127.0.0.1:{prom}/api/v1/{path}?" + urllib.parse.urlencode(params)
-    with urllib.request.urlopen(url, timeout=30) as r:
-        body = json.load(r)
-    if body.get("status") != "success":
-        raise e2e.Failure(f"{path} {params}: {body}")
-    return body["data"]
-
-
-def start_prometheus(workdir, prom_port, target_port, rules=None, extra=()):
-    config = os.path.join(workdir, "prometheus.yml")
-    rule_files = f'rule_files: ["{rules}"]' if rules else ""
-    with open(config, "w") as f:
-        f.write(f"""global:
-  scrape_interval: 1s
-  evaluation_interval: 1s
-{rule_files}
-scrape_configs:
-  - job_name: {JOB}
-    static_configs:
-      - targets: ["127.0.0.1:{target_port}"]
-""")
-    subprocess.run(["promtool", "check", "config", config], check=True,
-                   capture_output=True)
-    return subprocess.Popen(
-        ["prometheus", f"--config.file={config}", f"--storage.tsdb.path={workdir}/data",
-         f"--web.listen-address=127.0.0.1:{prom_port}", "--log.level=warn", *extra],
-        stdout=subprocess.DEVNULL, stderr=open(os.path.join(workdir, "prometheus.log"), "w"))
-
-
-def wait_for_scrapes(prom, n, timeout=60):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            r = api(prom, "query", query=f'count_over_time(up{{job="{JOB}"}}[5m])')
-            if r["result"] and float(r["result"][0]["value"][1]) >= n:
-                return
-        except OSError:
-            pass
-        time.sleep(1)
-    raise e2e.Failure(f"Prometheus did not scrape the daemon {n} times in {timeout} s")
-
+import harness
 
 def dashboard_queries(path):
     """(where, expr) for every panel target and every query variable."""
@@ -95,18 +46,9 @@ def rule_queries(path):
     return out
 
 
-def substitute(expr, values):
-    m = re.fullmatch(r"label_values\((.*),\s*(\w+)\)", expr)
-    if m:  # a Grafana variable: the series it lists must exist
-        expr = m.group(1)
-    for var, val in values.items():
-        expr = expr.replace(var, val)
-    return expr
-
-
 def keep_traffic_flowing(stop):
     while not stop.is_set():
-        e2e.send_traffic()
+        harness.send_traffic()
 
 
 def main():
@@ -116,29 +58,29 @@ def main():
     p.add_argument("--rules", required=True)
     args = p.parse_args()
     if os.geteuid() != 0:
-        e2e.skip("needs root to load BPF programs")
+        harness.skip("needs root to load BPF programs")
     for tool in ("prometheus", "promtool"):
         if not shutil.which(tool):
             raise SystemExit(f"{tool} not found (Debian package prometheus)")
-    e2e.MESSAGES = 50  # background traffic: keep each round short
+    harness.MESSAGES = 50  # background traffic: keep each round short
 
     workdir = tempfile.mkdtemp(prefix="nstl-prom-")
-    port, prom_port = e2e.free_port(), e2e.free_port()
+    port, prom_port = harness.free_port(), harness.free_port()
     daemon = prom = None
     stop = threading.Event()
     try:
-        daemon = e2e.start_daemon(args.daemon, port, 60)
-        prom = start_prometheus(workdir, prom_port, port, os.path.abspath(args.rules))
+        daemon = harness.start_daemon(args.daemon, port, 60)
+        prom = harness.start_prometheus(workdir, prom_port, port, os.path.abspath(args.rules))
         traffic = threading.Thread(target=keep_traffic_flowing, args=(stop,))
         traffic.start()
-        wait_for_scrapes(prom_port, 10)
+        harness.wait_for_scrapes(prom_port, 10)
         stop.set()
         traffic.join()
         time.sleep(2)  # let the rules evaluate the last scrapes
 
-        hooks = api(prom_port, "label/hook/values",
+        hooks = harness.api(prom_port, "label/hook/values",
                     **{"match[]": "ebpf_exporter_netstack_latency_seconds_count"})
-        e2e.check(len(hooks) >= 3, f"Prometheus has latency series for hooks {hooks}")
+        harness.check(len(hooks) >= 3, f"Prometheus has latency series for hooks {hooks}")
         base = {"${datasource}": "", "$instance": f"127.0.0.1:{port}",
                 "$iface": "unknown:0", "$cgroup": "unknown_cgroup_id:0",
                 "$__rate_interval": "5s", "$__interval": "1s"}
@@ -146,13 +88,13 @@ def main():
         for where, expr in queries:
             # Each hook in turn: the dashboard repeats its panels per hook.
             for hook in (hooks if "$hook" in expr else [None]):
-                q = substitute(expr, dict(base, **({"$hook": hook} if hook else {})))
-                result = api(prom_port, "query", query=q)["result"]
-                e2e.check(len(result) > 0,
+                q = harness.substitute(expr, dict(base, **({"$hook": hook} if hook else {})))
+                result = harness.api(prom_port, "query", query=q)["result"]
+                harness.check(len(result) > 0,
                           f"{where}{f' (hook {hook})' if hook else ''}: {len(result)} series "
                           f"for {q[:90]}")
-    except e2e.Failure as err:
-        e2e.log(f"FAIL: {err}")
+    except harness.Failure as err:
+        harness.log(f"FAIL: {err}")
         return 1
     finally:
         stop.set()
@@ -161,7 +103,7 @@ def main():
                 proc.send_signal(signal.SIGTERM)
                 proc.wait(timeout=30)
         shutil.rmtree(workdir, ignore_errors=True)
-    e2e.log("PASS")
+    harness.log("PASS")
     return 0
 
 

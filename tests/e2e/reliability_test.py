@@ -22,13 +22,13 @@ import sys
 import threading
 import time
 
-import e2e_test as e2e
+import harness
 
 HIST_COUNT = "ebpf_exporter_netstack_latency_seconds_count"
 
 
 def total_count(port):
-    return sum(v for n, _, v in e2e.parse(e2e.scrape(port)) if n == HIST_COUNT)
+    return sum(v for n, _, v in harness.parse(harness.scrape(port)) if n == HIST_COUNT)
 
 
 def fds(pid):
@@ -84,78 +84,78 @@ def main():
     p.add_argument("--concurrency", type=int, default=50)
     args = p.parse_args()
     if os.geteuid() != 0:
-        e2e.skip("needs root to load BPF programs")
-    return e2e.run_reporting(run, args)
+        harness.skip("needs root to load BPF programs")
+    return harness.run_reporting(run, args)
 
 
 def plain_root_start(daemon):
     """Started as plain root (the README's command): every thread gives up
     every capability, and the bounding set too (root may drop it), so that
     no thread, nor a program it could exec, can load BPF again."""
-    port = e2e.free_port()
-    proc = e2e.start_daemon(daemon, port, 60)
+    port = harness.free_port()
+    proc = harness.start_daemon(daemon, port, 60)
     try:
-        e2e.check_no_thread_capabilities(proc.pid, 0, "plain root")
-        e2e.send_traffic()
-        e2e.check(total_count(port) > 0, "plain root: serves live histograms without them")
+        harness.check_no_thread_capabilities(proc.pid, 0, "plain root")
+        harness.send_traffic()
+        harness.check(total_count(port) > 0, "plain root: serves live histograms without them")
     finally:
         proc.send_signal(signal.SIGTERM)
-        e2e.check(proc.wait(timeout=30) == 0, "plain root: exits 0 on SIGTERM")
+        harness.check(proc.wait(timeout=30) == 0, "plain root: exits 0 on SIGTERM")
 
 
 def run(args):
     before = bpf_objects()
     plain_root_start(args.daemon)
-    port = e2e.free_port()
+    port = harness.free_port()
     # Without bpffs and tracefs: a private mount namespace where both are gone.
     cmd = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
            "umount -l /sys/fs/bpf 2>/dev/null; umount -l /sys/kernel/tracing 2>/dev/null; "
            "umount -l /sys/kernel/debug/tracing 2>/dev/null; "
            "! mountpoint -q /sys/fs/bpf && exec \"$0\" \"$@\"", args.daemon,
            "--runas.user=nobody"]
-    proc = e2e.start_daemon(args.daemon, port, 60, wrapper=cmd)
-    e2e.check(True, "started with bpffs and tracefs unmounted in its mount namespace")
-    e2e.check_no_thread_capabilities(proc.pid, 0, "--runas.user=nobody")
-    uids = {st["Uid"].split()[0] for st in e2e.thread_status(proc.pid).values()}
-    e2e.check(uids == {"65534"}, f"every thread runs as nobody after attaching (uids {uids})")
+    proc = harness.start_daemon(args.daemon, port, 60, wrapper=cmd)
+    harness.check(True, "started with bpffs and tracefs unmounted in its mount namespace")
+    harness.check_no_thread_capabilities(proc.pid, 0, "--runas.user=nobody")
+    uids = {st["Uid"].split()[0] for st in harness.thread_status(proc.pid).values()}
+    harness.check(uids == {"65534"}, f"every thread runs as nobody after attaching (uids {uids})")
 
-    e2e.send_traffic()
+    harness.send_traffic()
     c0, fd0 = total_count(port), fds(proc.pid)
     http_faults(port)
     for _ in range(200):
         proc.send_signal(signal.SIGHUP)
     time.sleep(0.5)
-    e2e.check(proc.poll() is None, "alive after bad clients and 200 SIGHUPs")
-    e2e.send_traffic()
+    harness.check(proc.poll() is None, "alive after bad clients and 200 SIGHUPs")
+    harness.send_traffic()
     c1 = total_count(port)
-    e2e.check(c1 > c0, f"counts kept and still growing ({c0:.0f} -> {c1:.0f})")
-    e2e.check(fds(proc.pid) <= fd0 + 1, f"no fd leaked ({fd0} -> {fds(proc.pid)})")
+    harness.check(c1 > c0, f"counts kept and still growing ({c0:.0f} -> {c1:.0f})")
+    harness.check(fds(proc.pid) <= fd0 + 1, f"no fd leaked ({fd0} -> {fds(proc.pid)})")
 
-    rss0 = e2e.rss_kb(proc.pid)
+    rss0 = harness.rss_kb(proc.pid)
     stop = threading.Event()
     def keep_traffic_flowing():
         while not stop.is_set():
-            e2e.send_traffic()
+            harness.send_traffic()
 
     traffic = threading.Thread(target=keep_traffic_flowing)
-    e2e.MESSAGES = 50
+    harness.MESSAGES = 50
     traffic.start()
     reqs, failed, p99 = run_load(port, args.load_seconds, args.concurrency)
     stop.set()
     traffic.join()
-    rss1 = e2e.rss_kb(proc.pid)
+    rss1 = harness.rss_kb(proc.pid)
     c2 = total_count(port)
-    e2e.log(f"load: {reqs} scrapes by {args.concurrency} clients in {args.load_seconds} s, "
+    harness.log(f"load: {reqs} scrapes by {args.concurrency} clients in {args.load_seconds} s, "
             f"{failed} failed, p99 {p99}; RSS {rss0} -> {rss1} KiB")
-    e2e.check(failed == 0, "no failed scrape under load")
-    e2e.check(rss1 <= rss0 * 1.25 + 2048, f"RSS flat under load ({rss0} -> {rss1} KiB)")
-    e2e.check(c2 > c1, f"histograms advanced under load ({c1:.0f} -> {c2:.0f})")
+    harness.check(failed == 0, "no failed scrape under load")
+    harness.check(rss1 <= rss0 * 1.25 + 2048, f"RSS flat under load ({rss0} -> {rss1} KiB)")
+    harness.check(c2 > c1, f"histograms advanced under load ({c1:.0f} -> {c2:.0f})")
 
     # SIGTERM while a large scrape is in flight.
     def scrape_until_gone():
         try:
             while True:
-                e2e.scrape(port)
+                harness.scrape(port)
         except OSError:  # the daemon closed the connection, or is gone
             pass
 
@@ -163,28 +163,28 @@ def run(args):
     t.start()
     time.sleep(0.05)
     proc.send_signal(signal.SIGTERM)
-    e2e.check(proc.wait(timeout=20) == 0, "SIGTERM during scrapes: exit 0")
+    harness.check(proc.wait(timeout=20) == 0, "SIGTERM during scrapes: exit 0")
 
     for i in range(args.cycles):
-        port = e2e.free_port()
+        port = harness.free_port()
         cycle = subprocess.Popen([args.daemon, f"--web.listen-address=127.0.0.1:{port}"],
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.time() + 30
         while time.time() < deadline:
             try:
-                if "hook_attached" in e2e.scrape(port):
+                if "hook_attached" in harness.scrape(port):
                     break
             except OSError:
                 time.sleep(0.05)
         cycle.send_signal(signal.SIGTERM)
         if cycle.wait(timeout=20) != 0:
-            raise e2e.Failure(f"cycle {i}: exit {cycle.returncode}")
+            raise harness.Failure(f"cycle {i}: exit {cycle.returncode}")
     deadline = time.time() + 10  # objects are freed after an RCU grace period
     while bpf_objects() != before and time.time() < deadline:
         time.sleep(0.2)
     after = bpf_objects()
     extra = {k: after[k] - before[k] for k in after}
-    e2e.check(all(not v for v in extra.values()),
+    harness.check(all(not v for v in extra.values()),
               f"{args.cycles} start/stop cycles left no BPF program, map or link ({extra})")
 
 

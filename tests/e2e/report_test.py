@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 
-import e2e_test as e2e
+import harness
 
 N = 60
 
@@ -25,14 +25,14 @@ def main():
     p.add_argument("--daemon", required=True)
     args = p.parse_args()
     if os.geteuid() != 0:
-        e2e.skip("needs root to load BPF programs")
+        harness.skip("needs root to load BPF programs")
     config = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"nstl-report-{os.getpid()}.yaml")
     with open(config, "w") as f:
         f.write(f"filters: {{pids: [{os.getpid()}]}}\n")
-    port = e2e.free_port()
-    serving = e2e.start_daemon(args.daemon, port, 60, extra=[f"--config.file={config}"])
+    port = harness.free_port()
+    serving = harness.start_daemon(args.daemon, port, 60, extra=[f"--config.file={config}"])
     try:
-        before = e2e.by_hook(e2e.parse(e2e.scrape(port)), "_count").get("udp-socket-read", 0)
+        before = harness.by_hook(harness.parse(harness.scrape(port)), "_count").get("udp-socket-read", 0)
         report = subprocess.Popen([args.daemon, "--report-once", "4", f"--config.file={config}"],
                                   stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True)
@@ -49,30 +49,30 @@ def main():
             time.sleep(0.005)
         out, _ = report.communicate(timeout=30)
         time.sleep(0.3)
-        after = e2e.by_hook(e2e.parse(e2e.scrape(port)), "_count").get("udp-socket-read", 0)
+        after = harness.by_hook(harness.parse(harness.scrape(port)), "_count").get("udp-socket-read", 0)
         print(out)
-        e2e.check(report.returncode == 0, "--report-once exited 0")
+        harness.check(report.returncode == 0, "--report-once exited 0")
         m = re.search(r"^udp-socket-read\n(?:  \(.*\n)+  count (\d+) \(([\d.]+)/s\)", out, re.M)
-        e2e.check(m is not None, "the report has a udp-socket-read histogram")
-        e2e.check(int(m.group(1)) == N, f"report: udp-socket-read count {m.group(1)} == {N}")
-        e2e.check(after - before == N, f"/metrics delta over the same period: {after - before:.0f}")
+        harness.check(m is not None, "the report has a udp-socket-read histogram")
+        harness.check(int(m.group(1)) == N, f"report: udp-socket-read count {m.group(1)} == {N}")
+        harness.check(after - before == N, f"/metrics delta over the same period: {after - before:.0f}")
         bars = re.findall(r"^  \(\s*(\S+),\s*(\S+)\]\s+(\d+) #+$", out, re.M)
-        e2e.check(len(bars) > 0, f"the report draws bucket bars ({len(bars)})")
+        harness.check(len(bars) > 0, f"the report draws bucket bars ({len(bars)})")
         # The slowest datagram of the interval, and who read it: this test.
         port = rx.getsockname()[1]
         slow = re.search(r"^udp-socket-read\n(?:  [(c].*\n)+  slowest (\S+): (.*)$", out, re.M)
-        e2e.check(slow is not None and f"->127.0.0.1:{port} " in slow.group(2) and
+        harness.check(slow is not None and f"->127.0.0.1:{port} " in slow.group(2) and
                   f"pid={os.getpid()} " in slow.group(2),
                   f"the report names udp-socket-read's slowest datagram: its flow to port "
                   f"{port} and this reader (pid {os.getpid()})")
-    except e2e.Failure as err:
-        e2e.log(f"FAIL: {err}")
+    except harness.Failure as err:
+        harness.log(f"FAIL: {err}")
         return 1
     finally:
         serving.terminate()
         serving.wait(timeout=20)
         os.unlink(config)
-    e2e.log("PASS")
+    harness.log("PASS")
     return 0
 
 

@@ -31,8 +31,7 @@ import threading
 import time
 import urllib.request
 
-import e2e_test as e2e
-import web_security_test as websec
+import harness
 
 # The server's bound on a request (head or TLS handshake): 10 s; what a
 # hostile connection may live, with slack for a loaded CI machine.
@@ -56,14 +55,14 @@ def scrape_once(url, timeout, context=None):
 def complete(body):
     """Whether a 200's body is a whole scrape: the latency family and every
     hook's status."""
-    return (f"# TYPE {e2e.HIST} histogram" in body and
+    return (f"# TYPE {harness.HIST} histogram" in body and
             body.count("netstacklat_exporter_hook_attached{") == HOOKS)
 
 
 # --- startup ----------------------------------------------------------------
 
 def startup(daemon):
-    port = e2e.free_port()
+    port = harness.free_port()
     url = f"http://127.0.0.1:{port}/metrics"
     seen = {"refused": 0, "complete": 0, "waited": 0, "bad": []}
     stop = threading.Event()
@@ -97,11 +96,11 @@ def startup(daemon):
             t.join()
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=20)
-    e2e.log(f"startup: {seen['refused']} refused, {seen['complete']} complete 200s "
+    harness.log(f"startup: {seen['refused']} refused, {seen['complete']} complete 200s "
             f"({seen['waited']} after waiting > 20 ms), {len(seen['bad'])} other answers")
-    e2e.check(not seen["bad"], f"no 503, empty or partial 200 during startup "
+    harness.check(not seen["bad"], f"no 503, empty or partial 200 during startup "
               f"({seen['bad'][:3]})")
-    e2e.check(seen["complete"] >= 20, "then complete scrapes")
+    harness.check(seen["complete"] >= 20, "then complete scrapes")
 
 
 # --- hostile clients ----------------------------------------------------------
@@ -198,22 +197,22 @@ def raise_fd_limit(n):
 
 
 def hostile(daemon, tls_dir=None):
-    port = e2e.free_port()
+    port = harness.free_port()
     extra, context, scheme = [], None, "http"
     if tls_dir:
-        cfg = websec.write(tls_dir, "serving-web.yml",
+        cfg = harness.write(tls_dir, "serving-web.yml",
                            f"tls_server_config:\n  cert_file: {tls_dir}/server.crt\n"
                            f"  key_file: {tls_dir}/server.key\n")
         extra = [f"--web.config.file={cfg}"]
         context = ssl.create_default_context(cafile=f"{tls_dir}/ca.crt")
         scheme = "https"
     label = "TLS" if tls_dir else "HTTP"
-    proc = e2e.start_daemon(daemon, port, 60, extra=extra, plain_http=not tls_dir)
+    proc = harness.start_daemon(daemon, port, 60, extra=extra, plain_http=not tls_dir)
     url = f"{scheme}://127.0.0.1:{port}/metrics"
     try:
         status, body, _ = scrape_once(url, 5, context)
-        e2e.check(status == 200 and complete(body), f"{label}: serving before the attack")
-        rss0 = e2e.rss_kb(proc.pid)
+        harness.check(status == 200 and complete(body), f"{label}: serving before the attack")
+        rss0 = harness.rss_kb(proc.pid)
         attackers = [Hostile(port, "idle", 100, 0), Hostile(port, "slowloris", 20, 100, context)]
         if tls_dir:
             attackers.append(Hostile(port, "tls-stall", 20, 120, context))
@@ -238,23 +237,23 @@ def hostile(daemon, tls_dir=None):
             t.join()
         conc_ok = sum(1 for r in concurrent if r[0] == 200 and complete(r[1]))
         conc_slowest = max(r[2] for r in concurrent)
-        rss1 = e2e.rss_kb(proc.pid)
+        rss1 = harness.rss_kb(proc.pid)
         for a in attackers:
             a.finish()
         lifetimes = {a.kind: a.lifetimes for a in attackers}
-        e2e.log(f"{label}: {len(answered)}/{len(results)} scrapes answered under attack "
+        harness.log(f"{label}: {len(answered)}/{len(results)} scrapes answered under attack "
                 f"(1 s timeout), slowest {slowest * 1000:.0f} ms; 50 concurrent: {conc_ok}/50, "
                 f"slowest {conc_slowest * 1000:.0f} ms; RSS {rss0} -> {rss1} KiB")
         for kind, lives in lifetimes.items():
             longest = max(lives) if lives else float("nan")
-            e2e.log(f"{label}: {kind}: {len(lives)} connections closed by the daemon, "
+            harness.log(f"{label}: {kind}: {len(lives)} connections closed by the daemon, "
                     f"longest lived {longest:.1f} s")
-        e2e.check(len(results) >= 40 and len(answered) == len(results),
+        harness.check(len(results) >= 40 and len(answered) == len(results),
                   f"{label}: every scrape under attack answered within 1 s")
-        e2e.check(conc_ok == 50, f"{label}: 50 concurrent scrapes under attack all answered")
-        e2e.check(rss1 <= rss0 * 1.25 + 4096, f"{label}: RSS flat ({rss0} -> {rss1} KiB)")
+        harness.check(conc_ok == 50, f"{label}: 50 concurrent scrapes under attack all answered")
+        harness.check(rss1 <= rss0 * 1.25 + 4096, f"{label}: RSS flat ({rss0} -> {rss1} KiB)")
         for kind, lives in lifetimes.items():
-            e2e.check(lives and max(lives) <= LIFETIME_LIMIT_S,
+            harness.check(lives and max(lives) <= LIFETIME_LIMIT_S,
                       f"{label}: every {kind} connection closed by the daemon within "
                       f"{LIFETIME_LIMIT_S} s ({len(lives)} closed)")
     finally:
@@ -264,8 +263,8 @@ def hostile(daemon, tls_dir=None):
 
 def flood(daemon):
     raise_fd_limit(4096)
-    port = e2e.free_port()
-    proc = e2e.start_daemon(daemon, port, 60)
+    port = harness.free_port()
+    proc = harness.start_daemon(daemon, port, 60)
     url = f"http://127.0.0.1:{port}/metrics"
     held = []
     try:
@@ -274,16 +273,16 @@ def flood(daemon):
         time.sleep(0.5)
         results = [scrape_once(url, 1) for _ in range(10)]
         ok = sum(1 for r in results if r[0] == 200 and complete(r[1]))
-        open_now = [v for n, l, v in e2e.parse(scrape_once(url, 5)[1])
+        open_now = [v for n, l, v in harness.parse(scrape_once(url, 5)[1])
                     if n == "netstacklat_exporter_http_connections"]
-        evicted = [v for n, l, v in e2e.parse(scrape_once(url, 5)[1])
+        evicted = [v for n, l, v in harness.parse(scrape_once(url, 5)[1])
                    if n == "netstacklat_exporter_http_connections_dropped_total" and
                    l.get("reason") == "evicted"]
-        e2e.log(f"flood: 600 idle connections; {ok}/10 scrapes answered; the daemon holds "
+        harness.log(f"flood: 600 idle connections; {ok}/10 scrapes answered; the daemon holds "
                 f"{open_now} connections, evicted {evicted}")
-        e2e.check(ok == 10, "flood: every scrape answered with 600 idle connections open")
-        e2e.check(open_now and open_now[0] <= 256, "flood: at most 256 connections held")
-        e2e.check(evicted and evicted[0] >= 600 - 256, "flood: the oldest waiters were evicted")
+        harness.check(ok == 10, "flood: every scrape answered with 600 idle connections open")
+        harness.check(open_now and open_now[0] <= 256, "flood: at most 256 connections held")
+        harness.check(evicted and evicted[0] >= 600 - 256, "flood: the oldest waiters were evicted")
     finally:
         for s in held:
             s.close()
@@ -297,10 +296,10 @@ def main():
     p.add_argument("--cases", default="startup,http,tls,flood")
     args = p.parse_args()
     if os.geteuid() != 0:
-        e2e.skip("needs root (the daemon loads BPF)")
+        harness.skip("needs root (the daemon loads BPF)")
     for tool in ("openssl",):
         if not shutil.which(tool):
-            e2e.skip(f"{tool} is not installed")
+            harness.skip(f"{tool} is not installed")
     raise_fd_limit(1024)
     cases_wanted = args.cases.split(",")
 
@@ -310,12 +309,12 @@ def main():
         if "http" in cases_wanted:
             hostile(args.daemon)
         if "tls" in cases_wanted:
-            websec.make_pki(d)
+            harness.make_pki(d)
             hostile(args.daemon, tls_dir=d)
         if "flood" in cases_wanted:
             flood(args.daemon)
 
-    return e2e.run_with_tempdir("nstl-serving-", cases)
+    return harness.run_with_tempdir("nstl-serving-", cases)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -21,10 +21,9 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
-import e2e_test as e2e
+import harness
 
 K = 8  # min_socket_queue_length under test
 QUEUED = 40
@@ -42,8 +41,8 @@ def sh(*cmd):
 def start(daemon, config):
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
         f.write(config)
-    port = e2e.free_port()
-    proc = e2e.start_daemon(daemon, port, 120, extra=[f"--config.file={f.name}"])
+    port = harness.free_port()
+    proc = harness.start_daemon(daemon, port, 120, extra=[f"--config.file={f.name}"])
     os.unlink(f.name)
     return proc, port
 
@@ -57,12 +56,12 @@ def hook_stats(port, hook):
     """(count, reads slower than SLOW_LE, attach point) of one hook."""
     count = slow = 0.0
     point = None
-    for n, l, v in e2e.parse(e2e.scrape(port)):
+    for n, l, v in harness.parse(harness.scrape(port)):
         if l.get("hook") != hook:
             continue
-        if n == e2e.HIST + "_count":
+        if n == harness.HIST + "_count":
             count += v
-        elif n == e2e.HIST + "_bucket" and l["le"] == SLOW_LE:
+        elif n == harness.HIST + "_bucket" and l["le"] == SLOW_LE:
             slow -= v
         elif n == "netstacklat_exporter_hook_attached" and v == 1:
             point = l["attach_point"]
@@ -85,7 +84,7 @@ def queued_udp(size):
             tx.sendto(b"q" * size, rx.getsockname())
         time.sleep(0.2)
         got = sum(len(rx.recv(65536)) == size for _ in range(QUEUED))
-    e2e.check(got == QUEUED, f"{QUEUED} queued datagrams of {size} B read")
+    harness.check(got == QUEUED, f"{QUEUED} queued datagrams of {size} B read")
 
 
 def queue_case(daemon):
@@ -100,13 +99,13 @@ def queue_case(daemon):
         queued_udp(100 if fentry else 32000)
         time.sleep(0.3)
         c, f = delta(cport, hook, c0)[0], delta(fport, hook, f0)[0]
-        e2e.check(c == QUEUED, f"{hook} ({point}), filter off: all {QUEUED} reads counted ({c:.0f})")
+        harness.check(c == QUEUED, f"{hook} ({point}), filter off: all {QUEUED} reads counted ({c:.0f})")
         if fentry:
             want = QUEUED - K  # reads that leave >= K datagrams queued
-            e2e.check(f == want, f"{hook}, min_socket_queue_length {K}: the {want} reads "
+            harness.check(f == want, f"{hook}, min_socket_queue_length {K}: the {want} reads "
                       f"with >= {K} left queued counted ({f:.0f})")
         else:
-            e2e.check(f == 0, f"{hook} via {point} (socket unknown), min_socket_queue_length "
+            harness.check(f == 0, f"{hook} via {point} (socket unknown), min_socket_queue_length "
                       f"{K}: no read passes ({f:.0f})")
         tcp_queue_check(cport, fport)
     finally:
@@ -134,9 +133,9 @@ def tcp_queue_check(cport, fport):
                     got += len(rx.recv(100))
     time.sleep(0.3)
     c, f = delta(cport, hook, c0)[0], delta(fport, hook, f0)[0]
-    e2e.check(c >= 1, f"{hook}, filter off: reads counted ({c:.0f})")
-    e2e.check(f >= 1, f"{hook}, min_socket_queue_length {K}: reads behind a long queue pass ({f:.0f})")
-    e2e.check(f < c, f"{hook}, min_socket_queue_length {K}: fewer reads counted ({f:.0f} of {c:.0f})")
+    harness.check(c >= 1, f"{hook}, filter off: reads counted ({c:.0f})")
+    harness.check(f >= 1, f"{hook}, min_socket_queue_length {K}: reads behind a long queue pass ({f:.0f})")
+    harness.check(f < c, f"{hook}, min_socket_queue_length {K}: fewer reads counted ({f:.0f} of {c:.0f})")
 
 
 # --- head-of-line blocking ----------------------------------------------------
@@ -191,7 +190,7 @@ def hol_case(daemon):
                f"{DELAY_MS}ms", "reorder", "25%"]
     if subprocess.run(["ip", "netns", "exec", NS_TX] + reorder, capture_output=True).returncode:
         netns_teardown()
-        e2e.skip("this kernel has no sch_netem (tc netem); the VM test runs this case")
+        harness.skip("this kernel has no sch_netem (tc netem); the VM test runs this case")
     base = f"filters: {{network_namespace: /run/netns/{NS_RX}"
     default, dport = start(daemon, base + "}\n")
     included, iport = start(daemon, base + ", include_tcp_hol_delay: true}\n")
@@ -200,30 +199,30 @@ def hol_case(daemon):
         d0, i0 = hook_stats(dport, hook), hook_stats(iport, hook)
         rx = subprocess.Popen(["ip", "netns", "exec", NS_RX, "python3", "-c", RECEIVER, RX_ADDR],
                               stdout=subprocess.PIPE, text=True)
-        e2e.check(rx.stdout.readline().strip() == "ready", "receiver listening in its netns")
+        harness.check(rx.stdout.readline().strip() == "ready", "receiver listening in its netns")
         n = 200
         subprocess.run(["ip", "netns", "exec", NS_TX, "python3", "-c", SENDER, RX_ADDR, str(n)],
                        check=True, timeout=300)
-        e2e.check(rx.stdout.readline().strip() == str(n * 1000),
+        harness.check(rx.stdout.readline().strip() == str(n * 1000),
                   f"{n} x 1000 B received through netem reordering")
         rx.wait(timeout=30)
         time.sleep(0.5)
         for name, port in (("default", dport), ("switch on", iport)):
-            e2e.log(f"{name}: " + " ".join(
-                f"{l['le']}:{v:.0f}" for n, l, v in e2e.parse(e2e.scrape(port))
-                if n == e2e.HIST + "_bucket" and l["hook"] == hook and v))
+            harness.log(f"{name}: " + " ".join(
+                f"{l['le']}:{v:.0f}" for n, l, v in harness.parse(harness.scrape(port))
+                if n == harness.HIST + "_bucket" and l["hook"] == hook and v))
         dc, ds, point = delta(dport, hook, d0)
         ic, is_, _ = delta(iport, hook, i0)
-        e2e.log(f"{hook} via {point}: include_tcp_hol_delay true: {ic:.0f} reads, {is_:.0f} "
+        harness.log(f"{hook} via {point}: include_tcp_hol_delay true: {ic:.0f} reads, {is_:.0f} "
                 f"slower than {SLOW_LE} s; default: {dc:.0f} reads, {ds:.0f} slower")
-        e2e.check(is_ >= 10, f"with the switch on, reads that waited behind a reordered "
+        harness.check(is_ >= 10, f"with the switch on, reads that waited behind a reordered "
                   f"segment are counted ({is_:.0f} slower than {SLOW_LE} s)")
-        e2e.check(dc < ic, f"by default fewer reads are counted ({dc:.0f} < {ic:.0f})")
-        e2e.check(ds <= is_ * 0.1, f"by default the head-of-line blocked reads are left out "
+        harness.check(dc < ic, f"by default fewer reads are counted ({dc:.0f} < {ic:.0f})")
+        harness.check(ds <= is_ * 0.1, f"by default the head-of-line blocked reads are left out "
                   f"({ds:.0f} slow reads <= 10% of {is_:.0f})")
         # Some fast reads go too: data read while out-of-order data is
         # pending is left out until the reads pass it (a conservative cut).
-        e2e.check(dc >= (ic - is_) * 0.25, f"by default reads that did not wait are still "
+        harness.check(dc >= (ic - is_) * 0.25, f"by default reads that did not wait are still "
                   f"counted ({dc:.0f} of {ic - is_:.0f} fast reads with the switch on)")
     finally:
         stop(default)
@@ -237,14 +236,14 @@ def main():
     p.add_argument("--cases", default="queue,hol", help="comma-separated: queue, hol")
     args = p.parse_args()
     if os.geteuid() != 0:
-        e2e.skip("needs root (BPF, network namespaces, tc)")
+        harness.skip("needs root (BPF, network namespaces, tc)")
     cases = {"queue": queue_case, "hol": hol_case}
 
     def run_cases():
         for name in args.cases.split(","):
-            e2e.log(f"--- {name}")
+            harness.log(f"--- {name}")
             cases[name](args.daemon)
-    return e2e.run_reporting(run_cases)
+    return harness.run_reporting(run_cases)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 config is rejected before anything touches the kernel.
 
 Exit codes: 0 pass, 1 fail, 77 skipped (never under CI=true)."""
+import argparse
 import os
 import socket
 import subprocess
@@ -31,7 +32,9 @@ def bpf_program_ids():
 
 
 def main():
-    daemon = sys.argv[1]
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--daemon", required=True)
+    daemon = p.parse_args().daemon
     if os.geteuid() != 0:
         reason = "needs root (to drop to nobody, and to hold a port as another user)"
         if os.environ.get("CI") == "true":

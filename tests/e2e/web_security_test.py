@@ -24,7 +24,7 @@ import sys
 import time
 import warnings
 
-import e2e_test as e2e
+import harness
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -33,67 +33,9 @@ with warnings.catch_warnings():
 USER, PASSWORD = "prometheus", "s3cret-pass"
 
 
-def openssl(*args):
-    subprocess.run(["openssl", *args], check=True, capture_output=True)
-
-
-def make_pki(d):
-    """A CA, a server certificate for 127.0.0.1, a client certificate from
-    the CA, and a self-signed client certificate (another CA)."""
-    def key(name):
-        openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-                "-out", f"{d}/{name}.key")
-
-    def self_signed(name, subject):
-        key(name)
-        openssl("req", "-x509", "-new", "-key", f"{d}/{name}.key", "-out", f"{d}/{name}.crt",
-                "-days", "2", "-subj", subject)
-
-    def signed(name, subject, ext):
-        key(name)
-        openssl("req", "-new", "-key", f"{d}/{name}.key", "-out", f"{d}/{name}.csr",
-                "-subj", subject)
-        with open(f"{d}/{name}.ext", "w") as f:
-            f.write(ext)
-        openssl("x509", "-req", "-in", f"{d}/{name}.csr", "-CA", f"{d}/ca.crt", "-CAkey",
-                f"{d}/ca.key", "-CAcreateserial", "-out", f"{d}/{name}.crt", "-days", "2",
-                "-extfile", f"{d}/{name}.ext")
-
-    self_signed("ca", "/CN=nstl-test-ca")
-    signed("server", "/CN=127.0.0.1", "subjectAltName=IP:127.0.0.1\n")
-    # RSA: the key exchange that TLS 1.2 could also do without forward secrecy.
-    openssl("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048",
-            "-out", f"{d}/server-rsa.key")
-    openssl("req", "-new", "-key", f"{d}/server-rsa.key", "-out", f"{d}/server-rsa.csr",
-            "-subj", "/CN=127.0.0.1")
-    with open(f"{d}/server-rsa.ext", "w") as f:
-        f.write("subjectAltName=IP:127.0.0.1\n")
-    openssl("x509", "-req", "-in", f"{d}/server-rsa.csr", "-CA", f"{d}/ca.crt", "-CAkey",
-            f"{d}/ca.key", "-CAcreateserial", "-out", f"{d}/server-rsa.crt", "-days", "2",
-            "-extfile", f"{d}/server-rsa.ext")
-    signed("client", "/CN=prometheus", "extendedKeyUsage=clientAuth\n")
-    self_signed("rogue", "/CN=rogue")
-
-
-def curl(port, *args, scheme="https"):
-    """(exit code, HTTP status or 0, body) of one request to /metrics."""
-    out = subprocess.run(["curl", "-s", "-m", "10", "-w", "\n%{http_code}", *args,
-                          f"{scheme}://127.0.0.1:{port}/metrics"],
-                         capture_output=True, text=True)
-    body, _, status = out.stdout.rpartition("\n")
-    return out.returncode, int(status or 0), body
-
-
-def write(d, name, text):
-    path = f"{d}/{name}"
-    with open(path, "w") as f:
-        f.write(text)
-    return path
-
-
 def run_daemon(daemon, web_config):
-    port = e2e.free_port()
-    proc = e2e.start_daemon(daemon, port, 60, extra=[f"--web.config.file={web_config}"],
+    port = harness.free_port()
+    proc = harness.start_daemon(daemon, port, 60, extra=[f"--web.config.file={web_config}"],
                             plain_http=False)
     return proc, port
 
@@ -105,46 +47,46 @@ def stop(proc):
 
 def tls_and_auth(daemon, d):
     hashed = crypt.crypt(PASSWORD, crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=1 << 10))
-    cfg = write(d, "web.yml", f"tls_server_config:\n  cert_file: {d}/server.crt\n"
+    cfg = harness.write(d, "web.yml", f"tls_server_config:\n  cert_file: {d}/server.crt\n"
                 f"  key_file: {d}/server.key\nbasic_auth_users:\n  {USER}: '{hashed}'\n")
     proc, port = run_daemon(daemon, cfg)
     ca = ["--cacert", f"{d}/ca.crt"]
     try:
-        code, status, body = curl(port, *ca)
-        e2e.check(status == 401 and e2e.HIST not in body, f"TLS, no password: 401, no metrics")
-        code, status, body = curl(port, *ca, "-u", f"{USER}:wrong")
-        e2e.check(status == 401 and e2e.HIST not in body, "TLS, wrong password: 401, no metrics")
-        code, status, body = curl(port, *ca, "-u", f"nobody:{PASSWORD}")
-        e2e.check(status == 401, "TLS, unknown user: 401")
-        code, status, body = curl(port, *ca, "-u", f"{USER}:{PASSWORD}")
-        e2e.check(status == 200 and "netstacklat_exporter_hook_attached" in body,
+        code, status, body = harness.curl(port, *ca)
+        harness.check(status == 401 and harness.HIST not in body, "TLS, no password: 401, no metrics")
+        code, status, body = harness.curl(port, *ca, "-u", f"{USER}:wrong")
+        harness.check(status == 401 and harness.HIST not in body, "TLS, wrong password: 401, no metrics")
+        code, status, body = harness.curl(port, *ca, "-u", f"nobody:{PASSWORD}")
+        harness.check(status == 401, "TLS, unknown user: 401")
+        code, status, body = harness.curl(port, *ca, "-u", f"{USER}:{PASSWORD}")
+        harness.check(status == 200 and "netstacklat_exporter_hook_attached" in body,
                   "TLS, right password: 200 with the metrics")
-        code, status, body = curl(port, "-u", f"{USER}:{PASSWORD}", scheme="http")
-        e2e.check(code != 0 and status == 0 and "netstacklat" not in body,
+        code, status, body = harness.curl(port, "-u", f"{USER}:{PASSWORD}", scheme="http")
+        harness.check(code != 0 and status == 0 and "netstacklat" not in body,
                   f"plain HTTP on the TLS port: no HTTP answer (curl exit {code})")
-        code, status, _ = curl(port, *ca, "--tls-max", "1.1", "-u", f"{USER}:{PASSWORD}")
-        e2e.check(code != 0 and status == 0, f"TLS 1.1: refused (curl exit {code})")
-        code, status, _ = curl(port, *ca, "-u", f"{USER}:{PASSWORD}")
-        e2e.check(status == 200, "still serving after the refused clients")
+        code, status, _ = harness.curl(port, *ca, "--tls-max", "1.1", "-u", f"{USER}:{PASSWORD}")
+        harness.check(code != 0 and status == 0, f"TLS 1.1: refused (curl exit {code})")
+        code, status, _ = harness.curl(port, *ca, "-u", f"{USER}:{PASSWORD}")
+        harness.check(status == 200, "still serving after the refused clients")
     finally:
         stop(proc)
 
 
 def mutual_tls(daemon, d):
-    cfg = write(d, "mtls.yml", f"tls_server_config:\n  cert_file: {d}/server.crt\n"
+    cfg = harness.write(d, "mtls.yml", f"tls_server_config:\n  cert_file: {d}/server.crt\n"
                 f"  key_file: {d}/server.key\n  client_ca_file: {d}/ca.crt\n"
                 "  client_auth_type: RequireAndVerifyClientCert\n")
     proc, port = run_daemon(daemon, cfg)
     ca = ["--cacert", f"{d}/ca.crt"]
     try:
-        code, status, _ = curl(port, *ca)
-        e2e.check(status == 0 and code != 0, f"mTLS, no client certificate: refused ({code})")
-        code, status, _ = curl(port, *ca, "--cert", f"{d}/rogue.crt", "--key", f"{d}/rogue.key")
-        e2e.check(status == 0 and code != 0,
+        code, status, _ = harness.curl(port, *ca)
+        harness.check(status == 0 and code != 0, f"mTLS, no client certificate: refused ({code})")
+        code, status, _ = harness.curl(port, *ca, "--cert", f"{d}/rogue.crt", "--key", f"{d}/rogue.key")
+        harness.check(status == 0 and code != 0,
                   f"mTLS, a client certificate from another CA: refused ({code})")
-        code, status, body = curl(port, *ca, "--cert", f"{d}/client.crt", "--key",
+        code, status, body = harness.curl(port, *ca, "--cert", f"{d}/client.crt", "--key",
                                   f"{d}/client.key")
-        e2e.check(status == 200 and e2e.HIST in body,
+        harness.check(status == 200 and harness.HIST in body,
                   "mTLS, a client certificate from the configured CA: 200 with the metrics")
     finally:
         stop(proc)
@@ -179,7 +121,7 @@ def tls_settings(daemon, d):
     without a session id context: curl and nginx resume), only forward-secret
     suites on TLS 1.2, and exporter-toolkit's cipher_suites,
     prefer_server_cipher_suites and curve_preferences accepted."""
-    cfg = write(d, "resume.yml", f"tls_server_config:\n  cert_file: {d}/server.crt\n"
+    cfg = harness.write(d, "resume.yml", f"tls_server_config:\n  cert_file: {d}/server.crt\n"
                 f"  key_file: {d}/server.key\n  client_ca_file: {d}/ca.crt\n"
                 "  client_auth_type: RequireAndVerifyClientCert\n")
     proc, port = run_daemon(daemon, cfg)
@@ -187,27 +129,27 @@ def tls_settings(daemon, d):
         for version in (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3):
             ctx = client_context(d, version)
             status, _, _, session = tls_get(port, ctx)
-            e2e.check(status == 200, f"mTLS {version.name}: first handshake, 200")
+            harness.check(status == 200, f"mTLS {version.name}: first handshake, 200")
             status, cipher, reused, _ = tls_get(port, ctx, session)
-            e2e.check(status == 200 and reused,
+            harness.check(status == 200 and reused,
                       f"mTLS {version.name}: the session resumed, 200 "
                       f"(status {status}, reused {reused}: {cipher})")
     finally:
         stop(proc)
-    cfg = write(d, "rsa.yml", f"tls_server_config:\n  cert_file: {d}/server-rsa.crt\n"
+    cfg = harness.write(d, "rsa.yml", f"tls_server_config:\n  cert_file: {d}/server-rsa.crt\n"
                 f"  key_file: {d}/server-rsa.key\n")
     proc, port = run_daemon(daemon, cfg)
     try:
         ctx = client_context(d, ssl.TLSVersion.TLSv1_2, cert=False)
         status, cipher, _, _ = tls_get(port, ctx)
-        e2e.check(status == 200 and cipher.startswith("ECDHE-"),
+        harness.check(status == 200 and cipher.startswith("ECDHE-"),
                   f"TLS 1.2, RSA key: an ECDHE suite is chosen ({cipher})")
         ctx.set_ciphers("AES128-GCM-SHA256:AES256-GCM-SHA384")  # RSA key exchange only
         status, error, _, _ = tls_get(port, ctx)
-        e2e.check(status == 0, f"TLS 1.2 without forward secrecy: refused ({error[:80]})")
+        harness.check(status == 0, f"TLS 1.2 without forward secrecy: refused ({error[:80]})")
     finally:
         stop(proc)
-    cfg = write(d, "suites.yml", f"tls_server_config:\n  cert_file: {d}/server-rsa.crt\n"
+    cfg = harness.write(d, "suites.yml", f"tls_server_config:\n  cert_file: {d}/server-rsa.crt\n"
                 f"  key_file: {d}/server-rsa.key\n  min_version: TLS12\n"
                 "  max_version: TLS12\n  prefer_server_cipher_suites: true\n"
                 "  cipher_suites: [TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384]\n"
@@ -216,7 +158,7 @@ def tls_settings(daemon, d):
     try:
         status, cipher, _, _ = tls_get(port, client_context(d, ssl.TLSVersion.TLSv1_2,
                                                             cert=False))
-        e2e.check(status == 200 and cipher == "ECDHE-RSA-AES256-GCM-SHA384",
+        harness.check(status == 200 and cipher == "ECDHE-RSA-AES256-GCM-SHA384",
                   f"cipher_suites, curve_preferences, prefer_server_cipher_suites, "
                   f"min/max_version accepted and in force ({cipher})")
     finally:
@@ -240,14 +182,14 @@ def rotation(daemon, d):
     a half-written rotation keeps the old one; not_after is exported."""
     for name in ("rot.crt", "rot.key"):
         shutil.copy(f"{d}/server.{name.split('.')[1]}", f"{d}/{name}")
-    cfg = write(d, "rot.yml", f"tls_server_config:\n  cert_file: {d}/rot.crt\n"
+    cfg = harness.write(d, "rot.yml", f"tls_server_config:\n  cert_file: {d}/rot.crt\n"
                 f"  key_file: {d}/rot.key\n")
     proc, port = run_daemon(daemon, cfg)
     try:
         first = served_certificate(port)
         for _ in range(3):  # closes after the handshake, before the session tickets
             served_certificate(port)
-        e2e.check(proc.poll() is None, "clients that close right after the handshake do not "
+        harness.check(proc.poll() is None, "clients that close right after the handshake do not "
                   "kill the daemon (before 2026-12-01: SIGPIPE)")
         # Rotate: the RSA certificate and key, as cert-manager or certbot do.
         shutil.copy(f"{d}/server-rsa.key", f"{d}/rot.key.new")
@@ -258,17 +200,17 @@ def rotation(daemon, d):
         while time.time() < deadline and now_served == first:
             time.sleep(0.5)
             now_served = served_certificate(port)
-        e2e.check(now_served != first and now_served == ssl.PEM_cert_to_DER_cert(
+        harness.check(now_served != first and now_served == ssl.PEM_cert_to_DER_cert(
             open(f"{d}/server-rsa.crt").read()),
             "a rotated certificate is served without a restart, within seconds")
         # A broken rotation (key and certificate do not match) keeps the one in use.
         shutil.copy(f"{d}/server.key", f"{d}/rot.key")
         proc.send_signal(signal.SIGHUP)
         time.sleep(1.5)
-        e2e.check(served_certificate(port) == now_served,
+        harness.check(served_certificate(port) == now_served,
                   "a rotation that does not load keeps the certificate in use")
-        code, status, body = curl(port, "--cacert", f"{d}/ca.crt")
-        e2e.check(status == 200 and 'result="failed"' in body and
+        code, status, body = harness.curl(port, "--cacert", f"{d}/ca.crt")
+        harness.check(status == 200 and 'result="failed"' in body and
                   "netstacklat_exporter_tls_certificate_not_after_seconds" in body,
                   "the failed reload is counted; the certificate's expiry is exported")
     finally:
@@ -276,7 +218,7 @@ def rotation(daemon, d):
 
 
 def bad_files(daemon, d):
-    mismatched = write(d, "mismatch.yml", f"tls_server_config:\n  cert_file: {d}/server.crt\n"
+    mismatched = harness.write(d, "mismatch.yml", f"tls_server_config:\n  cert_file: {d}/server.crt\n"
                        f"  key_file: {d}/client.key\n")
     start = subprocess.run([daemon, "--web.listen-address=127.0.0.1:0",
                             f"--web.config.file={mismatched}"], capture_output=True, text=True,
@@ -284,20 +226,20 @@ def bad_files(daemon, d):
     check = subprocess.run([daemon, f"--web.config.file={mismatched}", "--config.check"],
                            capture_output=True, text=True, timeout=60)
     line = [l for l in start.stderr.splitlines() if " error " in l]
-    e2e.check(start.returncode == 2 and len(line) == 1 and
+    harness.check(start.returncode == 2 and len(line) == 1 and
               f"{mismatched}: loading key_file {d}/client.key" in line[0] and
               "key values mismatch" in line[0] and "hook " not in start.stderr,
               f"a key that is not the certificate's: exit {start.returncode}, named, before any BPF")
-    e2e.check(check.returncode == 2 and line and line[0].split(" error ")[1] in check.stderr,
+    harness.check(check.returncode == 2 and line and line[0].split(" error ")[1] in check.stderr,
               f"--config.check refuses it with the same message (exit {check.returncode})")
-    missing = write(d, "missing.yml", "tls_server_config:\n  cert_file: /nonexistent.crt\n"
+    missing = harness.write(d, "missing.yml", "tls_server_config:\n  cert_file: /nonexistent.crt\n"
                     f"  key_file: {d}/server.key\n")
     out = subprocess.run([daemon, f"--web.config.file={missing}"], capture_output=True,
                          text=True, timeout=60)
-    e2e.check(out.returncode == 2 and
+    harness.check(out.returncode == 2 and
               f"{missing}:2:14: tls_server_config.cert_file: cannot read" in out.stderr and
               "hook " not in out.stderr,
-              f"a missing certificate: exit 2 with file:line:column: key, before any BPF")
+              "a missing certificate: exit 2 with file:line:column: key, before any BPF")
 
 
 def main():
@@ -305,19 +247,19 @@ def main():
     p.add_argument("--daemon", required=True)
     args = p.parse_args()
     if os.geteuid() != 0:
-        e2e.skip("needs root (the daemon loads BPF)")
+        harness.skip("needs root (the daemon loads BPF)")
     for tool in ("openssl", "curl"):
         if not shutil.which(tool):
-            e2e.skip(f"{tool} is not installed")
+            harness.skip(f"{tool} is not installed")
     def cases(d):
-        make_pki(d)
+        harness.make_pki(d)
         tls_and_auth(args.daemon, d)
         mutual_tls(args.daemon, d)
         tls_settings(args.daemon, d)
         rotation(args.daemon, d)
         bad_files(args.daemon, d)
 
-    return e2e.run_with_tempdir("nstl-web-", cases)
+    return harness.run_with_tempdir("nstl-web-", cases)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -33,7 +33,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
-import e2e_test as e2e  # noqa: E402  (scrape, parse, check, skip)
+import harness  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BUILD_IMAGE = os.path.join(HERE, "..", "..", "packaging", "container", "build-image.sh")
@@ -57,7 +57,7 @@ def read_image(archive, layout):
     with tarfile.open(archive) as t:
         t.extractall(layout)
     index = json.load(open(os.path.join(layout, "index.json")))
-    e2e.check(len(index["manifests"]) == 1, "the archive holds one image")
+    harness.check(len(index["manifests"]) == 1, "the archive holds one image")
     ref = index["manifests"][0]
     manifest = json.load(open(blob(layout, ref["digest"])))
     config = json.load(open(blob(layout, manifest["config"]["digest"])))
@@ -76,27 +76,27 @@ def inspect(archive, layout, version, revision):
     config, layers, annotations = read_image(archive, layout)
     cfg = config["config"]
     labels = cfg.get("Labels", {})
-    e2e.check(annotations.get("org.opencontainers.image.ref.name", "").endswith(version),
+    harness.check(annotations.get("org.opencontainers.image.ref.name", "").endswith(version),
               f"the archive's image is tagged {version} "
               f"({annotations.get('org.opencontainers.image.ref.name')})")
-    e2e.check(labels.get("org.opencontainers.image.version") == version and
+    harness.check(labels.get("org.opencontainers.image.version") == version and
               labels.get("org.opencontainers.image.revision") == revision and
               labels.get("org.opencontainers.image.source", "").startswith("https://"),
               f"OCI labels: version {version}, revision {revision}, source")
-    e2e.check(cfg.get("Entrypoint", [None])[0] == "/usr/bin/netstacklat-exporter",
+    harness.check(cfg.get("Entrypoint", [None])[0] == "/usr/bin/netstacklat-exporter",
               f"entrypoint {cfg.get('Entrypoint')}")
-    e2e.check(cfg.get("User") in ("0:0", "0", "root"), f"runs as root ({cfg.get('User')})")
+    harness.check(cfg.get("User") in ("0:0", "0", "root"), f"runs as root ({cfg.get('User')})")
     size, names = 0, []
     for layer in layers:
         for m in layer_members(layer):
             size += m.size
             names.append(m.name.lstrip("./"))
     bad = [n for n in names if n in FORBIDDEN]
-    e2e.check(not bad, f"no shell, package manager or CA bundle in the image ({bad})")
-    e2e.log("image contents: " + " ".join(sorted(n for n in names if not n.endswith("/"))))
-    e2e.log(f"image size: {size / 1e6:.1f} MB uncompressed, "
+    harness.check(not bad, f"no shell, package manager or CA bundle in the image ({bad})")
+    harness.log("image contents: " + " ".join(sorted(n for n in names if not n.endswith("/"))))
+    harness.log(f"image size: {size / 1e6:.1f} MB uncompressed, "
             f"{os.path.getsize(archive) / 1e6:.1f} MB archive, {len(layers)} layer(s)")
-    e2e.check(size <= MAX_MB * 1e6, f"image <= {MAX_MB} MB uncompressed ({size / 1e6:.1f} MB)")
+    harness.check(size <= MAX_MB * 1e6, f"image <= {MAX_MB} MB uncompressed ({size / 1e6:.1f} MB)")
     return cfg, layers
 
 
@@ -106,38 +106,38 @@ def check_manifest(path, version, cfg):
     import yaml  # python3-yaml
     docs = [d for d in yaml.safe_load_all(open(path)) if d]
     ds = next((d for d in docs if d.get("kind") == "DaemonSet"), None)
-    e2e.check(ds is not None and ds.get("apiVersion") == "apps/v1", "the manifest has an "
+    harness.check(ds is not None and ds.get("apiVersion") == "apps/v1", "the manifest has an "
               "apps/v1 DaemonSet")
     spec = ds["spec"]
     tmpl = spec["template"]
     sel = spec["selector"]["matchLabels"]
-    e2e.check(all(tmpl["metadata"]["labels"].get(k) == v for k, v in sel.items()),
+    harness.check(all(tmpl["metadata"]["labels"].get(k) == v for k, v in sel.items()),
               "its selector matches the pod template's labels")
     pod = tmpl["spec"]
-    e2e.check(pod.get("hostNetwork") is True, "host network (it measures the host's stack)")
+    harness.check(pod.get("hostNetwork") is True, "host network (it measures the host's stack)")
     c = pod["containers"][0]
-    e2e.check(c["image"] == f"netstacklat-exporter:{version}",
+    harness.check(c["image"] == f"netstacklat-exporter:{version}",
               f"it runs the image this project builds ({c['image']})")
-    e2e.check(c.get("imagePullPolicy") == "IfNotPresent",
+    harness.check(c.get("imagePullPolicy") == "IfNotPresent",
               "imagePullPolicy IfNotPresent (a loaded image, no registry needed)")
     sc = c["securityContext"]
     caps = sc["capabilities"]
-    e2e.check(caps.get("drop") == ["ALL"] and sorted(caps.get("add", [])) == ["BPF", "PERFMON"],
+    harness.check(caps.get("drop") == ["ALL"] and sorted(caps.get("add", [])) == ["BPF", "PERFMON"],
               "capabilities: all dropped but BPF and PERFMON")
-    e2e.check(sc.get("readOnlyRootFilesystem") is True and
+    harness.check(sc.get("readOnlyRootFilesystem") is True and
               sc.get("allowPrivilegeEscalation") is False and not sc.get("privileged"),
               "read-only root, no privilege escalation, not privileged")
     mounts = {m["name"]: m for m in c.get("volumeMounts", [])}
     vols = {v["name"]: v for v in pod.get("volumes", [])}
     btf = [m for m in mounts.values() if m["mountPath"] == "/sys/kernel/btf"]
-    e2e.check(len(btf) == 1 and btf[0].get("readOnly") is True and
+    harness.check(len(btf) == 1 and btf[0].get("readOnly") is True and
               vols[btf[0]["name"]]["hostPath"]["path"] == "/sys/kernel/btf",
               "/sys/kernel/btf mounted read-only from the host")
     port = next(p for p in c["ports"] if p["name"] == "metrics")["containerPort"]
     args = c.get("args", [])
-    e2e.check(any(a == f"--web.listen-address=:{port}" for a in args),
+    harness.check(any(a == f"--web.listen-address=:{port}" for a in args),
               f"args listen on the metrics port {port}: {args}")
-    e2e.check(not c.get("command"), "no command: the image's entrypoint is completed by args")
+    harness.check(not c.get("command"), "no command: the image's entrypoint is completed by args")
     return args
 
 
@@ -223,49 +223,49 @@ def scrape_live(port, proc):
     deadline = time.time() + 60
     while time.time() < deadline:
         if proc.poll() is not None:
-            raise e2e.Failure(f"the image's daemon exited {proc.returncode}: "
+            raise harness.Failure(f"the image's daemon exited {proc.returncode}: "
                               f"{proc.stdout.read()}")
         try:
-            text = e2e.scrape(port)
+            text = harness.scrape(port)
             if "netstacklat_exporter_hook_attached" in text:
                 break
         except OSError:
             pass
         time.sleep(0.2)
     for _ in range(20):  # loopback traffic, read by sockets: socket-read samples
-        e2e.scrape(port)
-    samples = e2e.parse(e2e.scrape(port))
-    counts = e2e.by_hook(samples, "_count")
-    e2e.log("counts: " + ", ".join(f"{h}={v:.0f}" for h, v in sorted(counts.items())))
-    e2e.check(counts.get("tcp-socket-read", 0) > 0,
+        harness.scrape(port)
+    samples = harness.parse(harness.scrape(port))
+    counts = harness.by_hook(samples, "_count")
+    harness.log("counts: " + ", ".join(f"{h}={v:.0f}" for h, v in sorted(counts.items())))
+    harness.check(counts.get("tcp-socket-read", 0) > 0,
               "the image's daemon serves live histograms (tcp-socket-read counted)")
 
 
 def run(args):
     if os.geteuid() != 0:
-        e2e.skip("needs root (image build storage, chroot, BPF)")
+        harness.skip("needs root (image build storage, chroot, BPF)")
     if not shutil.which("buildah"):
-        e2e.skip("buildah is not installed (packaging/install-deps.sh --test)")
+        harness.skip("buildah is not installed (packaging/install-deps.sh --test)")
     banner = subprocess.run([args.daemon, "--version"], capture_output=True, text=True).stdout
     version = banner.split("version ")[1].split()[0]
     revision = banner.split("revision: ")[1].split(")")[0]
     t0 = time.time()
     archive = subprocess.run([BUILD_IMAGE, args.daemon, args.out], check=True,
                              capture_output=True, text=True).stdout.strip().splitlines()[-1]
-    e2e.log(f"built {archive} in {time.time() - t0:.1f} s")
+    harness.log(f"built {archive} in {time.time() - t0:.1f} s")
     work = tempfile.mkdtemp(prefix="nstl-image-", dir="/var/tmp")
     proc = None
     try:
         cfg, layers = inspect(archive, os.path.join(work, "layout"), version, revision)
         dargs = check_manifest(args.manifest, version, cfg)
         argv = cfg["Entrypoint"] + (cfg.get("Cmd") or []) + dargs
-        port = e2e.free_port()
+        port = harness.free_port()
         proc, why = try_podman(archive, f"netstacklat-exporter:{version}", dargs, port)
         if proc:
-            e2e.log("path taken: podman run (--net=host --read-only --cap-drop=ALL "
+            harness.log("path taken: podman run (--net=host --read-only --cap-drop=ALL "
                     "--cap-add=BPF,PERFMON, BTF mounted)")
         else:
-            e2e.log(f"podman cannot run it here ({why}); path taken: the image's root file "
+            harness.log(f"podman cannot run it here ({why}); path taken: the image's root file "
                     "system unpacked, its entrypoint run chrooted, read-only, with only "
                     "CAP_BPF and CAP_PERFMON in its bounding set")
             rootfs = os.path.join(work, "rootfs")
@@ -278,16 +278,16 @@ def run(args):
                 text=True)
             time.sleep(0.5)
             bnd = cap_bounding(proc.pid)
-            e2e.check(bnd == (1 << CAP_BPF) | (1 << CAP_PERFMON),
+            harness.check(bnd == (1 << CAP_BPF) | (1 << CAP_PERFMON),
                       f"its capability bounding set is CAP_BPF+CAP_PERFMON ({bnd:#x})")
         scrape_live(port, proc)
-        e2e.check_no_thread_capabilities(daemon_pid(proc), (1 << CAP_BPF) |
+        harness.check_no_thread_capabilities(daemon_pid(proc), (1 << CAP_BPF) |
                                          (1 << CAP_PERFMON), "the image as the DaemonSet runs it")
         proc.send_signal(signal.SIGTERM)
         rc = proc.wait(timeout=30)
         log = proc.stdout.read()
-        e2e.check(rc == 0, f"it exits 0 on SIGTERM (got {rc})")
-        e2e.log("its log:\n" + log)
+        harness.check(rc == 0, f"it exits 0 on SIGTERM (got {rc})")
+        harness.log("its log:\n" + log)
     finally:
         if proc and proc.poll() is None:
             proc.kill()
@@ -307,7 +307,7 @@ def main():
     p.add_argument("--manifest", required=True)
     p.add_argument("--out", required=True)
     args = p.parse_args()
-    return e2e.run_reporting(run, args)
+    return harness.run_reporting(run, args)
 
 
 if __name__ == "__main__":

@@ -44,7 +44,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
-import e2e_test as e2e  # noqa: E402  (check, log, skip, scrape, parse, threads)
+import harness  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 UNIT = "netstacklat-exporter.service"
@@ -107,7 +107,7 @@ class Timer:
         yield
         dt = time.monotonic() - t0
         self.steps.append((name, dt))
-        e2e.log(f"step: {name}: {dt:.2f} s")
+        harness.log(f"step: {name}: {dt:.2f} s")
 
 
 # --- the root file system ---------------------------------------------------
@@ -124,7 +124,7 @@ def cached_rootfs(cache):
                         "--include=systemd,systemd-sysv,dbus", "--format=tar", "bookworm",
                         partial], check=True)
         os.replace(partial, tar)
-    e2e.log(f"root file system: {tar} ({'cached' if fresh else 'made now'}, "
+    harness.log(f"root file system: {tar} ({'cached' if fresh else 'made now'}, "
             f"{os.path.getsize(tar) >> 20} MB)")
     return tar
 
@@ -150,7 +150,7 @@ def install(root, deb):
                               "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get "
                               "install -y -qq --no-install-recommends /var/tmp/" +
                               os.path.basename(deb)), capture_output=True, text=True)
-    e2e.check(r.returncode == 0, f"apt-get install ./{os.path.basename(deb)} in the fresh root"
+    harness.check(r.returncode == 0, f"apt-get install ./{os.path.basename(deb)} in the fresh root"
               + ("" if r.returncode == 0 else f": {r.stdout[-2000:]}{r.stderr[-2000:]}"))
 
 
@@ -160,7 +160,7 @@ def add_option(root, option):
     text = open(path).read()
     text, n = re.subn(r'^OPTIONS="([^"]*)"', lambda m: f'OPTIONS="{m.group(1)} {option}"', text,
                       flags=re.M)
-    e2e.check(n == 1, "/etc/default/netstacklat-exporter has one OPTIONS line")
+    harness.check(n == 1, "/etc/default/netstacklat-exporter has one OPTIONS line")
     open(path, "w").write(text)
 
 
@@ -177,7 +177,7 @@ def prepare_probes(root):
 # --- plain root, for reference ----------------------------------------------
 
 def hooks_attached(text):
-    return {l["hook"] for n, l, v in e2e.parse(text)
+    return {l["hook"] for n, l, v in harness.parse(text)
             if n == "netstacklat_exporter_hook_attached" and v == 1}
 
 
@@ -185,21 +185,21 @@ def wait_serving(port, proc=None, timeout=60):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc and proc.poll() is not None:
-            raise e2e.Failure(f"exited {proc.returncode}: {proc.stdout.read()}")
+            raise harness.Failure(f"exited {proc.returncode}: {proc.stdout.read()}")
         try:
-            text = e2e.scrape(port)
+            text = harness.scrape(port)
             if "netstacklat_exporter_hook_attached" in text:
                 return text
         except OSError:
             pass
         time.sleep(0.1)
-    raise e2e.Failure(f"nothing served on port {port} within {timeout} s")
+    raise harness.Failure(f"nothing served on port {port} within {timeout} s")
 
 
 def plain_root_hooks(root):
     """The installed binary, chrooted into ROOT as plain root (every
     capability): the hooks this kernel lets it attach."""
-    port = e2e.free_port()
+    port = harness.free_port()
     proc = subprocess.Popen(
         ["unshare", "--mount", "--propagation", "private", "sh", "-c",
          'mount -t proc proc "$0/proc" && mount --rbind /sys "$0/sys" && '
@@ -225,14 +225,14 @@ class Container:
     def _find_leader(self):
         for _ in range(200):
             if self.proc.poll() is not None:
-                raise e2e.Failure(f"systemd-nspawn exited {self.proc.returncode}: "
+                raise harness.Failure(f"systemd-nspawn exited {self.proc.returncode}: "
                                   f"{self.proc.stdout.read().decode(errors='replace')}")
             kids = subprocess.run(["ps", "-o", "pid=", "--ppid", str(self.proc.pid)],
                                   capture_output=True, text=True).stdout.split()
             if kids:
                 return int(kids[0])
             time.sleep(0.05)
-        raise e2e.Failure("systemd-nspawn started no init")
+        raise harness.Failure("systemd-nspawn started no init")
 
     def wait_booted(self, timeout=120):
         """`systemctl is-system-running --wait`, once systemd listens."""
@@ -248,7 +248,7 @@ class Container:
         r = subprocess.run(["nsenter", "-t", str(self.leader), "-a"] + list(cmd),
                            capture_output=True, text=True, timeout=120)
         if check and r.returncode != 0:
-            raise e2e.Failure(f"{' '.join(cmd)} exited {r.returncode}: {r.stdout}{r.stderr}")
+            raise harness.Failure(f"{' '.join(cmd)} exited {r.returncode}: {r.stdout}{r.stderr}")
         return r
 
     def systemctl(self, *args):
@@ -276,7 +276,7 @@ class Container:
                 continue
             if nspid.split()[-1] == str(pid):
                 return int(p)
-        raise e2e.Failure(f"no host pid for the container's pid {pid}")
+        raise harness.Failure(f"no host pid for the container's pid {pid}")
 
     def poweroff(self):
         if self.proc.poll() is None:
@@ -298,7 +298,7 @@ class Container:
 
 
 def counts(port):
-    return e2e.by_hook(e2e.parse(e2e.scrape(port)), "_count")
+    return harness.by_hook(harness.parse(harness.scrape(port)), "_count")
 
 
 def bpf_ids():
@@ -325,7 +325,7 @@ def ours_left(before, timeout=10):
 
 def main_pid(c):
     pid = int(c.prop("MainPID") or 0)
-    e2e.check(pid > 0, f"the unit has a main pid ({pid})")
+    harness.check(pid > 0, f"the unit has a main pid ({pid})")
     return pid
 
 
@@ -358,7 +358,7 @@ def run_probes(c, variants):
                     f"--after-cursor={cursor}").stdout
         results[name] = dict(re.findall(r"^probe (\S+) (ALLOWED|REFUSED)$", out, re.M))
         if not results[name]:
-            raise e2e.Failure(f"the probe printed nothing under {name}: {out}")
+            raise harness.Failure(f"the probe printed nothing under {name}: {out}")
     return results
 
 
@@ -369,23 +369,23 @@ def check_sandbox(c):
     variants.update({d: [l] for d, l in zip(directives, lines)})
     res = run_probes(c, variants)
     none, unit = res["none"], res["unit"]
-    e2e.log("probe actions: without a sandbox / with the unit's:")
+    harness.log("probe actions: without a sandbox / with the unit's:")
     for a in none:
-        e2e.log(f"  {a:24s} {none[a]:8s} {unit.get(a)}")
+        harness.log(f"  {a:24s} {none[a]:8s} {unit.get(a)}")
     leaks = [a for a in none if none[a] == "ALLOWED" and unit.get(a) == "ALLOWED"
              and a not in ALLOWED_IN_FULL]
-    e2e.check(not leaks, "the unit's sandbox refuses every probe action a bare unit may do, "
+    harness.check(not leaks, "the unit's sandbox refuses every probe action a bare unit may do, "
               f"but {sorted(ALLOWED_IN_FULL)} ({leaks or 'none other'})")
     unknown = [d for d in directives if d not in PROOF and d not in UNPROVABLE]
-    e2e.check(not unknown, f"every sandbox directive of the unit has a proof or a reason "
+    harness.check(not unknown, f"every sandbox directive of the unit has a proof or a reason "
               f"({len(directives)} directives; without either: {unknown})")
     for d in directives:
         alone = res[d]
         if d in UNPROVABLE:
-            e2e.log(f"  {d}: not provable alone here: {UNPROVABLE[d]}")
+            harness.log(f"  {d}: not provable alone here: {UNPROVABLE[d]}")
             continue
         proven = [a for a in PROOF[d] if none.get(a) == "ALLOWED" and alone.get(a) == "REFUSED"]
-        e2e.check(proven == PROOF[d], f"{d} alone refuses {PROOF[d]} (allowed without it)"
+        harness.check(proven == PROOF[d], f"{d} alone refuses {PROOF[d]} (allowed without it)"
                   + ("" if proven == PROOF[d] else f"; refused: {proven}"))
 
 
@@ -393,13 +393,13 @@ def check_sandbox(c):
 
 def run(args):
     if os.geteuid() != 0:
-        e2e.skip("needs root (mmdebstrap, systemd-nspawn, BPF)")
+        harness.skip("needs root (mmdebstrap, systemd-nspawn, BPF)")
     for tool in ("mmdebstrap", "systemd-nspawn", "nsenter", "bpftool"):
         if not shutil.which(tool):
-            e2e.skip(f"{tool} is not installed (packaging/install-deps.sh --test)")
+            harness.skip(f"{tool} is not installed (packaging/install-deps.sh --test)")
     debs = sorted((os.path.join(args.deb_dir, f) for f in os.listdir(args.deb_dir)
                    if re.match(r"netstacklat-exporter_.*\.deb$", f)), key=os.path.getmtime)
-    e2e.check(bool(debs), f"a .deb in {args.deb_dir} (package_deb builds it)")
+    harness.check(bool(debs), f"a .deb in {args.deb_dir} (package_deb builds it)")
     timer = Timer()
     root = tempfile.mkdtemp(prefix="nstl-systemd-", dir="/var/tmp")
     c = None
@@ -409,21 +409,21 @@ def run(args):
             subprocess.run(["tar", "-C", root, "-xf", cached_rootfs(args.cache)], check=True)
         with timer.step("apt-get install the .deb"):
             install(root, debs[-1])
-        port = e2e.free_port()
+        port = harness.free_port()
         add_option(root, f"--web.listen-address=127.0.0.1:{port}")
         prepare_probes(root)
         with timer.step("plain root, for reference"):
             reference = plain_root_hooks(root)
-        e2e.log(f"plain root attaches {len(reference)} hooks: {sorted(reference)}")
+        harness.log(f"plain root attaches {len(reference)} hooks: {sorted(reference)}")
 
         with timer.step("boot to multi-user"):
             c = Container(root)
             state = c.wait_booted()
-        e2e.check(state in ("running", "degraded"), f"systemd booted ({state}): "
+        harness.check(state in ("running", "degraded"), f"systemd booted ({state}): "
                   + c.systemctl("--failed", "--no-legend").stdout.strip())
-        e2e.check(c.systemctl("is-enabled", UNIT).stdout.strip() == "enabled",
+        harness.check(c.systemctl("is-enabled", UNIT).stdout.strip() == "enabled",
                   "the package enabled the unit")
-        e2e.check(c.systemctl("is-active", UNIT).stdout.strip() == "active",
+        harness.check(c.systemctl("is-active", UNIT).stdout.strip() == "active",
                   "boot started it: active")
         wait_serving(port)
 
@@ -432,55 +432,55 @@ def run(args):
         with timer.step("systemctl start (returns at READY=1)"):
             r = c.systemctl("start", UNIT)
             try:
-                first = e2e.scrape(port)  # the first request after start returns
+                first = harness.scrape(port)  # the first request after start returns
             except OSError as err:
                 first = f"no answer: {err}"
-        e2e.check(r.returncode == 0, f"systemctl start exits 0 ({r.stderr.strip()})")
-        e2e.check("netstacklat_exporter_hook_attached" in first,
+        harness.check(r.returncode == 0, f"systemctl start exits 0 ({r.stderr.strip()})")
+        harness.check("netstacklat_exporter_hook_attached" in first,
                   "the first scrape after `systemctl start` returns is complete (Type=notify)")
-        e2e.check(c.systemctl("is-active", UNIT).stdout.strip() == "active", "active")
+        harness.check(c.systemctl("is-active", UNIT).stdout.strip() == "active", "active")
         attached = hooks_attached(first)
-        e2e.check(attached == reference, f"the unit attaches what plain root attaches: "
+        harness.check(attached == reference, f"the unit attaches what plain root attaches: "
                   f"{len(attached)} of 8 ({sorted(attached)}; STATUS: {c.prop('StatusText')})")
 
-        e2e.send_traffic()
+        harness.send_traffic()
         live = counts(port)
-        e2e.check(live.get("tcp-socket-read", 0) > 0 and live.get("udp-socket-read", 0) > 0,
+        harness.check(live.get("tcp-socket-read", 0) > 0 and live.get("udp-socket-read", 0) > 0,
                   f"live histograms: {live}")
 
         pid = main_pid(c)
         host_pid = c.host_pid(pid)
-        e2e.check_no_thread_capabilities(host_pid, CAP_BPF_PERFMON, "under systemd")
-        seccomp = {st["Seccomp"] for st in e2e.thread_status(host_pid).values()}
-        e2e.check(seccomp == {"2"}, f"every thread runs under a seccomp filter ({seccomp})")
+        harness.check_no_thread_capabilities(host_pid, CAP_BPF_PERFMON, "under systemd")
+        seccomp = {st["Seccomp"] for st in harness.thread_status(host_pid).values()}
+        harness.check(seccomp == {"2"}, f"every thread runs under a seccomp filter ({seccomp})")
 
         c0 = sum(counts(port).values())
         with timer.step("systemctl reload"):
             r = c.systemctl("reload", UNIT)
-        e2e.check(r.returncode == 0 and c.systemctl("is-active", UNIT).stdout.strip() == "active"
+        harness.check(r.returncode == 0 and c.systemctl("is-active", UNIT).stdout.strip() == "active"
                   and int(c.prop("MainPID")) == pid, "reload: still active, same main pid"
                   + ("" if r.returncode == 0 else f" ({r.stderr.strip()}; {c.journal(UNIT)})"))
         c1 = sum(counts(port).values())
-        e2e.check(c1 >= c0, f"reload keeps the counts ({c0:.0f} -> {c1:.0f})")
+        harness.check(c1 >= c0, f"reload keeps the counts ({c0:.0f} -> {c1:.0f})")
         log = c.journal(UNIT)
         for line in ("attached at", "dropped all capabilities", "no capability in any of",
                      "serving /metrics", "reloaded"):
-            e2e.check(line in log, f"the journal has '{line}'")
+            harness.check(line in log, f"the journal has '{line}'")
         warnings = c.journal(UNIT, "-p", "warning")
         missing = set(reference) ^ {"ip-start", "tcp-start", "udp-start", "tcp-socket-enqueued",
                                      "udp-socket-enqueued", "tcp-socket-read", "udp-socket-read",
                                      "netif-receive"}
-        e2e.check(all(f"hook {h} not attached" in warnings for h in missing),
+        harness.check(all(f"hook {h} not attached" in warnings for h in missing),
                   f"journalctl -p warning shows the hooks this kernel lacks ({sorted(missing)})")
         errors = c.journal(UNIT, "-p", "err").strip()
-        e2e.check(errors in ("", "-- No entries --"), f"journalctl -p err: nothing ({errors!r})")
+        harness.check(errors in ("", "-- No entries --"), f"journalctl -p err: nothing ({errors!r})")
 
         with timer.step("sandbox probes"):
             check_sandbox(c)
         score = c.run("systemd-analyze", "security", "--no-pager", UNIT).stdout
         level = re.search(r"Overall exposure level for \S+: (\S+ \S+)", score)
-        e2e.log(f"systemd-analyze security: exposure {level.group(1) if level else score}")
-        e2e.check(level is not None and float(level.group(1).split()[0]) <= 2.0,
+        harness.log(f"systemd-analyze security: exposure {level.group(1) if level else score}")
+        harness.check(level is not None and float(level.group(1).split()[0]) <= 2.0,
                   "exposure score 2.0 or better")
 
         with timer.step("kill -9, restarted by systemd"):
@@ -493,21 +493,21 @@ def run(args):
                     break
                 time.sleep(0.2)
             wait_serving(port)
-        e2e.check(new not in (0, pid), f"Restart=on-failure: back with main pid {new} "
+        harness.check(new not in (0, pid), f"Restart=on-failure: back with main pid {new} "
                   f"(was {pid}), NRestarts={c.prop('NRestarts')}")
-        e2e.check_no_thread_capabilities(c.host_pid(new), CAP_BPF_PERFMON, "after the restart")
+        harness.check_no_thread_capabilities(c.host_pid(new), CAP_BPF_PERFMON, "after the restart")
 
         with timer.step("systemctl stop"):
             c.systemctl("stop", UNIT)
         left = ours_left(before)
-        e2e.check(c.systemctl("is-active", UNIT).stdout.strip() == "inactive" and not left,
+        harness.check(c.systemctl("is-active", UNIT).stdout.strip() == "inactive" and not left,
                   f"stopped: inactive, no BPF program, map or link of ours left ({left})")
     finally:
         if c:
             with timer.step("poweroff"):
                 c.poweroff()
         shutil.rmtree(root, ignore_errors=True)
-        e2e.log("steps: " + ", ".join(f"{n} {t:.1f} s" for n, t in timer.steps))
+        harness.log("steps: " + ", ".join(f"{n} {t:.1f} s" for n, t in timer.steps))
 
 
 def main():
@@ -517,7 +517,7 @@ def main():
     p.add_argument("--cache", default=os.environ.get("NSTL_ROOTFS_CACHE",
                                                      "/var/cache/netstacklat-tests"))
     args = p.parse_args()
-    return e2e.run_reporting(run, args)
+    return harness.run_reporting(run, args)
 
 
 if __name__ == "__main__":
