@@ -33,7 +33,7 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
-import e2e_test as e2e  # noqa: E402  (daemon start, ports, skip rules)
+import harness  # noqa: E402  (daemon start, ports, skip rules)
 
 NS_A, NS_B = "nstl-bench-a", "nstl-bench-b"
 # Only inside the test namespaces.
@@ -157,7 +157,7 @@ def daemon_with(args, port, config):
     path = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"nstl-bench-{os.getpid()}.yaml")
     with open(path, "w") as f:
         f.write(config)
-    return e2e.start_daemon(args.daemon, port, 120, extra=[f"--config.file={path}"])
+    return harness.start_daemon(args.daemon, port, 120, extra=[f"--config.file={path}"])
 
 
 PART_KINDS = ("necessary+hol-load", "necessary+protocol-read", "necessary+task-netns")
@@ -179,7 +179,7 @@ def start_references(args, kinds, refs):
 
 
 def bench_bpf(args, label, variant):
-    port = e2e.free_port()
+    port = harness.free_port()
     # Programs on one attach point run in the order they were attached, and
     # the first pays the cache misses on the skb and socket lines for all
     # that follow. So the empty and the necessary-work programs go first
@@ -196,10 +196,10 @@ def bench_bpf(args, label, variant):
     daemon = daemon_with(args, port, CONFIGS[variant])
     rest = REF_KINDS if args.ours_first else [k for k in REF_KINDS if k not in first]
     helpers.append(start_references(args, rest, refs))
-    metrics = e2e.parse(e2e.scrape(port))
+    metrics = harness.parse(harness.scrape(port))
     ours = {int(l["id"]): l["program"] for n, l, _ in metrics
             if n == "ebpf_exporter_ebpf_program_info"}
-    old = e2e.set_bpf_stats("1")
+    old = harness.set_bpf_stats("1")
     cells = []
     try:
         for i, (path, fam, cls) in enumerate(matrix_cells()):
@@ -207,7 +207,7 @@ def bench_bpf(args, label, variant):
             run_class(path, fam, cls, args.cell_seconds, 21000 + i)
             cells.append((f"{path}-{fam}-{cls}", before, prog_stats()))
     finally:
-        e2e.set_bpf_stats(old)
+        harness.set_bpf_stats(old)
         for floor in helpers:
             floor.stdin.close()
             floor.wait(timeout=30)
@@ -312,7 +312,7 @@ def pct(xs, p):
 
 def bench_scrape(args):
     for label_sets in (7, 100, 2100):
-        port = e2e.free_port()
+        port = harness.free_port()
         helper = subprocess.Popen([args.scrape, str(label_sets), str(port)],
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         raw_med = raw_p99 = entries = None
@@ -379,7 +379,7 @@ def bench_packet_path(args):
     for state in ("off", "on", "off2", "on2"):  # interleaved against drift
         daemon = None
         if state.startswith("on"):
-            daemon = daemon_with(args, e2e.free_port(), CONFIGS["all-netns"])
+            daemon = daemon_with(args, harness.free_port(), CONFIGS["all-netns"])
         try:
             results[state] = (iperf_gbps(args.seconds), *pingpong_us(args.seconds))
         finally:
@@ -404,12 +404,12 @@ def bench_packet_path(args):
 # --- 4. footprint ------------------------------------------------------------------
 
 def bench_footprint(args):
-    port = e2e.free_port()
-    daemon = e2e.start_daemon(args.daemon, port, 120)
+    port = harness.free_port()
+    daemon = harness.start_daemon(args.daemon, port, 120)
     try:
-        start = e2e.rss_kb(daemon.pid)
+        start = harness.rss_kb(daemon.pid)
         timed_scrapes(port, args.footprint_scrapes)
-        after = e2e.rss_kb(daemon.pid)
+        after = harness.rss_kb(daemon.pid)
         cpu0 = proc_cpu_seconds(daemon.pid)
         time.sleep(args.idle)
         idle = proc_cpu_seconds(daemon.pid) - cpu0
@@ -474,7 +474,7 @@ def main():
     args.footprint_scrapes = 20 if args.smoke else 1000
     args.idle = 2 if args.smoke else 60
     if os.geteuid() != 0:
-        e2e.skip("needs root (BPF, network namespaces)")
+        harness.skip("needs root (BPF, network namespaces)")
     sections = args.sections.split(",")
     print(f"# {os.uname().release}, {os.cpu_count()} CPUs, {time.strftime('%Y-%m-%d')}")
     try:
