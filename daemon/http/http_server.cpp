@@ -384,7 +384,16 @@ class HttpServer::Loop {
   // --- TLS and plain I/O ----------------------------------------------------
 
   // A read or write must wait: watch for what it waits for.
-  void Await(Connection& c, Io io) { SetInterest(c, io == Io::kWantRead ? EPOLLIN : EPOLLOUT); }
+  // True if the read or write was done; otherwise watches for what it
+  // waits for, or closes the connection (c is then gone), and is false.
+  bool Proceed(Connection& c, Io io) {
+    if (io == Io::kDone) return true;
+    if (io == Io::kClosed)
+      Close(c);
+    else
+      SetInterest(c, io == Io::kWantRead ? EPOLLIN : EPOLLOUT);
+    return false;
+  }
 
   // The peer sent handshake bytes: the next step goes to the TLS thread;
   // the loop does not watch the socket until it reports.
@@ -433,15 +442,7 @@ class HttpServer::Loop {
       char buf[4096];
       const size_t room = std::min(sizeof(buf), limits_.max_head_bytes + 1 - c.in.size());
       size_t n = 0;
-      const Io io = Receive(c, buf, room, &n);
-      if (io == Io::kWantRead || io == Io::kWantWrite) {
-        Await(c, io);
-        return;
-      }
-      if (io == Io::kClosed) {
-        Close(c);
-        return;
-      }
+      if (!Proceed(c, Receive(c, buf, room, &n))) return;
       if (!c.got_bytes) {
         // The head must now be complete within request_timeout.
         c.got_bytes = true;
@@ -534,15 +535,7 @@ class HttpServer::Loop {
       const std::string& part = in_head ? head : *c.out.body;
       const size_t at = in_head ? c.out_sent : c.out_sent - head.size();
       size_t n = 0;
-      const Io io = Send(c, part.data() + at, part.size() - at, &n);
-      if (io == Io::kWantRead || io == Io::kWantWrite) {
-        Await(c, io);
-        return;
-      }
-      if (io == Io::kClosed) {
-        Close(c);
-        return;
-      }
+      if (!Proceed(c, Send(c, part.data() + at, part.size() - at, &n))) return;
       c.out_sent += n;
       if (n > 0) Progressed(c, now);
     }
