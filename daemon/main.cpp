@@ -27,7 +27,6 @@
 #include "ops/reporter.h"
 #include "ops/signals.h"
 #include "serve/web_server.h"
-#include "version.h"
 
 namespace netstacklat {
 namespace {
@@ -71,11 +70,8 @@ int Run(const Options& opts) {
   collector->SetReloadResult(true, Collector::UnixSeconds());
   collector->SetExemplarIntervals([&bpf] { return bpf.CloseExemplarInterval(); },
                                   web ? daemon.histogram.exemplar_interval_seconds : 0);
-  if (!web) {  // --report-once: wait (SIGTERM cuts it short), print, exit
-    Reporter reporter(*collector);
-    spdlog::info("reporting the next {} s", opts.report_once);
-    SleepUnlessTerminated(opts.report_once, signals);
-    reporter.Print();
+  if (!web) {
+    ReportOnce(*collector, opts.report_once, signals);
     return 0;
   }
   web->Register(collector);
@@ -118,12 +114,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "netstacklat-exporter: %s\n", e.what());
     return 2;
   }
-  if (opts.show_help) {
-    std::fputs(UsageText().c_str(), stdout);
-    return 0;
-  }
-  if (opts.show_version) {
-    std::printf("netstacklat-exporter, version %s (revision: %s)\n", kVersion, kRevision);
+  if (const auto info = InfoText(opts)) {
+    std::fputs(info->c_str(), stdout);
     return 0;
   }
   SetUpLogging(opts.log_level, opts.log_no_timestamps);

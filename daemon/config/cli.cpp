@@ -8,6 +8,7 @@
 #include "base/errors.h"
 #include "config/listen_address.h"
 #include "config/web_config.h"
+#include "version.h"
 
 namespace netstacklat {
 namespace {
@@ -148,6 +149,14 @@ DaemonConfig ResolveConfig(const Options& o) {
   if (o.web_config_file) c.web_config_file = *o.web_config_file;
   if (!c.web_config_file.empty()) c.web = LoadWebConfigFile(c.web_config_file);
   return c;
+}
+
+std::optional<std::string> InfoText(const Options& options) {
+  if (options.show_help) return UsageText();
+  if (options.show_version)
+    return std::string("netstacklat-exporter, version ") + kVersion + " (revision: " + kRevision +
+           ")\n";
+  return std::nullopt;
 }
 
 }  // namespace netstacklat

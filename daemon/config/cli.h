@@ -35,6 +35,9 @@ struct Options {
 Options ParseCommandLine(const std::vector<std::string>& args);
 
 std::string UsageText();
+// What --help or --version print (help wins), or nothing if neither was
+// given.
+std::optional<std::string> InfoText(const Options& options);
 
 // The config file (or the defaults) with the flags applied over it.
 DaemonConfig ResolveConfig(const Options& options);

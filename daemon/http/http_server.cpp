@@ -16,13 +16,13 @@
 #include <deque>
 #include <memory>
 #include <thread>
-#include <tuple>
 #include <unordered_map>
 #include <vector>
 
 #include "base/errors.h"
 #include "http/client_sources.h"
 #include "http/connection.h"
+#include "http/eviction.h"
 #include "http/server_threads.h"
 #include "http/tls_context.h"
 
@@ -272,47 +272,11 @@ class HttpServer::Loop {
     Close(c);
   }
 
-  // Which connections may be closed to make room, lowest rank first (-1:
-  // none): without a complete request or closing (the cheapest to lose, and
-  // an attacker's first), writes nobody takes, idle kept connections (a
-  // scraper's, between scrapes). Handling is our own work: never. Known
-  // clients' connections come after everyone else's (EvictOne).
-  int EvictionRank(const Connection& c, Clock::time_point now) const {
-    switch (c.state) {
-      case State::kHandshake:
-      case State::kLingering:
-        return 0;
-      case State::kReading:
-        return c.completed == 0 || c.got_bytes ? 0 : 2;
-      case State::kWriting:
-        return now - c.last_progress >= limits_.stalled_write_grace ? 1 : -1;
-      case State::kHandling:
-        return -1;
-    }
-    return -1;
-  }
-
-  // Since when the connection has waited (for its peer).
-  static Clock::time_point WaitingSince(const Connection& c) {
-    return c.state == State::kWriting ? c.last_progress : c.waiting_since;
-  }
-
   // Closes one connection (of `only_client`'s, if given) to make room, in
-  // the order the header states; false if none may go.
+  // the order eviction.h states; false if none may go.
   bool EvictOne(Clock::time_point now, const std::string* only_client) {
-    Connection* victim = nullptr;
-    std::tuple<bool, int, int64_t, Clock::time_point> worst{};
-    for (auto& [id, c] : conns_) {
-      if (only_client && c->client != *only_client) continue;
-      const int rank = EvictionRank(*c, now);
-      if (rank < 0) continue;
-      const auto key = std::make_tuple(
-          c->known, rank, -static_cast<int64_t>(sources_.Connections(c->client)), WaitingSince(*c));
-      if (!victim || key < worst) {
-        victim = c.get();
-        worst = key;
-      }
-    }
+    Connection* victim =
+        ChooseEvictee(conns_, sources_, now, limits_.stalled_write_grace, only_client);
     if (!victim) return false;
     ++stats_.evicted;
     Abort(*victim);
@@ -574,30 +538,13 @@ class HttpServer::Loop {
     }
   }
 
-  // Answers that stalled writes hold (their clients took no byte for
-  // kStalledForBytes: a reader takes some every round trip) stay within
-  // max_stalled_bytes: before a large
-  // answer goes out, the longest-stalled are reset until they fit. Shared
-  // bodies are counted once per connection (a bound, not an estimate), so
-  // 256 clients that never read scrapes of 10.5 MB (2,100 label sets)
-  // cannot pin a body per collection for write_stall_timeout each.
+  // Before a large answer goes out: stalled answers stay within
+  // max_stalled_bytes (eviction.h).
   void LimitStalledBytes(Clock::time_point now) {
-    std::vector<std::pair<Clock::time_point, uint64_t>> stalled;  // last progress, id
-    size_t held = 0;
-    for (auto& [id, c] : conns_) {
-      if (c->state != State::kWriting || !c->out.body || now - c->last_progress < kStalledForBytes)
-        continue;
-      held += c->out.body->size();
-      stalled.emplace_back(c->last_progress, id);
-    }
-    if (held <= limits_.max_stalled_bytes) return;
-    std::sort(stalled.begin(), stalled.end());
-    for (const auto& [since, id] : stalled) {
-      Connection& c = *conns_.at(id);
-      held -= c.out.body->size();
+    for (uint64_t id :
+         StalledOverBudget(conns_, now, kStalledForBytes, limits_.max_stalled_bytes)) {
       ++stats_.evicted;
-      Abort(c);
-      if (held <= limits_.max_stalled_bytes) return;
+      Abort(*conns_.at(id));
     }
   }
 
@@ -641,7 +588,7 @@ class HttpServer::Loop {
 
   // Owned by the loop thread.
   ClientSources sources_;
-  std::unordered_map<uint64_t, std::unique_ptr<Connection>> conns_;
+  Connections conns_;
   uint64_t next_id_ = kFirstConnectionId;
   Clock::time_point next_expiry_ = Clock::time_point::max();
   std::deque<uint64_t> ready_;  // connections with a buffered next request

@@ -20,14 +20,12 @@
 //     buffers, otherwise looks idle;
 //   - at most max_connections are open, and max_connections_per_client
 //     from one address; a new one evicts another (from its own address
-//     when that is at its cap), in this order: connections of clients not
-//     known (client_sources.h: no 2xx answer lately) before known ones;
-//     then connections without a complete request (TLS handshake, head
-//     arriving) or closing, writes stalled for stalled_write_grace
-//     (clients that pipeline and never read), idle kept connections; then
-//     from the address holding the most connections; then the one waiting
-//     longest. So clients that send nothing, or never read, cannot lock out
-//     a scraper, and a scraper's kept connection goes last.
+//     when that is at its cap) in the order eviction.h states: clients
+//     not known before known ones, connections with no complete request
+//     or stalled writes before idle kept ones, the heaviest address and
+//     the longest waiter first. So clients that send nothing, or never
+//     read, cannot lock out a scraper, and a scraper's kept connection
+//     goes last.
 // TLS handshakes (~1 ms of CPU each with RSA-2048, nothing for a client
 // replaying a ClientHello) run on a thread of their own ("nstl-tls"), known
 // clients' first, then one per address in turn (handshake_queue.h), so a

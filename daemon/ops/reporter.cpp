@@ -1,8 +1,11 @@
 #include "ops/reporter.h"
 
+#include <spdlog/spdlog.h>
+
 #include <cstdio>
 
 #include "ops/report.h"
+#include "ops/signals.h"
 
 namespace netstacklat {
 namespace {
@@ -31,6 +34,13 @@ void Reporter::Print() {
   std::fflush(stdout);
   last_ = std::move(now);
   since_ = t;
+}
+
+void ReportOnce(Collector& collector, double seconds, const sigset_t& signals) {
+  Reporter reporter(collector);
+  spdlog::info("reporting the next {} s", seconds);
+  SleepUnlessTerminated(seconds, signals);
+  reporter.Print();
 }
 
 }  // namespace netstacklat

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <prometheus/metric_family.h>
+#include <signal.h>
 
 #include "metrics/collector.h"
 #include "metrics/exemplar.h"
@@ -22,5 +23,9 @@ class Reporter {
   prometheus::MetricFamily last_;
   double since_;
 };
+
+// --report-once: reports the `seconds` from now (SIGTERM or SIGINT cut
+// them short, `signals` blocked) once.
+void ReportOnce(Collector& collector, double seconds, const sigset_t& signals);
 
 }  // namespace netstacklat

@@ -42,7 +42,6 @@ increments would lose counts).
 
 Exit codes: 0 pass, 1 fail, 77 skipped (never under CI=true).
 """
-import argparse
 import multiprocessing
 import os
 import socket
@@ -412,8 +411,6 @@ def tun_case(port):
 
 
 def run(args):
-    if os.geteuid() != 0:
-        harness.skip("needs root (BPF, network namespaces)")
     hogs = []
     proc = None
     setup()
@@ -472,19 +469,14 @@ def main():
         fn = peer_recv if role == "recv" else peer_send
         fn(proto, addr, int(port), int(size), int(count))
         return 0
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--daemon", required=True)
-    p.add_argument("--senders", type=int, default=1)
-    p.add_argument("--cpu-hog", action="store_true")
-    p.add_argument("--classes", default=",".join(CLASSES))
-    p.add_argument("--no-tun", dest="tun", action="store_false",
-                   help="leave out the tun reader case")
-    p.add_argument("--atomic-increments", default="auto", choices=("auto", "true", "false"),
-                   help="the daemon's histogram.atomic_increments")
-    args = p.parse_args()
-    return harness.run_reporting(run, args)
-
+    return harness.root_test_main(__doc__, run, [
+        ("--senders", dict(type=int, default=1)),
+        ("--cpu-hog", dict(action="store_true")),
+        ("--classes", dict(default=",".join(CLASSES))),
+        ("--no-tun", dict(dest="tun", action="store_false", help="leave out the tun reader case")),
+        ("--atomic-increments", dict(default="auto", choices=("auto", "true", "false"),
+                                     help="the daemon's histogram.atomic_increments"))],
+        needs="needs root (BPF, network namespaces)")
 
 if __name__ == "__main__":
     sys.exit(main())

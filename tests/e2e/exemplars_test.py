@@ -15,7 +15,6 @@ delayed flow's exemplar.
 
 Exit codes: 0 pass, 1 fail, 77 skipped (never under CI=true).
 """
-import argparse
 import json
 import os
 import re
@@ -228,18 +227,17 @@ def check_prometheus(port, workdir, dashboard):
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--daemon", required=True)
-    p.add_argument("--prometheus", action="store_true",
-                   help="also let a real Prometheus with exemplar storage scrape it")
-    p.add_argument("--dashboard", help="the Grafana dashboard whose exemplar queries to run "
-                   "(with --prometheus)")
-    args = p.parse_args()
-    if os.geteuid() != 0:
-        harness.skip("needs root to load BPF programs")
+    return harness.root_test_main(__doc__, run_in_workdir, [
+        ("--prometheus", dict(action="store_true",
+                              help="also let a real Prometheus with exemplar storage scrape it")),
+        ("--dashboard", dict(help="the Grafana dashboard whose exemplar queries to run "
+                                  "(with --prometheus)"))])
+
+
+def run_in_workdir(args):
     with tempfile.TemporaryDirectory(prefix="nstl-exemplars-") as d:
         args.workdir = d
-        return harness.run_reporting(run, args)
+        run(args)
 
 
 if __name__ == "__main__":

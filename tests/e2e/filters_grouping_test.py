@@ -9,7 +9,6 @@ Each case starts the daemon with a config, sends TCP traffic to receivers
 in the test's cgroups, and checks which tcp-socket-read series grew (the
 cgroups keep the daemon's own HTTP reads out of the picture).
 Exit 0 pass, 1 fail, 77 skipped (never under CI=true)."""
-import argparse
 import os
 import signal
 import socket
@@ -276,11 +275,10 @@ def map_full_case(daemon, traffic):
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--daemon", required=True)
-    args = p.parse_args()
-    if os.geteuid() != 0:
-        harness.skip("needs root (BPF, network namespaces, cgroups)")
+    return harness.root_test_main(__doc__, run, needs="needs root (BPF, network namespaces, cgroups)")
+
+
+def run(args):
     setup()
     recv_lo = Receiver("127.0.0.1", "a")               # root netns, lo, cgroup a
     recv_veth = Receiver("10.198.0.1", "b")            # root netns, nstl-f0, cgroup b
@@ -319,9 +317,6 @@ def main():
         run_case(args.daemon, "pid filter",
                  both + f"filters: {{pids: [{recv_lo.proc.pid}]}}\n", lambda: (lo(), veth()),
                  {(a, None): True, (b, None): False})
-    except harness.Failure as err:
-        harness.log(f"FAIL: {err}")
-        return 1
     finally:
         for r in (recv_lo, recv_veth, recv_nsb):
             r.stop()
@@ -333,8 +328,6 @@ def main():
                 pass
         if CGROUP2 == MOUNTED:
             subprocess.run(["umount", MOUNTED], capture_output=True)
-    harness.log("PASS")
-    return 0
 
 
 if __name__ == "__main__":

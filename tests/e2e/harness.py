@@ -86,18 +86,21 @@ def run_with_tempdir(prefix, body):
     return 0
 
 
-def root_test_main(doc, run, options=()):
-    """The main() of a test that needs root: --daemon, and `options` as
-    (flag, default, help) triples; exits through run_reporting(run, args)
-    or skip()."""
+def root_test_main(doc, run, options=(), needs="needs root to load BPF programs", tools=()):
+    """The main() of every e2e test: parses --daemon and `options`, pairs of
+    (flag, argparse keywords); skips without root (`needs` says why) or
+    without one of `tools`; returns run_reporting(run, args)."""
     p = argparse.ArgumentParser(description=doc,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--daemon", required=True)
-    for flag, default, text in options:
-        p.add_argument(flag, default=default, help=text)
+    for flag, keywords in options:
+        p.add_argument(flag, **keywords)
     args = p.parse_args()
     if os.geteuid() != 0:
-        skip("needs root to load BPF programs")
+        skip(needs)
+    for tool in tools:
+        if not shutil.which(tool):
+            skip(f"{tool} is not installed")
     return run_reporting(run, args)
 
 

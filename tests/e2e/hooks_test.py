@@ -7,9 +7,7 @@ SIGTERM and check that no BPF program or link of ours is left behind.
 Exit codes: 0 pass, 1 fail, 77 skipped (with the reason printed; never under
 CI=true, where a skip is a failure).
 """
-import argparse
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -19,6 +17,8 @@ import harness
 
 
 def run(args):
+    if not os.path.exists("/sys/kernel/btf/vmlinux"):
+        harness.skip("the kernel has no BTF (/sys/kernel/btf/vmlinux)")
     attached = [h for h in args.expect_attached.split(",") if h]
     detached = [h for h in (args.expect_detached or "").split(",") if h]
     listing = subprocess.run([args.daemon, "--list-hooks"], capture_output=True, text=True,
@@ -91,38 +91,25 @@ def run(args):
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--daemon", required=True)
-    p.add_argument("--expect-attached", required=True)
-    p.add_argument("--expect-detached")
-    p.add_argument("--expect-disabled", default="", help="hooks the config disables")
-    p.add_argument("--config-file", help="--config.file for the daemon")
-    p.add_argument("--expect-fentry", action="store_true",
-                   help="hooks must use their fentry/fexit attach points")
-    p.add_argument("--min-mean", type=float, default=1e-6,
-                   help="lowest plausible mean latency to a socket read, in seconds")
-    # Loopback TCP keeps its mono delivery time until ip_local_deliver, where
-    # the kernel stamps it again: tcp-start is then well under 1 us later.
-    p.add_argument("--min-mean-early", type=float, default=5e-8,
-                   help="the same for the hooks before the socket read")
-    p.add_argument("--start-timeout", type=float, default=60)
-    p.add_argument("--caps", help="run the daemon as nobody with only these capabilities, "
-                   "setpriv syntax, e.g. +bpf,+perfmon")
-    args = p.parse_args()
-
-    if os.geteuid() != 0:
-        harness.skip("needs root to load BPF programs (CAP_BPF, CAP_PERFMON)")
-    if not os.path.exists("/sys/kernel/btf/vmlinux"):
-        harness.skip("the kernel has no BTF (/sys/kernel/btf/vmlinux)")
-    if not shutil.which("bpftool"):
-        raise SystemExit("bpftool not found")
-    try:
-        run(args)
-    except harness.Failure as e:
-        harness.log(f"FAIL: {e}")
-        sys.exit(1)
-    harness.log("PASS")
+    return harness.root_test_main(__doc__, run, [
+        ("--expect-attached", dict(required=True)),
+        ("--expect-detached", dict()),
+        ("--expect-disabled", dict(default="", help="hooks the config disables")),
+        ("--config-file", dict(help="--config.file for the daemon")),
+        ("--expect-fentry", dict(action="store_true",
+                                 help="hooks must use their fentry/fexit attach points")),
+        ("--min-mean", dict(type=float, default=1e-6,
+                            help="lowest plausible mean latency to a socket read, in seconds")),
+        # Loopback TCP keeps its mono delivery time until ip_local_deliver,
+        # where the kernel stamps it again: tcp-start is then well under 1 us
+        # later.
+        ("--min-mean-early", dict(type=float, default=5e-8,
+                                  help="the same for the hooks before the socket read")),
+        ("--start-timeout", dict(type=float, default=60)),
+        ("--caps", dict(help="run the daemon as nobody with only these capabilities, "
+                             "setpriv syntax, e.g. +bpf,+perfmon"))],
+        needs="needs root to load BPF programs (CAP_BPF, CAP_PERFMON)", tools=("bpftool",))
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

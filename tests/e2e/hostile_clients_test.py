@@ -18,15 +18,14 @@ or partial 200.
             are still answered (the longest waiters are evicted).
 Prints the figures. Exit 0 pass, 1 fail, 77 skipped (never under CI=true).
 """
-import argparse
 import os
 import resource
-import shutil
 import signal
 import socket
 import ssl
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
@@ -291,30 +290,24 @@ def flood(daemon):
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--daemon", required=True)
-    p.add_argument("--cases", default="startup,http,tls,flood")
-    args = p.parse_args()
-    if os.geteuid() != 0:
-        harness.skip("needs root (the daemon loads BPF)")
-    for tool in ("openssl",):
-        if not shutil.which(tool):
-            harness.skip(f"{tool} is not installed")
+    return harness.root_test_main(__doc__, run, [("--cases", dict(default="startup,http,tls,flood"))],
+                                  needs="needs root (the daemon loads BPF)", tools=("openssl",))
+
+
+def run(args):
     raise_fd_limit(1024)
     cases_wanted = args.cases.split(",")
-
-    def cases(d):
-        if "startup" in cases_wanted:
-            startup(args.daemon)
-        if "http" in cases_wanted:
-            hostile(args.daemon)
-        if "tls" in cases_wanted:
+    if "startup" in cases_wanted:
+        startup(args.daemon)
+    if "http" in cases_wanted:
+        hostile(args.daemon)
+    if "tls" in cases_wanted:
+        with tempfile.TemporaryDirectory(prefix="nstl-serving-") as d:
             harness.make_pki(d)
             hostile(args.daemon, tls_dir=d)
-        if "flood" in cases_wanted:
-            flood(args.daemon)
+    if "flood" in cases_wanted:
+        flood(args.daemon)
 
-    return harness.run_with_tempdir("nstl-serving-", cases)
 
 if __name__ == "__main__":
     sys.exit(main())

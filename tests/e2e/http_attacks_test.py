@@ -302,8 +302,8 @@ def run(args):
 
 
 def main():
-    return harness.root_test_main(__doc__, run, [("--attacks", ",".join(ATTACKS), "which attacks, comma-separated")])
-
+    return harness.root_test_main(__doc__, run, [
+        ("--attacks", dict(default=",".join(ATTACKS), help="which attacks, comma-separated"))])
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -475,8 +475,8 @@ def run(args):
 
 
 def main():
-    return harness.root_test_main(__doc__, run, [("--transports", "http,tls", "http, tls or both")])
-
+    return harness.root_test_main(__doc__, run, [
+        ("--transports", dict(default="http,tls", help="http, tls or both"))])
 
 if __name__ == "__main__":
     sys.exit(main())

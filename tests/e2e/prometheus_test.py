@@ -5,7 +5,6 @@ and of the Prometheus rules, with the dashboard variables replaced by real
 label values, must return a non-empty result without error.
 
 Exit codes: 0 pass, 1 fail, 77 skipped (never under CI=true)."""
-import argparse
 import json
 import os
 import re
@@ -52,16 +51,12 @@ def keep_traffic_flowing(stop):
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--daemon", required=True)
-    p.add_argument("--dashboard", required=True)
-    p.add_argument("--rules", required=True)
-    args = p.parse_args()
-    if os.geteuid() != 0:
-        harness.skip("needs root to load BPF programs")
-    for tool in ("prometheus", "promtool"):
-        if not shutil.which(tool):
-            raise SystemExit(f"{tool} not found (Debian package prometheus)")
+    return harness.root_test_main(__doc__, run, [("--dashboard", dict(required=True)),
+                                                 ("--rules", dict(required=True))],
+                                  tools=("prometheus", "promtool"))
+
+
+def run(args):
     harness.MESSAGES = 50  # background traffic: keep each round short
 
     workdir = tempfile.mkdtemp(prefix="nstl-prom-")
@@ -93,9 +88,6 @@ def main():
                 harness.check(len(result) > 0,
                           f"{where}{f' (hook {hook})' if hook else ''}: {len(result)} series "
                           f"for {q[:90]}")
-    except harness.Failure as err:
-        harness.log(f"FAIL: {err}")
-        return 1
     finally:
         stop.set()
         for proc in (prom, daemon):
@@ -103,8 +95,6 @@ def main():
                 proc.send_signal(signal.SIGTERM)
                 proc.wait(timeout=30)
         shutil.rmtree(workdir, ignore_errors=True)
-    harness.log("PASS")
-    return 0
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ missing mounts, loses no counts, and leaves nothing behind after stop.
   - Cycles: CYCLES start/stop (SIGTERM) leave no BPF program, map or link.
 Prints the figures. Exit 0 pass, 1 fail, 77 skipped (never under CI=true).
 """
-import argparse
 import os
 import re
 import signal
@@ -77,15 +76,10 @@ def run_load(port, seconds, concurrency):
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--daemon", required=True)
-    p.add_argument("--cycles", type=int, default=100)
-    p.add_argument("--load-seconds", type=int, default=60)
-    p.add_argument("--concurrency", type=int, default=50)
-    args = p.parse_args()
-    if os.geteuid() != 0:
-        harness.skip("needs root to load BPF programs")
-    return harness.run_reporting(run, args)
+    return harness.root_test_main(__doc__, run, [
+        ("--cycles", dict(type=int, default=100)),
+        ("--load-seconds", dict(type=int, default=60)),
+        ("--concurrency", dict(type=int, default=50))])
 
 
 def plain_root_start(daemon):

@@ -7,7 +7,6 @@ read by this process; both daemons filter socket reads by this pid, so
 udp-socket-read sees exactly these and the report's count and the /metrics
 delta must both be N.
 Exit 0 pass, 1 fail, 77 skipped (never under CI=true)."""
-import argparse
 import os
 import re
 import socket
@@ -21,11 +20,10 @@ N = 60
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--daemon", required=True)
-    args = p.parse_args()
-    if os.geteuid() != 0:
-        harness.skip("needs root to load BPF programs")
+    return harness.root_test_main(__doc__, run)
+
+
+def run(args):
     config = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"nstl-report-{os.getpid()}.yaml")
     with open(config, "w") as f:
         f.write(f"filters: {{pids: [{os.getpid()}]}}\n")
@@ -65,15 +63,10 @@ def main():
                   f"pid={os.getpid()} " in slow.group(2),
                   f"the report names udp-socket-read's slowest datagram: its flow to port "
                   f"{port} and this reader (pid {os.getpid()})")
-    except harness.Failure as err:
-        harness.log(f"FAIL: {err}")
-        return 1
     finally:
         serving.terminate()
         serving.wait(timeout=20)
         os.unlink(config)
-    harness.log("PASS")
-    return 0
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ reads, so their difference is what the filter removed):
           has it; this machine's kernel does not).
 
 Exit 0 pass, 1 fail, 77 skipped (never under CI=true)."""
-import argparse
 import os
 import signal
 import socket
@@ -231,19 +230,16 @@ def hol_case(daemon):
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--daemon", required=True)
-    p.add_argument("--cases", default="queue,hol", help="comma-separated: queue, hol")
-    args = p.parse_args()
-    if os.geteuid() != 0:
-        harness.skip("needs root (BPF, network namespaces, tc)")
-    cases = {"queue": queue_case, "hol": hol_case}
+    return harness.root_test_main(__doc__, run, [
+        ("--cases", dict(default="queue,hol", help="comma-separated: queue, hol"))],
+        needs="needs root (BPF, network namespaces, tc)")
 
-    def run_cases():
-        for name in args.cases.split(","):
-            harness.log(f"--- {name}")
-            cases[name](args.daemon)
-    return harness.run_reporting(run_cases)
+
+def run(args):
+    cases = {"queue": queue_case, "hol": hol_case}
+    for name in args.cases.split(","):
+        harness.log(f"--- {name}")
+        cases[name](args.daemon)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ openssl command, bcrypt hashes with libxcrypt through Python's crypt):
              missing certificate -> exit 2 naming line and key, before any BPF.
 
 Exit 0 pass, 1 fail, 77 skipped (never under CI=true)."""
-import argparse
 import os
 import shutil
 import signal
@@ -21,6 +20,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import tempfile
 import time
 import warnings
 
@@ -243,15 +243,12 @@ def bad_files(daemon, d):
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--daemon", required=True)
-    args = p.parse_args()
-    if os.geteuid() != 0:
-        harness.skip("needs root (the daemon loads BPF)")
-    for tool in ("openssl", "curl"):
-        if not shutil.which(tool):
-            harness.skip(f"{tool} is not installed")
-    def cases(d):
+    return harness.root_test_main(__doc__, run, needs="needs root (the daemon loads BPF)",
+                                  tools=("openssl", "curl"))
+
+
+def run(args):
+    with tempfile.TemporaryDirectory(prefix="nstl-web-") as d:
         harness.make_pki(d)
         tls_and_auth(args.daemon, d)
         mutual_tls(args.daemon, d)
@@ -259,7 +256,6 @@ def main():
         rotation(args.daemon, d)
         bad_files(args.daemon, d)
 
-    return harness.run_with_tempdir("nstl-web-", cases)
 
 if __name__ == "__main__":
     sys.exit(main())
