@@ -44,6 +44,10 @@ const volatile __u8 hook_on[NETSTACKLAT_HOOK_MAX] = {};
  * plain increment is exact and cheaper; the verifier drops the unused path.
  */
 const volatile bool atomic_increments = false;
+/* Native histogram buckets (struct hook_entry) beside the classic ones,
+ * per hook: on unless the config turns them off; off, the verifier drops
+ * all of it. */
+const volatile bool native_histograms = false;
 /* Exemplars (the slowest sample per interval, CPU and label set): on
  * unless the config turns them off; off, the verifier drops all of it. */
 const volatile bool capture_exemplars = false;
@@ -56,15 +60,18 @@ __u64 exemplar_gen = 0;
 /*
  * Without grouping the key space is tiny and fixed (hook x slot), so the
  * histogram is a per-CPU array indexed by hook whose value holds all the
- * slots of that hook: one array lookup per sample (no key hashing, no
- * lookup-or-insert), and no atomics, as the value is per CPU. The daemon
- * turns each (hook, slot) into upstream's hist_key when it reads the map.
+ * slots of that hook, classic and native (struct hook_entry; netstacklat.h
+ * explains the native index): one array lookup per sample (no key hashing,
+ * no lookup-or-insert, one for both kinds of bucket), and no atomics, as
+ * the value is per CPU. The daemon turns each (hook, slot) into upstream's
+ * hist_key when it reads the map. Grouped samples have no native buckets:
+ * per label set they would cost 2.5 KB per CPU each (docs/metrics.md).
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, NETSTACKLAT_HOOK_MAX);
 	__type(key, __u32);
-	__type(value, struct hook_hist);
+	__type(value, struct hook_entry);
 } netstack_latency_seconds SEC(".maps");
 
 /*
@@ -485,18 +492,23 @@ static __always_inline void note_exemplar(struct hook_hist *hist,
 		      hook);
 }
 
-/* One sample into a per-CPU histogram. */
-static __always_inline void hist_add(struct hook_hist *hist, __u64 latency_ns)
+static __always_inline void count_one(__u64 *slot)
 {
-	__u64 *slot = &hist->slots[hist_bucket_index(latency_ns)];
-
-	if (atomic_increments) {
+	if (atomic_increments)
 		__sync_fetch_and_add(slot, 1);
-		__sync_fetch_and_add(&hist->slots[HIST_SUM_SLOT], latency_ns);
-	} else {
+	else
 		(*slot)++;
+}
+
+/* One sample into a per-CPU histogram. */
+static __always_inline void hist_add(struct hook_hist *hist, __u64 latency_ns,
+				     __u32 floor_log2)
+{
+	count_one(&hist->slots[hist_bucket_of(latency_ns, floor_log2)]);
+	if (atomic_increments)
+		__sync_fetch_and_add(&hist->slots[HIST_SUM_SLOT], latency_ns);
+	else
 		hist->slots[HIST_SUM_SLOT] += latency_ns;
-	}
 }
 
 /* The histogram of a label set, created on its first sample. */
@@ -514,13 +526,12 @@ static __always_inline struct hook_hist *grouped_hist(struct hist_key *key)
 }
 
 /* A sample into its histogram, and its exemplar if it is the slowest. */
-static __always_inline void record_into(struct hook_hist *hist,
-					__u64 latency_ns, __s64 tstamp_ns,
-					const struct sk_buff *skb,
-					struct sock *sk,
-					enum netstacklat_hook hook)
+static __always_inline void
+record_into(struct hook_hist *hist, __u64 latency_ns, __u32 floor_log2,
+	    __s64 tstamp_ns, const struct sk_buff *skb, struct sock *sk,
+	    enum netstacklat_hook hook)
 {
-	hist_add(hist, latency_ns);
+	hist_add(hist, latency_ns, floor_log2);
 	if (capture_exemplars)
 		note_exemplar(hist, latency_ns, tstamp_ns, skb, sk, hook);
 }
@@ -542,7 +553,8 @@ static __always_inline void record_grouped(__u64 latency_ns, __s64 tstamp_ns,
 		count_drop(); /* the map is full */
 		return;
 	}
-	record_into(hist, latency_ns, tstamp_ns, skb, sk, hook);
+	record_into(hist, latency_ns, floor_log2_u64(latency_ns), tstamp_ns,
+		    skb, sk, hook);
 }
 
 static __always_inline void record_latency(__u64 latency_ns, __s64 tstamp_ns,
@@ -551,15 +563,23 @@ static __always_inline void record_latency(__u64 latency_ns, __s64 tstamp_ns,
 					   enum netstacklat_hook hook)
 {
 	__u32 key = hook;
-	struct hook_hist *hist;
+	struct hook_entry *entry;
+	__u32 floor_log2;
 
 	if (netstacklat_cfg.groupby_ifindex || netstacklat_cfg.groupby_cgroup) {
 		record_grouped(latency_ns, tstamp_ns, skb, sk, hook);
 		return;
 	}
-	hist = bpf_map_lookup_elem(&netstack_latency_seconds, &key);
-	if (hist)
-		record_into(hist, latency_ns, tstamp_ns, skb, sk, hook);
+	entry = bpf_map_lookup_elem(&netstack_latency_seconds, &key);
+	if (!entry)
+		return;
+	floor_log2 = floor_log2_u64(latency_ns);
+	record_into(&entry->hist, latency_ns, floor_log2, tstamp_ns, skb, sk,
+		    hook);
+	/* After the classic buckets: see struct hook_entry. */
+	if (native_histograms)
+		count_one(
+			&entry->native[native_slot_of(latency_ns, floor_log2)]);
 }
 
 /* A sample that passed every filter: read the clock, record. */

@@ -114,41 +114,127 @@ struct netstacklat_config {
 	__u32 pad2;
 };
 
-/* The bucket of a latency in ns: ceil(log2(v)) clamped to HIST_MAX_BUCKET. */
-static inline __u32 hist_bucket_index(__u64 v)
+/* floor(log2(v)) for v > 0, 0 for v == 0: a binary search for the top
+ * bit, 6 steps and no loop for the verifier (BPF has no clz). */
+static inline __u32 floor_log2_u64(__u64 v)
 {
-	__u32 floor_log2 = 0;
-	__u64 rest = v;
+	__u32 log2 = 0;
 
-	/* Binary search for the top bit: 6 steps, no loop for the verifier. */
-	if (rest >> 32) {
-		floor_log2 += 32;
-		rest >>= 32;
+	if (v >> 32) {
+		log2 += 32;
+		v >>= 32;
 	}
-	if (rest >> 16) {
-		floor_log2 += 16;
-		rest >>= 16;
+	if (v >> 16) {
+		log2 += 16;
+		v >>= 16;
 	}
-	if (rest >> 8) {
-		floor_log2 += 8;
-		rest >>= 8;
+	if (v >> 8) {
+		log2 += 8;
+		v >>= 8;
 	}
-	if (rest >> 4) {
-		floor_log2 += 4;
-		rest >>= 4;
+	if (v >> 4) {
+		log2 += 4;
+		v >>= 4;
 	}
-	if (rest >> 2) {
-		floor_log2 += 2;
-		rest >>= 2;
+	if (v >> 2) {
+		log2 += 2;
+		v >>= 2;
 	}
-	if (rest >> 1) {
-		floor_log2 += 1;
-	}
+	if (v >> 1)
+		log2 += 1;
+	return log2;
+}
 
+/* The bucket of a latency in ns whose floor(log2) is floor_log2:
+ * ceil(log2(v)) clamped to HIST_MAX_BUCKET. */
+static inline __u32 hist_bucket_of(__u64 v, __u32 floor_log2)
+{
 	/* Round up, so that bucket i is right-inclusive: v <= 2^i. */
 	if (v > ((__u64)1 << floor_log2))
 		floor_log2++;
 	return floor_log2 > HIST_MAX_BUCKET ? HIST_MAX_BUCKET : floor_log2;
 }
+
+static inline __u32 hist_bucket_index(__u64 v)
+{
+	return hist_bucket_of(v, floor_log2_u64(v));
+}
+
+/*
+ * Native histogram buckets (Prometheus' exponential buckets) of schema 3:
+ * bucket i holds latencies in (2^((i-1)/8), 2^(i/8)] *seconds*. They never
+ * line up with the power-of-two ns buckets above (1 ns = 2^-29.897 s), so
+ * the index is computed exactly from the ns value, in integers:
+ *
+ *   i = ceil(8 * log2(v * 1e-9)) = 8k - 239 + ceil(8 * log2(f) - r)
+ *
+ * where v = f * 2^k (k = floor(log2(v)), f in [1, 2)) and 8 * log2(1e9) =
+ * 239 + r. The last term counts the j in 0..7 with f > 2^((j + r) / 8),
+ * that is with v << (63 - k) > NATIVE_MANTISSA_j: floor(2^((j + r) / 8) *
+ * 2^63), computed to 80 digits (docs/metrics.md shows how). Comparing the
+ * exact integer v << (63 - k) with the floor of the threshold is exact:
+ * v lies above the real threshold exactly when it lies above its floor.
+ * (NATIVE_MANTISSA_7 is 1e9 * 2^34: 1 s is bucket 0's upper bound.)
+ *
+ * Slot 0 is the zero bucket: v == 0 (all below 2^-30 s = 0.93 ns, the
+ * zero threshold). Slot s > 0 is bucket s - 240, so 1 ns is slot 1
+ * (bucket -239) and slot 8k + 1 starts the ns octave [2^k, 2^(k+1)).
+ * Latencies from 2^40 ns (18 minutes) on are counted in the last slot.
+ */
+#define NATIVE_SCHEMA 3
+#define NATIVE_INDEX_OFFSET 240 /* bucket = slot - NATIVE_INDEX_OFFSET */
+#define NATIVE_MAX_LOG2 39	/* the last ns octave with slots of its own */
+#define NATIVE_NSLOTS (8 * (NATIVE_MAX_LOG2 + 1) + 2)
+#define NATIVE_MANTISSA_0 9367390095664785123ULL
+#define NATIVE_MANTISSA_1 10215211334214395865ULL
+#define NATIVE_MANTISSA_2 11139766950770582417ULL
+#define NATIVE_MANTISSA_3 12148001999904198769ULL
+#define NATIVE_MANTISSA_4 13247490117328543392ULL
+#define NATIVE_MANTISSA_5 14446490411353358019ULL
+#define NATIVE_MANTISSA_6 15754009503455335899ULL
+#define NATIVE_MANTISSA_7 17179869184000000000ULL
+
+static inline __u32 native_slot_of(__u64 v, __u32 floor_log2)
+{
+	__u64 f;
+	__u32 above; /* thresholds of the octave below v */
+
+	if (v == 0)
+		return 0;
+	if (floor_log2 > NATIVE_MAX_LOG2)
+		return NATIVE_NSLOTS - 1;
+	f = v << (63 - floor_log2);
+	/* A binary search over the 8 sorted thresholds: 3 or 4 compares. */
+	if (f > NATIVE_MANTISSA_3) {
+		if (f > NATIVE_MANTISSA_5)
+			above = f > NATIVE_MANTISSA_6
+					? (f > NATIVE_MANTISSA_7 ? 8 : 7)
+					: 6;
+		else
+			above = f > NATIVE_MANTISSA_4 ? 5 : 4;
+	} else {
+		if (f > NATIVE_MANTISSA_1)
+			above = f > NATIVE_MANTISSA_2 ? 3 : 2;
+		else
+			above = f > NATIVE_MANTISSA_0 ? 1 : 0;
+	}
+	return 8 * floor_log2 + above + 1;
+}
+
+/*
+ * One hook's histograms: the value of the per-CPU array indexed by hook.
+ * The native buckets come first: user space copies each CPU's value in
+ * address order and the programs count a sample in the classic buckets
+ * before the native ones, so a native total read never exceeds the
+ * classic count read with it. Sum and count are the classic histogram's.
+ */
+struct hook_entry {
+	__u64 native[NATIVE_NSLOTS];
+	struct hook_hist hist;
+};
+
+/* A struct hook_entry in u64 lanes; its hook_hist starts at this lane. */
+#define ENTRY_VALUE_LANES (sizeof(struct hook_entry) / sizeof(__u64))
+#define ENTRY_HIST_LANE0 NATIVE_NSLOTS
 
 #endif /* NETSTACKLAT_H */

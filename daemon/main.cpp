@@ -68,6 +68,8 @@ int Run(const Options& opts) {
   auto collector = std::make_shared<Collector>("netstacklat", config.histograms[0], maps, bpf,
                                                names, Collector::MonotonicSeconds);
   collector->SetReloadResult(true, Collector::UnixSeconds());
+  collector->SetNativeHistograms(daemon.histogram.native_histograms,
+                                 daemon.histogram.native_schema);
   collector->SetExemplarIntervals([&bpf] { return bpf.CloseExemplarInterval(); },
                                   web ? daemon.histogram.exemplar_interval_seconds : 0);
   if (!web) {

@@ -6,7 +6,7 @@ set -euo pipefail
 
 build=(cmake make g++ clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev pkg-config
        prometheus-cpp-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libsystemd-dev
-       libssl-dev libcrypt-dev git)
+       libssl-dev libcrypt-dev libprotobuf-dev protobuf-compiler git)
 test=(catch2 clang-format python3 prometheus curl openssl iproute2 util-linux wrk iperf3 sockperf
       libclang-rt-14-dev
       # building and checking the Debian package
@@ -17,6 +17,8 @@ test=(catch2 clang-format python3 prometheus curl openssl iproute2 util-linux wr
       systemd-container
       # a strict OpenMetrics parser for the exemplar test
       python3-prometheus-client
+      # an independent decoder of the protobuf exposition
+      python3-protobuf
       # Debian's kernels booted under QEMU for the fentry end-to-end tests:
       # the releases pinned in tests/vm/kernels.txt
       qemu-system-x86 busybox-static cpio xz-utils zstd kmod)

@@ -180,9 +180,19 @@ void ParseGrouping(const YAML::Node& node, const Context& ctx, Grouping* g) {
 }
 
 void ParseHistogram(const YAML::Node& node, const Context& ctx, HistogramRange* h) {
-  RequireMap(
-      node, ctx,
-      {"bucket_min", "bucket_max", "atomic_increments", "exemplars", "exemplar_interval_seconds"});
+  RequireMap(node, ctx,
+             {"bucket_min", "bucket_max", "atomic_increments", "exemplars",
+              "exemplar_interval_seconds", "native_histograms", "native_schema"});
+  if (const YAML::Node n = node["native_histograms"])
+    h->native_histograms = Scalar<bool>(n, ctx.Child("native_histograms"), "true or false");
+  if (const YAML::Node n = node["native_schema"]) {
+    const Context at = ctx.Child("native_schema");
+    const auto v = Scalar<int32_t>(n, at, "an integer from -4 to 3");
+    if (v < kNativeSchemaMin || v > NATIVE_SCHEMA)
+      at.Fail(n, "must be from -4 to 3 (3: the kernel's buckets; lower: coarser), not " +
+                     std::to_string(v));
+    h->native_schema = v;
+  }
   if (const YAML::Node n = node["exemplars"])
     h->exemplars = Scalar<bool>(n, ctx.Child("exemplars"), "true or false");
   if (const YAML::Node n = node["exemplar_interval_seconds"])

@@ -44,6 +44,10 @@ struct Grouping {
 // needed where programs are preemptible (PREEMPT_RT), a cost elsewhere.
 enum class AtomicIncrements { kAuto, kAlways, kNever };
 
+// The coarsest native schema Prometheus reads; the finest is the kernel's
+// (NATIVE_SCHEMA, netstacklat.h).
+inline constexpr int32_t kNativeSchemaMin = -4;
+
 struct HistogramRange {
   uint32_t bucket_min = 0;
   uint32_t bucket_max = 34;
@@ -52,6 +56,11 @@ struct HistogramRange {
   // An exemplar interval ends at most this often, whoever scrapes; until
   // the next one ends, every OpenMetrics scrape gets the last one's.
   uint32_t exemplar_interval_seconds = 30;
+  // Native (exponential) buckets per hook beside the classic ones, served
+  // in the protobuf format at this schema (each power of two split into
+  // 2^schema buckets; the kernel counts schema 3, lower ones are merged).
+  bool native_histograms = true;
+  int32_t native_schema = 3;
 
   bool operator==(const HistogramRange&) const = default;
 };

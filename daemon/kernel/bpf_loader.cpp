@@ -174,6 +174,7 @@ void BpfLoader::ApplyConfigBeforeLoad(const DaemonConfig& config) {
   size(skel_->maps.netstacklat_cgroups, std::max(f.cgroup_ids.size(), kFilterCapacity));
   SetIncrementKind(config.histogram.atomic_increments);
   skel_->rodata->capture_exemplars = config.histogram.exemplars;
+  skel_->rodata->native_histograms = config.histogram.native_histograms;
   skel_->bss->exemplar_gen = 1;  // records never written (gen 0) are in no interval
   grouped_capacity_ = config.GroupedLabelSets();
   size(skel_->maps.netstack_latency_grouped, grouped_capacity_);  // one entry per label set

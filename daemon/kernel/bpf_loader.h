@@ -39,7 +39,7 @@ class BpfLoader : public ExporterStatus {
   // counts are kept). Throws ConfigError for what needs a restart.
   void Reconfigure(const DaemonConfig& config);
 
-  int HistogramMapFd() const;  // per-CPU array per hook (ungrouped)
+  int HistogramMapFd() const;  // per-CPU array per hook of hook_entry (ungrouped)
   int GroupedMapFd() const;    // per-CPU hash: label set -> hook_hist
   // Ends the current exemplar interval and returns it; 0 when exemplars
   // are off.

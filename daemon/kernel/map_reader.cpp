@@ -91,6 +91,14 @@ void SumPerCpuValues(const std::vector<uint64_t>& percpu, size_t count, size_t n
 
 namespace {
 
+// Where struct hook_hist starts in a value of `lanes` u64s: a hook_hist,
+// or a hook_entry (native buckets first); throws for anything else.
+size_t HistLane0(uint32_t lanes) {
+  if (lanes == HIST_VALUE_LANES) return 0;
+  if (lanes == ENTRY_VALUE_LANES) return ENTRY_HIST_LANE0;
+  throw std::runtime_error("map values are neither struct hook_hist nor struct hook_entry");
+}
+
 struct hist_key LabelSet(const RawMapContents& raw, size_t i) {
   struct hist_key label_set = {};
   if (raw.key_size == sizeof(__u32)) {  // the array, indexed by hook
@@ -108,8 +116,9 @@ struct hist_key LabelSet(const RawMapContents& raw, size_t i) {
 void ExtractExemplars(const RawMapContents& raw, const std::vector<uint64_t>& percpu, size_t ncpus,
                       uint64_t gen, std::vector<ExemplarRow>* out) {
   out->clear();
-  if (gen == 0 || raw.lanes != HIST_VALUE_LANES) return;
-  const size_t offset = HIST_EXEMPLAR_LANE0 + (gen & 1) * HIST_EXEMPLAR_LANES;
+  if (gen == 0) return;
+  const size_t offset =
+      HistLane0(raw.lanes) + HIST_EXEMPLAR_LANE0 + (gen & 1) * HIST_EXEMPLAR_LANES;
   for (size_t i = 0; i < raw.count(); ++i) {
     ExemplarRow best;
     for (size_t cpu = 0; cpu < ncpus; ++cpu) {
@@ -128,15 +137,16 @@ void ExtractExemplars(const RawMapContents& raw, const std::vector<uint64_t>& pe
 
 void ExpandHistograms(const RawMapContents& raw, MapSnapshot* out) {
   const bool by_hook = raw.key_size == sizeof(__u32);
-  if ((!by_hook && raw.key_size != sizeof(struct hist_key)) || raw.lanes != HIST_VALUE_LANES)
-    throw std::runtime_error("not a map of struct hook_hist");
+  if (!by_hook && raw.key_size != sizeof(struct hist_key))
+    throw std::runtime_error("not a map keyed by hook or by struct hist_key");
+  const size_t lane0 = HistLane0(raw.lanes);
   out->key_size = sizeof(struct hist_key);
   out->keys.clear();
   out->values.clear();
   for (size_t i = 0; i < raw.count(); ++i) {
     const struct hist_key label_set = LabelSet(raw, i);
     for (__u16 slot = 0; slot < HIST_NSLOTS; ++slot) {
-      const uint64_t v = raw.values[i * raw.lanes + slot];
+      const uint64_t v = raw.values[i * raw.lanes + lane0 + slot];
       if (v == 0) continue;  // as upstream's hash: only slots that were hit
       struct hist_key key = label_set;
       key.bucket = slot;
@@ -154,6 +164,10 @@ void BpfHistogramSource::Read(MapSnapshot* out) {
     throw std::runtime_error("the histogram map's key is not the expected layout's");
   ExpandHistograms(raw_, out);
   ExtractExemplars(raw_, reader_.PerCpu(), reader_.ncpus(), out->exemplar_gen, &out->exemplars);
+  if (raw_.lanes == ENTRY_VALUE_LANES)
+    NativeRows(raw_, &out->native);
+  else
+    out->native.clear();
 }
 
 void MergedSource::Read(MapSnapshot* out) {
@@ -161,12 +175,25 @@ void MergedSource::Read(MapSnapshot* out) {
   out->values.clear();
   out->key_size = sizeof(struct hist_key);
   out->exemplars.clear();
+  out->native.clear();
   part_.exemplar_gen = out->exemplar_gen;
   for (HistogramSource* source : sources_) {
     source->Read(&part_);
     out->keys.insert(out->keys.end(), part_.keys.begin(), part_.keys.end());
     out->values.insert(out->values.end(), part_.values.begin(), part_.values.end());
     out->exemplars.insert(out->exemplars.end(), part_.exemplars.begin(), part_.exemplars.end());
+    out->native.insert(out->native.end(), part_.native.begin(), part_.native.end());
+  }
+}
+
+void NativeRows(const RawMapContents& raw, std::vector<NativeRow>* out) {
+  if (raw.key_size != sizeof(__u32) || raw.lanes != ENTRY_VALUE_LANES)
+    throw std::runtime_error("not an array of struct hook_entry");
+  out->clear();
+  for (size_t i = 0; i < raw.count(); ++i) {
+    const uint64_t* slots = &raw.values[i * raw.lanes];
+    if (std::all_of(slots, slots + NATIVE_NSLOTS, [](uint64_t v) { return v == 0; })) continue;
+    out->push_back({LabelSet(raw, i), std::vector<uint64_t>(slots, slots + NATIVE_NSLOTS)});
   }
 }
 

@@ -20,6 +20,12 @@ struct ExemplarRow {
   struct nstl_exemplar sample = {};
 };
 
+// One label set's native buckets (struct hook_entry), summed over CPUs.
+struct NativeRow {
+  struct hist_key key = {};     // the label set, bucket 0
+  std::vector<uint64_t> slots;  // NATIVE_NSLOTS counts
+};
+
 struct MapSnapshot {
   uint32_t key_size = 0;
   std::vector<uint8_t> keys;     // size() * key_size bytes
@@ -27,6 +33,10 @@ struct MapSnapshot {
   // In: the interval whose exemplars to take (0: none). Out: them.
   uint64_t exemplar_gen = 0;
   std::vector<ExemplarRow> exemplars;
+  // Native buckets of the label sets that have them (ungrouped: per hook;
+  // copied before the classic slots: a native total never exceeds its
+  // classic count, see struct hook_entry).
+  std::vector<NativeRow> native;
 
   size_t size() const { return values.size(); }
   std::string_view Key(size_t i) const {
@@ -52,7 +62,7 @@ struct RawMapContents {
   size_t count() const { return lanes ? values.size() / lanes : 0; }
 };
 
-// Per label set of a map of struct hook_hist, the slowest complete
+// Per label set of a map of struct hook_hist or hook_entry, the slowest complete
 // exemplar of interval `gen` over CPUs (records of another interval, empty
 // or being written are skipped). percpu as BpfMapReader::PerCpu().
 void ExtractExemplars(const RawMapContents& raw, const std::vector<uint64_t>& percpu, size_t ncpus,
@@ -85,15 +95,21 @@ class BpfMapReader {
   std::vector<uint64_t> percpu_;  // reused between scrapes
 };
 
-// A map whose values are struct hook_hist (netstacklat.h) as hist_key rows,
+// A map whose values are struct hook_hist or struct hook_entry (its native
+// buckets left out here; netstacklat.h) as hist_key rows,
 // one per non-zero slot (the rows upstream's hash would hold): the per-CPU
 // array indexed by hook (u32 keys), or the per-CPU hash keyed by label set
 // (hist_key keys, bucket 0).
 void ExpandHistograms(const RawMapContents& raw, MapSnapshot* out);
 
+// The native buckets of a map of struct hook_entry as rows, one per hook
+// with a sample (u32 keys).
+void NativeRows(const RawMapContents& raw, std::vector<NativeRow>* out);
+
 // A histogram map of the BPF program, in either of its layouts: the
-// per-CPU array of struct hook_hist indexed by hook (ungrouped), or the
-// per-CPU hash of label set -> struct hook_hist (grouped).
+// per-CPU array of struct hook_entry indexed by hook (ungrouped: classic
+// and native buckets), or the per-CPU hash of label set -> struct
+// hook_hist (grouped).
 class BpfHistogramSource : public HistogramSource {
  public:
   enum class Layout { kHookArray, kLabelSetHash };

@@ -29,22 +29,36 @@ std::vector<prometheus::MetricFamily> Collector::Collect() const {
   return CollectLocked(nullptr);
 }
 
-std::vector<prometheus::MetricFamily> Collector::CollectWithExemplars(Exemplars* exemplars) {
+std::vector<prometheus::MetricFamily> Collector::CollectWithExtras(HistogramExtras* extras) {
   std::lock_guard<std::mutex> lock(mu_);
-  return CollectLocked(exemplars);
+  return CollectLocked(extras);
 }
 
-std::vector<prometheus::MetricFamily> Collector::CollectLocked(Exemplars* exemplars) const {
+void Collector::SetNativeHistograms(bool on, int32_t schema) {
+  native_on_ = on && spec_.bucket_multiplier == 1e-9;
+  if (on && !native_on_)
+    spdlog::warn(
+        "native histograms off: they need bucket_multiplier 1e-9 (ns to seconds), "
+        "the metrics config has {}",
+        spec_.bucket_multiplier);
+  converter_.SetNativeSchema(schema);
+}
+
+std::vector<prometheus::MetricFamily> Collector::CollectLocked(HistogramExtras* extras) const {
   const double start = clock_();
   std::vector<prometheus::MetricFamily> families;
-  snapshot_.exemplar_gen = exemplars && close_interval_ ? ExemplarInterval(start) : 0;
+  snapshot_.exemplar_gen = extras && close_interval_ ? ExemplarInterval(start) : 0;
   try {
     source_.Read(&snapshot_);
     std::map<size_t, const ExemplarRow*> best;
+    std::map<size_t, NativeHistogram> native;
+    // The latency histogram is family 0 of those returned.
     families.push_back(converter_.Convert(snapshot_, &counters_.decoder_errors,
-                                          snapshot_.exemplar_gen ? &best : nullptr));
+                                          snapshot_.exemplar_gen ? &best : nullptr,
+                                          extras && native_on_ ? &native : nullptr));
     for (const auto& [metric, row] : best)
-      (*exemplars)[{0, metric}] = MakeExemplar(*row, names_, spec_.bucket_multiplier);
+      extras->exemplars[{0, metric}] = MakeExemplar(*row, names_, spec_.bucket_multiplier);
+    for (auto& [metric, h] : native) extras->native[{0, metric}] = std::move(h);
   } catch (const std::exception& e) {
     // Serve the rest; the error shows in the log and in a counter.
     ++counters_.map_read_errors;

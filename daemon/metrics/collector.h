@@ -17,11 +17,12 @@
 #include "kernel/map_reader.h"
 #include "metrics/exemplar.h"
 #include "metrics/histogram.h"
+#include "metrics/histogram_extras.h"
 #include "metrics/self_metrics.h"
 
 namespace netstacklat {
 
-class Collector : public ExemplarCollectable {
+class Collector : public ExtrasCollectable {
  public:
   using Clock = std::function<double()>;  // seconds, monotonic
   // Ends the current exemplar interval and returns it (0: no exemplars).
@@ -31,17 +32,23 @@ class Collector : public ExemplarCollectable {
             const ExporterStatus& status, NameResolver& resolver, Clock clock);
 
   std::vector<prometheus::MetricFamily> Collect() const override;
-  // The same, and the exemplars of the last ended interval. An interval
+  // The same, and the extras: native buckets if on, and the exemplars of
+  // the last ended interval. An interval
   // ends at the first such collection `min_seconds` or more after the last
   // end, whoever asks; until the next end, every such collection gets the
   // same one. So any client's OpenMetrics scrape (a stranger's curl every
   // second) cannot take the exemplars from Prometheus. 0: every collection
   // ends one (the terminal report's --report-once).
-  std::vector<prometheus::MetricFamily> CollectWithExemplars(Exemplars* exemplars) override;
+  std::vector<prometheus::MetricFamily> CollectWithExtras(HistogramExtras* extras) override;
   void SetExemplarIntervals(IntervalCloser close, double min_seconds) {
     close_interval_ = std::move(close);
     exemplar_min_seconds_ = min_seconds;
   }
+
+  // Native buckets served at `schema`, if `on` and the histogram counts
+  // ns as seconds (bucket_multiplier 1e-9): the kernel's native index is
+  // exact for seconds only.
+  void SetNativeHistograms(bool on, int32_t schema);
 
   // The outcome of the last config (re)load, exported like Prometheus' own
   // prometheus_config_last_reload_successful.
@@ -51,7 +58,7 @@ class Collector : public ExemplarCollectable {
   static double UnixSeconds();
 
  private:
-  std::vector<prometheus::MetricFamily> CollectLocked(Exemplars* exemplars) const;
+  std::vector<prometheus::MetricFamily> CollectLocked(HistogramExtras* extras) const;
   uint64_t ExemplarInterval(double now) const;  // ends one if due; its generation
 
   std::string config_name_;
@@ -60,6 +67,7 @@ class Collector : public ExemplarCollectable {
   const HistogramSpec& spec_;
   IntervalCloser close_interval_;
   double exemplar_min_seconds_ = 0;
+  bool native_on_ = false;
   mutable uint64_t exemplar_gen_ = 0;  // the last ended interval (0: none yet)
   mutable double exemplar_ended_ = 0;  // when, by clock_
   const ExporterStatus& status_;

@@ -4,8 +4,6 @@
 // drops the least useful first.
 #pragma once
 
-#include <prometheus/collectable.h>
-
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -15,14 +13,6 @@
 #include "metrics/text_exposition.h"
 
 namespace netstacklat {
-
-// A Collectable that also hands out the exemplars of the interval that
-// this scrape ends (OpenMetrics scrapes); Collect() leaves it running.
-class ExemplarCollectable : public prometheus::Collectable {
- public:
-  // Exemplars keyed by family index into the families returned.
-  virtual std::vector<prometheus::MetricFamily> CollectWithExemplars(Exemplars* exemplars) = 0;
-};
 
 // "tcp 10.0.0.1:443->10.0.0.2:51000", "udp [fd00::1]:53->[fd00::2]:40000"
 // (source -> destination, as the packet travelled); "" without a flow.

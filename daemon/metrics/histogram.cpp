@@ -28,7 +28,7 @@ HistogramConverter::HistogramConverter(const HistogramSpec& spec, NameResolver& 
 
 prometheus::MetricFamily HistogramConverter::Convert(
     const MapSnapshot& snapshot, uint64_t* decoder_errors,
-    std::map<size_t, const ExemplarRow*>* exemplars) {
+    std::map<size_t, const ExemplarRow*>* exemplars, std::map<size_t, NativeHistogram>* native) {
   const size_t nslots = spec_.bucket_max + 2;  // buckets 0..max, then the sum
   const size_t label_bytes = spec_.KeySize() - spec_.labels.back().size;
 
@@ -78,7 +78,31 @@ prometheus::MetricFamily HistogramConverter::Convert(
   for (const auto& [label_values, slots] : series)
     family.metric.push_back(ToMetric(label_values, slots));
   if (exemplars) MatchExemplars(snapshot, series, label_bytes, exemplars);
+  if (native) MatchNative(snapshot, series, label_bytes, native);
   return family;
+}
+
+void HistogramConverter::MatchNative(const MapSnapshot& snapshot,
+                                     const std::map<std::vector<std::string>, Slots>& series,
+                                     size_t label_bytes,
+                                     std::map<size_t, NativeHistogram>* native) {
+  native->clear();
+  // Label sets that decode to one series are summed, as their classic
+  // buckets are.
+  std::map<size_t, std::vector<uint64_t>> slots;
+  std::vector<std::string> labels(decoders_.size());
+  for (const NativeRow& row : snapshot.native) {
+    const std::string_view key(reinterpret_cast<const char*>(&row.key), sizeof(row.key));
+    if (row.slots.size() != NATIVE_NSLOTS || !DecodeLabels(key.substr(0, label_bytes), &labels))
+      continue;
+    const auto it = series.find(labels);
+    if (it == series.end()) continue;  // no classic counts yet: served with them next time
+    auto& sum = slots[static_cast<size_t>(std::distance(series.begin(), it))];
+    sum.resize(NATIVE_NSLOTS);
+    for (size_t i = 0; i < NATIVE_NSLOTS; ++i) sum[i] += row.slots[i];
+  }
+  for (const auto& [index, s] : slots)
+    (*native)[index] = ToNativeHistogram(s.data(), native_schema_);
 }
 
 void HistogramConverter::MatchExemplars(const MapSnapshot& snapshot,

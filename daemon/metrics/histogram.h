@@ -12,6 +12,7 @@
 #include "config/metrics_config.h"
 #include "kernel/map_reader.h"
 #include "metrics/label_decoder.h"
+#include "metrics/native_histogram.h"
 
 namespace netstacklat {
 
@@ -24,8 +25,12 @@ class HistogramConverter {
   // Adds to *decoder_errors each key whose labels could not be decoded.
   // With exemplars: the slowest of snapshot.exemplars per series, by the
   // series' index in the family returned.
+  // With native: the native histogram of each series that has native
+  // buckets (snapshot.native), at native_schema, by series index.
   prometheus::MetricFamily Convert(const MapSnapshot& snapshot, uint64_t* decoder_errors,
-                                   std::map<size_t, const ExemplarRow*>* exemplars = nullptr);
+                                   std::map<size_t, const ExemplarRow*>* exemplars = nullptr,
+                                   std::map<size_t, NativeHistogram>* native = nullptr);
+  void SetNativeSchema(int32_t schema) { native_schema_ = schema; }
 
  private:
   using Slots = std::vector<uint64_t>;  // bucket_min..bucket_max, then sum
@@ -35,6 +40,9 @@ class HistogramConverter {
   void MatchExemplars(const MapSnapshot& snapshot,
                       const std::map<std::vector<std::string>, Slots>& series, size_t label_bytes,
                       std::map<size_t, const ExemplarRow*>* exemplars);
+  void MatchNative(const MapSnapshot& snapshot,
+                   const std::map<std::vector<std::string>, Slots>& series, size_t label_bytes,
+                   std::map<size_t, NativeHistogram>* native);
   prometheus::ClientMetric ToMetric(const std::vector<std::string>& labels,
                                     const Slots& slots) const;
 
@@ -42,6 +50,7 @@ class HistogramConverter {
   std::vector<LabelDecoder> decoders_;  // all labels but the bucket
   std::vector<double> bounds_;          // le of bucket_min..bucket_max
   size_t last_group_count_ = 0;         // to size the next scrape's table
+  int32_t native_schema_ = NATIVE_SCHEMA;
 };
 
 }  // namespace netstacklat

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <optional>
+#include <utility>
 #include <vector>
 
 namespace netstacklat {
@@ -56,7 +58,15 @@ double Quantile(const Interval& iv, double q) {
   return iv.upper.empty() ? 0 : iv.upper.back();
 }
 
-std::string Series(const std::string& title, const Interval& iv, double seconds) {
+// p50 and p99 of the interval: from the native buckets if given.
+std::pair<double, double> Quantiles(const Interval& iv, const NativeHistogram* native) {
+  if (native && native->count > 0)
+    return {NativeQuantile(*native, 0.5), NativeQuantile(*native, 0.99)};
+  return {Quantile(iv, 0.5), Quantile(iv, 0.99)};
+}
+
+std::string Series(const std::string& title, const Interval& iv, double seconds,
+                   const NativeHistogram* native) {
   std::string out = title + "\n";
   size_t first = iv.count.size(), last = 0;
   uint64_t peak = 0;
@@ -75,11 +85,18 @@ std::string Series(const std::string& title, const Interval& iv, double seconds)
     out += fmt::format("  ({:>8}, {:>8}] {:>10} {}\n", FormatDuration(lower),
                        FormatDuration(iv.upper[i]), iv.count[i], std::string(bar, '#'));
   }
-  out += fmt::format("  count {} ({:.1f}/s), average {}, p50 {}, p99 {}\n", iv.total,
+  const auto [p50, p99] = Quantiles(iv, native);
+  out += fmt::format("  count {} ({:.1f}/s), average {}, p50 {}, p99 {}{}\n", iv.total,
                      static_cast<double>(iv.total) / seconds,
-                     FormatDuration(iv.sum / static_cast<double>(iv.total)),
-                     FormatDuration(Quantile(iv, 0.5)), FormatDuration(Quantile(iv, 0.99)));
+                     FormatDuration(iv.sum / static_cast<double>(iv.total)), FormatDuration(p50),
+                     FormatDuration(p99), native ? " (native buckets)" : "");
   return out;
+}
+
+const NativeHistogram* Find(const HistogramExtras* extras, size_t index) {
+  if (!extras) return nullptr;
+  const auto it = extras->native.find({0, index});
+  return it == extras->native.end() ? nullptr : &it->second;
 }
 
 // "  slowest 301ms: flow=tcp 127.0.0.1:40000->127.0.0.1:9661 comm=python3 ..."
@@ -101,26 +118,33 @@ std::string FormatDuration(double seconds) {
 
 std::string FormatReport(const prometheus::MetricFamily& before,
                          const prometheus::MetricFamily& after, double seconds,
-                         const Exemplars* exemplars) {
-  std::map<Labels, const prometheus::ClientMetric*> earlier;
-  for (const auto& m : before.metric) earlier[LabelValues(m)] = &m;
+                         const HistogramExtras* after_extras,
+                         const HistogramExtras* before_extras) {
+  std::map<Labels, size_t> earlier;  // series index in before
+  for (size_t i = 0; i < before.metric.size(); ++i) earlier[LabelValues(before.metric[i])] = i;
   std::string out = fmt::format("--- {:.1f} s of {} ---\n", seconds, after.name);
   size_t shown = 0;
   for (size_t index = 0; index < after.metric.size(); ++index) {
     const auto& m = after.metric[index];
     const auto it = earlier.find(LabelValues(m));
-    const Interval iv = Delta(it == earlier.end() ? nullptr : it->second, m);
+    const Interval iv = Delta(it == earlier.end() ? nullptr : &before.metric[it->second], m);
     if (iv.total == 0) continue;
+    std::optional<NativeHistogram> native;
+    if (const NativeHistogram* a = Find(after_extras, index)) {
+      const NativeHistogram* b = it == earlier.end() ? nullptr : Find(before_extras, it->second);
+      // A series new since before: all of after's buckets.
+      if (b || it == earlier.end()) native = NativeDelta(*a, b);
+    }
     std::string title;
     for (const auto& l : m.label)
       if (l.name == "hook")
         title = l.value + title;
       else if (l.value != "unknown:0" && l.value != "unknown_cgroup_id:0")
         title += " " + l.name + "=" + l.value;
-    out += Series(title, iv, seconds);
-    if (exemplars) {
-      const auto e = exemplars->find({0, index});
-      if (e != exemplars->end()) out += Slowest(e->second);
+    out += Series(title, iv, seconds, native ? &*native : nullptr);
+    if (after_extras) {
+      const auto e = after_extras->exemplars.find({0, index});
+      if (e != after_extras->exemplars.end()) out += Slowest(e->second);
     }
     ++shown;
   }

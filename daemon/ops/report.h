@@ -7,7 +7,7 @@
 
 #include <string>
 
-#include "metrics/text_exposition.h"
+#include "metrics/histogram_extras.h"
 
 namespace netstacklat {
 
@@ -16,10 +16,13 @@ std::string FormatDuration(double seconds);
 
 // The samples between two collections of the same histogram family (before
 // may be empty: counts since load). Series that saw nothing are left out.
-// With exemplars (keyed (0, series index in after)): under each series, its
-// slowest packet of the interval and who it was.
+// With extras (keyed (0, series index)): under each series, its slowest
+// packet of the interval and who it was; p50 and p99 from its native
+// buckets (9% wide) where both collections have them, else from the
+// classic ones (a factor of 2).
 std::string FormatReport(const prometheus::MetricFamily& before,
                          const prometheus::MetricFamily& after, double seconds,
-                         const Exemplars* exemplars = nullptr);
+                         const HistogramExtras* after_extras = nullptr,
+                         const HistogramExtras* before_extras = nullptr);
 
 }  // namespace netstacklat

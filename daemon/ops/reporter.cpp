@@ -13,8 +13,8 @@ namespace {
 // The latency histogram family of a collection (the report's input), and
 // the exemplars of the interval it ends (the collector's histogram family
 // comes first, so their keys are (0, series)).
-prometheus::MetricFamily Histograms(Collector& collector, Exemplars* exemplars) {
-  for (auto& f : collector.CollectWithExemplars(exemplars))
+prometheus::MetricFamily Histograms(Collector& collector, HistogramExtras* extras) {
+  for (auto& f : collector.CollectWithExtras(extras))
     if (f.type == prometheus::MetricType::Histogram) return std::move(f);
   return {};
 }
@@ -23,16 +23,17 @@ prometheus::MetricFamily Histograms(Collector& collector, Exemplars* exemplars) 
 
 Reporter::Reporter(Collector& collector)
     : collector_(collector),
-      last_(Histograms(collector, &exemplars_)),
+      last_(Histograms(collector, &extras_)),
       since_(Collector::MonotonicSeconds()) {}
 
 void Reporter::Print() {
-  exemplars_.clear();
-  prometheus::MetricFamily now = Histograms(collector_, &exemplars_);
+  HistogramExtras extras;
+  prometheus::MetricFamily now = Histograms(collector_, &extras);
   const double t = Collector::MonotonicSeconds();
-  std::fputs(FormatReport(last_, now, t - since_, &exemplars_).c_str(), stdout);
+  std::fputs(FormatReport(last_, now, t - since_, &extras, &extras_).c_str(), stdout);
   std::fflush(stdout);
   last_ = std::move(now);
+  extras_ = std::move(extras);
   since_ = t;
 }
 

@@ -8,7 +8,7 @@
 #include <signal.h>
 
 #include "metrics/collector.h"
-#include "metrics/exemplar.h"
+#include "metrics/histogram_extras.h"
 
 namespace netstacklat {
 
@@ -19,7 +19,7 @@ class Reporter {
 
  private:
   Collector& collector_;
-  Exemplars exemplars_;
+  HistogramExtras extras_;  // of last_
   prometheus::MetricFamily last_;
   double since_;
 };

@@ -27,6 +27,8 @@ std::string Lower(std::string_view s) {
 struct Range {
   std::string value;    // lower case, without parameters
   std::string version;  // the version parameter, if any
+  std::string proto;    // protobuf's proto and encoding parameters
+  std::string encoding;
   double q = 1.0;
 };
 
@@ -59,6 +61,10 @@ std::vector<Range> ParseList(const std::string& header) {
         r.q = (end && *end == '\0' && q >= 0 && q <= 1) ? q : 0;
       } else if (key == "version") {
         r.version = value;
+      } else if (key == "proto") {
+        r.proto = value;
+      } else if (key == "encoding") {
+        r.encoding = value;
       }
     }
     out.push_back(std::move(r));
@@ -70,15 +76,19 @@ std::vector<Range> ParseList(const std::string& header) {
 
 ExpositionFormat NegotiateFormat(const std::string* accept) {
   if (!accept) return ExpositionFormat::kText004;
-  double om = 0, text = 0;
+  double pb = 0, om = 0, text = 0;
   for (const Range& r : ParseList(*accept)) {
-    if (r.value == "application/openmetrics-text" &&
-        (r.version.empty() || r.version == "1.0.0" || r.version == "0.0.1"))
+    if (r.value == "application/vnd.google.protobuf" &&
+        r.proto == "io.prometheus.client.MetricFamily" && r.encoding == "delimited")
+      pb = std::max(pb, r.q);
+    else if (r.value == "application/openmetrics-text" &&
+             (r.version.empty() || r.version == "1.0.0" || r.version == "0.0.1"))
       om = std::max(om, r.q);
     else if ((r.value == "text/plain" && (r.version.empty() || r.version == "0.0.4")) ||
              r.value == "text/*" || r.value == "*/*")
       text = std::max(text, r.q);
   }
+  if (pb > 0 && pb >= om && pb >= text) return ExpositionFormat::kProtobuf;
   return om > 0 && om >= text ? ExpositionFormat::kOpenMetrics : ExpositionFormat::kText004;
 }
 

@@ -10,15 +10,20 @@ namespace netstacklat {
 enum class ExpositionFormat {
   kText004,      // text/plain; version=0.0.4 (ebpf_exporter's; the default)
   kOpenMetrics,  // application/openmetrics-text; version=1.0.0
+  kProtobuf,     // application/vnd.google.protobuf; proto=...MetricFamily; encoding=delimited
 };
 
 inline constexpr const char* kOpenMetricsContentType =
     "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
-// OpenMetrics when the client accepts application/openmetrics-text (version
-// 1.0.0, 0.0.1 or none) with a q-value above 0 and at least that of every
-// text/plain range it lists; else text 0.0.4, also for no header, a
-// malformed one, or one that accepts neither (a 406 would lose the scrape).
+// The format the client accepts with the highest q-value above 0:
+// protobuf (application/vnd.google.protobuf with proto=
+// io.prometheus.client.MetricFamily and encoding=delimited; Prometheus asks
+// for it first when native histograms are on), OpenMetrics
+// (application/openmetrics-text, version 1.0.0, 0.0.1 or none) or text
+// 0.0.4 (text/plain, version 0.0.4 or none, text/*, */*); on a tie in that
+// order. Text 0.0.4 also for no header, a malformed one, or one that
+// accepts none of them (a 406 would lose the scrape).
 ExpositionFormat NegotiateFormat(const std::string* accept);
 
 // Whether gzip is acceptable: listed (or "*") with a q-value above 0.

@@ -7,7 +7,8 @@
 #include "config/listen_address.h"
 #include "http/basic_auth.h"
 #include "http/tls_context.h"
-#include "metrics/exemplar.h"
+#include "metrics/histogram_extras.h"
+#include "metrics/protobuf_exposition.h"
 #include "metrics/text_exposition.h"
 #include "serve/content_negotiation.h"
 #include "serve/gzip.h"
@@ -28,6 +29,18 @@ constexpr const char* kPlainText = "text/plain; charset=utf-8";
 
 HttpResponse Text(int status, std::string body) {
   return HttpResponse{status, kPlainText, std::move(body), {}};
+}
+
+const char* ContentType(ExpositionFormat format) {
+  switch (format) {
+    case ExpositionFormat::kText004:
+      break;
+    case ExpositionFormat::kOpenMetrics:
+      return kOpenMetricsContentType;
+    case ExpositionFormat::kProtobuf:
+      return kProtobufContentType;
+  }
+  return kTextContentType;
 }
 
 HttpResponse Unauthorized() {
@@ -122,42 +135,52 @@ HttpResponse WebServer::Handle(const HttpRequest& request) {
 }
 
 HttpResponse WebServer::Metrics(const HttpRequest& request) {
-  const bool open_metrics =
-      NegotiateFormat(request.Header("accept")) == ExpositionFormat::kOpenMetrics;
+  const ExpositionFormat format = NegotiateFormat(request.Header("accept"));
   const bool gzip = AcceptsGzipEncoding(request.Header("accept-encoding"));
-  HttpResponse r{200, open_metrics ? kOpenMetricsContentType : kTextContentType, {}, {}, {}};
-  r.shared_body = scrapes_.Get(open_metrics * 2 + gzip, request.received, [&] {
-    std::string body = Collect(open_metrics);
+  HttpResponse r{200, ContentType(format), {}, {}, {}};
+  r.shared_body = scrapes_.Get(static_cast<int>(format) * 2 + gzip, request.received, [&] {
+    std::string body = Collect(format);
     return gzip ? GzipCompress(body) : body;
   });
   if (gzip) r.headers.emplace_back("Content-Encoding", "gzip");
   return r;
 }
 
-std::string WebServer::Collect(bool open_metrics) {
+std::string WebServer::Collect(ExpositionFormat format) {
   std::vector<std::weak_ptr<prometheus::Collectable>> collectables;
   {
     std::lock_guard<std::mutex> lock(mu_);
     collectables = collectables_;
   }
   std::vector<prometheus::MetricFamily> families;
-  Exemplars exemplars;
+  HistogramExtras extras;
   for (const auto& weak : collectables) {
     auto c = weak.lock();
     if (!c) continue;
-    auto* with_exemplars = dynamic_cast<ExemplarCollectable*>(c.get());
-    Exemplars more_exemplars;
-    auto more = open_metrics && with_exemplars
-                    ? with_exemplars->CollectWithExemplars(&more_exemplars)
+    auto* with_extras = dynamic_cast<ExtrasCollectable*>(c.get());
+    HistogramExtras more_extras;
+    auto more = format != ExpositionFormat::kText004 && with_extras
+                    ? with_extras->CollectWithExtras(&more_extras)
                     : c->Collect();
-    for (auto& [at, e] : more_exemplars)  // family indexes: into the whole list
-      exemplars[{families.size() + at.first, at.second}] = std::move(e);
+    // Family indexes: into the whole list.
+    for (auto& [at, e] : more_extras.exemplars)
+      extras.exemplars[{families.size() + at.first, at.second}] = std::move(e);
+    for (auto& [at, h] : more_extras.native)
+      extras.native[{families.size() + at.first, at.second}] = std::move(h);
     families.insert(families.end(), std::make_move_iterator(more.begin()),
                     std::make_move_iterator(more.end()));
   }
   AppendHttpMetrics(server_->Stats(), &families);
   if (tls_) AppendTlsMetrics(tls_->Status(), &families);
-  return open_metrics ? SerializeOpenMetrics(families, exemplars) : SerializeText(families);
+  switch (format) {
+    case ExpositionFormat::kText004:
+      break;
+    case ExpositionFormat::kOpenMetrics:
+      return SerializeOpenMetrics(families, extras.exemplars);
+    case ExpositionFormat::kProtobuf:
+      return SerializeProtobuf(families, extras);
+  }
+  return SerializeText(families);
 }
 
 HttpResponse WebServer::LandingPage() const {

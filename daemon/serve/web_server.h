@@ -22,6 +22,7 @@
 
 #include "config/web_config.h"
 #include "http/http_server.h"
+#include "serve/content_negotiation.h"
 #include "serve/shared_scrapes.h"
 
 namespace netstacklat {
@@ -57,7 +58,7 @@ class WebServer {
 
  private:
   HttpResponse Metrics(const HttpRequest& request);
-  std::string Collect(bool open_metrics);  // every collectable, serialised
+  std::string Collect(ExpositionFormat format);  // every collectable, serialised
   HttpResponse LandingPage() const;
 
   std::string telemetry_path_;

@@ -14,6 +14,10 @@ side by side in the same run, and their ratio.
   3. Packet path: iperf3 TCP throughput and sockperf ping-pong latency over a
      veth pair between two test namespaces, no hooks vs all hooks.
   4. Footprint: RSS after start and after 1,000 scrapes; CPU while idle.
+  5. Native histograms: two daemons at once on the same hooks, one counting
+     native buckets and one not, over the same traffic matrix: each
+     program's ns/event with them against without, per cell (both attach
+     orders, since the first program on a hook pays the cache misses).
 
 Prints a table, then one machine-readable line per figure:
   BENCH section=<s> name=<n> ours=<v> ref=<v> ratio=<v> unit=<u>
@@ -286,6 +290,57 @@ def program_sections():
     return {name: sec for sec, name in re.findall(r'SEC\("([^"]+)"\)\nint BPF_PROG\((\w+)', src)}
 
 
+# --- 5. native histograms ------------------------------------------------------
+
+NATIVE_OFF = "filters: {network_namespace: all}\nhistogram: {native_histograms: false}\n"
+NATIVE_ON = "filters: {network_namespace: all}\nhistogram: {native_histograms: true}\n"
+
+
+def program_ids(port):
+    """program name -> id of this daemon's programs."""
+    return {l["program"]: int(l["id"]) for n, l, _ in harness.parse(harness.scrape(port))
+            if n == "ebpf_exporter_ebpf_program_info"}
+
+
+def bench_native(args, label, on_first):
+    """Native buckets' cost per event: a daemon with them and one without,
+    attached to the same hooks at once, see the same packets."""
+    order = [("on", NATIVE_ON), ("off", NATIVE_OFF)]
+    if not on_first:
+        order.reverse()
+    daemons, ids = {}, {}
+    try:
+        for which, config in order:
+            port = harness.free_port()
+            daemons[which] = daemon_with(args, port, config)
+            ids[which] = program_ids(port)
+        old = harness.set_bpf_stats("1")
+        cells = []
+        try:
+            for i, (path, fam, cls) in enumerate(matrix_cells()):
+                before = prog_stats()
+                run_class(path, fam, cls, args.cell_seconds, 22000 + i)
+                cells.append((f"{path}-{fam}-{cls}", before, prog_stats()))
+        finally:
+            harness.set_bpf_stats(old)
+    finally:
+        for d in daemons.values():
+            d.terminate()
+            d.wait(timeout=30)
+    sections = program_sections()
+    first = "on-first" if on_first else "off-first"
+    for cell, before, after in cells:
+        for name in sorted(ids["on"]):
+            if name not in ids["off"] or name not in sections:
+                continue
+            on_ns, cnt = per_event(before, after, ids["on"][name])
+            off_ns, _ = per_event(before, after, ids["off"][name])
+            if cnt < 100:
+                continue
+            row(f"native-{label}-{first}", f"{cell}:{name}@{sections[name]}", on_ns, off_ns,
+                "ns/event", f"{cnt} events")
+
+
 # --- 2. scrape cost ------------------------------------------------------------
 
 def proc_cpu_seconds(pid):
@@ -445,6 +500,33 @@ def print_matrix_summary():
             f"{worst[2]} ({worst[1]:.0f} ns)" if worst else "-"))
 
 
+def print_native_summary():
+    """Per program: native buckets' cost over the whole matrix (events
+    weighted), in each attach order, and the mean of the two orders."""
+    by = {}
+    for section, name, ours, ref, ratio, unit, note in rows:
+        if not section.startswith("native-"):
+            continue
+        first = section.rsplit("-", 2)[-2]  # "on" or "off"
+        events = int(note.split()[0])
+        prog = name.split(":", 1)[1]
+        acc = by.setdefault(prog, {}).setdefault(first, [0.0, 0.0, 0])
+        acc[0] += ours * events
+        acc[1] += ref * events
+        acc[2] += events
+    if not by:
+        return
+    print("\n%-50s %22s %22s %10s" % ("program (native on vs off)", "attached first: on",
+                                      "attached first: off", "mean"))
+    for prog, orders in sorted(by.items()):
+        ratios = {k: v[0] / v[1] for k, v in orders.items() if v[1]}
+        cells = ["%14.1f/%.1f ns %5.3f" % (orders[k][0] / orders[k][2], orders[k][1] / orders[k][2],
+                                          ratios[k]) if k in ratios else "-" for k in ("on", "off")]
+        mean = statistics.mean(ratios.values()) if ratios else float("nan")
+        print("%-50s %22s %22s %10.3f" % (prog, cells[0], cells[1], mean))
+        row("native-summary", prog, mean, 1.0, "ratio", "mean of both attach orders")
+
+
 def print_table():
     print("\n%-10s %-44s %12s %12s %8s  %-9s %s" % ("section", "figure", "ours", "reference",
                                                   "ratio", "unit", "note"))
@@ -457,7 +539,7 @@ def main():
     p.add_argument("--daemon", required=True)
     p.add_argument("--floor", required=True, help="nstl-bench-floor")
     p.add_argument("--scrape", required=True, help="nstl-bench-scrape")
-    p.add_argument("--sections", default="bpf,scrape,packet,footprint")
+    p.add_argument("--sections", default="bpf,scrape,packet,footprint,native")
     p.add_argument("--label", default="host", help="names the kernel in bpf rows")
     p.add_argument("--variants", default=",".join(CONFIGS),
                    help="config variants of the bpf section: " + ", ".join(CONFIGS))
@@ -478,7 +560,7 @@ def main():
     sections = args.sections.split(",")
     print(f"# {os.uname().release}, {os.cpu_count()} CPUs, {time.strftime('%Y-%m-%d')}")
     try:
-        if "bpf" in sections or "packet" in sections:
+        if "bpf" in sections or "packet" in sections or "native" in sections:
             setup_veth()
         if "bpf" in sections:
             for variant in args.variants.split(","):
@@ -489,11 +571,15 @@ def main():
             bench_packet_path(args)
         if "footprint" in sections:
             bench_footprint(args)
+        if "native" in sections:
+            bench_native(args, args.label, on_first=True)
+            bench_native(args, args.label, on_first=False)
     finally:
         teardown_veth()
+    print_native_summary()
     print_table()
     print_matrix_summary()
-    expected = {"bpf": 4, "scrape": 15, "packet": 3, "footprint": 3}
+    expected = {"bpf": 4, "scrape": 15, "packet": 3, "footprint": 3, "native": 4}
     missing = [s for s in sections
                if sum(1 for r in rows if r[0].startswith(s)) < expected[s]]
     if args.parts_first and "bpf" in sections:

@@ -1,8 +1,13 @@
 #!/usr/bin/env python3
-"""A real Prometheus (Debian's) scrapes the real daemon every second while
-real traffic flows; then every PromQL expression of the Grafana dashboard
-and of the Prometheus rules, with the dashboard variables replaced by real
-label values, must return a non-empty result without error.
+"""Two real Prometheus (Debian's), one storing classic histograms and one
+with --enable-feature=native-histograms (which then stores native ones
+instead: 2.42 drops the classic buckets), scrape the real daemon every
+second while real traffic flows; then every PromQL expression of the
+Grafana dashboard and of the Prometheus rules, with the dashboard variables
+replaced by real label values, must return a non-empty result without
+error from the Prometheus it is written for: queries of the native series
+from the native one, of the classic series from the classic one, queries
+that fall back from one to the other (`or`) and the rest from both.
 
 Exit codes: 0 pass, 1 fail, 77 skipped (never under CI=true)."""
 import json
@@ -45,6 +50,16 @@ def rule_queries(path):
     return out
 
 
+def written_for(expr):
+    """Which Prometheus a query must answer: (native, classic)."""
+    native = bool(re.search(r"ebpf_exporter_netstack_latency_seconds(?=[{\[])|:native_", expr))
+    classic = bool(re.search(r"_bucket|(?<!histogram)_count\b|(?<!histogram)_sum\b|:p\d+_5m\b|"
+                             r"seconds_count:rate5m", expr))
+    if "__name__=~" in expr or not (native or classic):
+        return True, True
+    return native, classic
+
+
 def keep_traffic_flowing(stop):
     while not stop.is_set():
         harness.send_traffic()
@@ -60,42 +75,58 @@ def run(args):
     harness.MESSAGES = 50  # background traffic: keep each round short
 
     workdir = tempfile.mkdtemp(prefix="nstl-prom-")
-    port, prom_port = harness.free_port(), harness.free_port()
-    daemon = prom = None
+    port = harness.free_port()
+    proms = {"native": harness.free_port(), "classic": harness.free_port()}
+    procs = []
     stop = threading.Event()
     try:
-        daemon = harness.start_daemon(args.daemon, port, 60)
-        prom = harness.start_prometheus(workdir, prom_port, port, os.path.abspath(args.rules))
+        procs.append(harness.start_daemon(args.daemon, port, 60))
+        rules = os.path.abspath(args.rules)
+        for kind, prom_port in proms.items():
+            os.mkdir(os.path.join(workdir, kind))
+            extra = ["--enable-feature=native-histograms"] if kind == "native" else []
+            procs.append(harness.start_prometheus(os.path.join(workdir, kind), prom_port, port,
+                                                  rules, extra=extra))
         traffic = threading.Thread(target=keep_traffic_flowing, args=(stop,))
         traffic.start()
-        harness.wait_for_scrapes(prom_port, 10)
+        for prom_port in proms.values():
+            harness.wait_for_scrapes(prom_port, 10)
         stop.set()
         traffic.join()
         time.sleep(2)  # let the rules evaluate the last scrapes
 
-        hooks = harness.api(prom_port, "label/hook/values",
+        hooks = harness.api(proms["classic"], "label/hook/values",
                     **{"match[]": "ebpf_exporter_netstack_latency_seconds_count"})
         harness.check(len(hooks) >= 3, f"Prometheus has latency series for hooks {hooks}")
+        native_hooks = harness.api(proms["native"], "label/hook/values",
+                           **{"match[]": "ebpf_exporter_netstack_latency_seconds"})
+        harness.check(sorted(native_hooks) == sorted(hooks),
+                      "the native Prometheus has native series for the same hooks")
         base = {"${datasource}": "", "$instance": f"127.0.0.1:{port}",
                 "$iface": "unknown:0", "$cgroup": "unknown_cgroup_id:0",
                 "$__rate_interval": "5s", "$__interval": "1s"}
         queries = dashboard_queries(args.dashboard) + rule_queries(args.rules)
+        checked = {"native": 0, "classic": 0}
         for where, expr in queries:
-            # Each hook in turn: the dashboard repeats its panels per hook.
-            for hook in (hooks if "$hook" in expr else [None]):
-                q = harness.substitute(expr, dict(base, **({"$hook": hook} if hook else {})))
-                result = harness.api(prom_port, "query", query=q)["result"]
-                harness.check(len(result) > 0,
-                          f"{where}{f' (hook {hook})' if hook else ''}: {len(result)} series "
-                          f"for {q[:90]}")
+            native, classic = written_for(expr)
+            for kind in [k for k, on in (("native", native), ("classic", classic)) if on]:
+                # Each hook in turn: the dashboard repeats its panels per hook.
+                for hook in (hooks if "$hook" in expr else [None]):
+                    q = harness.substitute(expr, dict(base, **({"$hook": hook} if hook else {})))
+                    result = harness.api(proms[kind], "query", query=q)["result"]
+                    harness.check(len(result) > 0,
+                                  f"{kind}: {where}{f' (hook {hook})' if hook else ''}: "
+                                  f"{len(result)} series for {q[:90]}")
+                checked[kind] += 1
+        harness.check(checked["native"] >= 8 and checked["classic"] >= 8,
+                      f"queries checked on each Prometheus: {checked}")
     finally:
         stop.set()
-        for proc in (prom, daemon):
-            if proc and proc.poll() is None:
+        for proc in reversed(procs):
+            if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
                 proc.wait(timeout=30)
         shutil.rmtree(workdir, ignore_errors=True)
-
 
 if __name__ == "__main__":
     sys.exit(main())

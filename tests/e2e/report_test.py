@@ -53,6 +53,9 @@ def run(args):
         m = re.search(r"^udp-socket-read\n(?:  \(.*\n)+  count (\d+) \(([\d.]+)/s\)", out, re.M)
         harness.check(m is not None, "the report has a udp-socket-read histogram")
         harness.check(int(m.group(1)) == N, f"report: udp-socket-read count {m.group(1)} == {N}")
+        quantiles = re.search(r"^udp-socket-read\n(?:  \(.*\n)+  count .*p99 \S+(.*)$", out, re.M)
+        harness.check(quantiles is not None and quantiles.group(1) == " (native buckets)",
+                      "report: udp-socket-read's p50 and p99 come from the native buckets")
         harness.check(after - before == N, f"/metrics delta over the same period: {after - before:.0f}")
         bars = re.findall(r"^  \(\s*(\S+),\s*(\S+)\]\s+(\d+) #+$", out, re.M)
         harness.check(len(bars) > 0, f"the report draws bucket bars ({len(bars)})")

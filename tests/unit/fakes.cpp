@@ -25,6 +25,7 @@ void FakeHistogramSource::Read(MapSnapshot* out) {
   *out = MakeSnapshot(rows);
   out->exemplar_gen = gen;
   if (gen) out->exemplars = exemplars;
+  out->native = native;
 }
 
 std::optional<std::string> FakeNameResolver::InterfaceName(uint32_t ifindex) {

@@ -25,7 +25,8 @@ class FakeHistogramSource : public HistogramSource {
  public:
   std::vector<Row> rows;
   std::vector<ExemplarRow> exemplars;  // served for any interval asked for
-  std::vector<uint64_t> intervals;     // the exemplar_gen of each read
+  std::vector<NativeRow> native;
+  std::vector<uint64_t> intervals;  // the exemplar_gen of each read
   bool fail = false;
   void Read(MapSnapshot* out) override;
 };

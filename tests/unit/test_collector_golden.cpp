@@ -104,3 +104,41 @@ TEST_CASE("a failed map read still serves the exporter's own metrics and counts 
   CHECK(text.find("netstacklat_exporter_map_read_errors_total 2") != std::string::npos);
   CHECK(text.find("netstacklat_exporter_hook_attached{hook=\"tcp-start\"") != std::string::npos);
 }
+
+// Native buckets go to the series of their label set; text and OpenMetrics
+// stay byte for byte what the golden files hold.
+TEST_CASE("native buckets reach their series in the extras; the text formats do not change") {
+  FakeHistogramSource source = KnownRows();
+  NativeRow tcp_start;
+  tcp_start.key.hook = 2;
+  tcp_start.slots.assign(NATIVE_NSLOTS, 0);
+  tcp_start.slots[-88 + NATIVE_INDEX_OFFSET] = 3;  // ~1 us, as the classic rows
+  tcp_start.slots[-85 + NATIVE_INDEX_OFFSET] = 1;
+  source.native = {tcp_start};
+  FakeNameResolver names;
+  const FakeExporterStatus status = Status();
+  double now = 100.0;
+  Collector collector("netstacklat", BuiltinSpec(), source, status, names,
+                      [&now] { return now += 0.125; });
+  collector.SetNativeHistograms(true, 3);
+  HistogramExtras extras;
+  const auto families = collector.CollectWithExtras(&extras);
+  // Series in label order: netif-receive (0), tcp-start (1).
+  REQUIRE(extras.native.size() == 1);
+  const NativeHistogram& h = extras.native.at({0, 1});
+  CHECK(h.count == 4);
+  CHECK(h.Buckets() == std::vector<std::pair<int32_t, uint64_t>>{{-88, 3}, {-85, 1}});
+  CHECK(WithoutBuildDetails(SerializeText(families)) ==
+        WithoutBuildDetails(SerializeText(KnownFamilies())));
+
+  collector.SetNativeHistograms(true, 0);  // coarser
+  extras = {};
+  collector.CollectWithExtras(&extras);
+  // ceil(-88 / 8) = -11, ceil(-85 / 8) = -10.
+  CHECK(extras.native.at({0, 1}).Buckets() ==
+        std::vector<std::pair<int32_t, uint64_t>>{{-11, 3}, {-10, 1}});
+  collector.SetNativeHistograms(false, 3);
+  extras = {};
+  collector.CollectWithExtras(&extras);
+  CHECK(extras.native.empty());
+}

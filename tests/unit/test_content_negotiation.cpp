@@ -65,3 +65,27 @@ TEST_CASE("gzip only when its q-value allows it") {
   CHECK_FALSE(gz("*, gzip;q=0"));  // gzip named: its own q-value counts
   CHECK_FALSE(gz(""));
 }
+
+TEST_CASE("protobuf for a scraper that asks for it first, as Prometheus with native histograms") {
+  // What Prometheus 2.42 sends with --enable-feature=native-histograms.
+  CHECK(For("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;"
+            "encoding=delimited,application/openmetrics-text;version=1.0.0;q=0.8,"
+            "application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,"
+            "*/*;q=0.1") == ExpositionFormat::kProtobuf);
+  CHECK(For("Application/Vnd.Google.Protobuf; Proto=\"io.prometheus.client.MetricFamily\"; "
+            "Encoding=delimited") == ExpositionFormat::kProtobuf);
+  // Not the delimited MetricFamily stream: what we do not serve.
+  CHECK(For("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;"
+            "encoding=text") == ExpositionFormat::kText004);
+  CHECK(For("application/vnd.google.protobuf;proto=other.Message;encoding=delimited") ==
+        ExpositionFormat::kText004);
+  CHECK(For("application/vnd.google.protobuf") == ExpositionFormat::kText004);
+  // By q-value, and on a tie protobuf first.
+  CHECK(For("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;"
+            "encoding=delimited;q=0.5,application/openmetrics-text") ==
+        ExpositionFormat::kOpenMetrics);
+  CHECK(For("text/plain,application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;"
+            "encoding=delimited") == ExpositionFormat::kProtobuf);
+  CHECK(For("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;"
+            "encoding=delimited;q=0") == ExpositionFormat::kText004);
+}

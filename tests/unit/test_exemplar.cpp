@@ -148,8 +148,9 @@ TEST_CASE("only OpenMetrics scrapes end an interval, and each gets its own") {
   collector.SetExemplarIntervals([&gen] { return gen++; }, 0);
   collector.Collect();  // text: the interval runs on
   CHECK(gen == 10);
-  Exemplars exemplars;
-  const auto families = collector.CollectWithExemplars(&exemplars);
+  HistogramExtras extras;
+  const auto families = collector.CollectWithExtras(&extras);
+  const Exemplars& exemplars = extras.exemplars;
   CHECK(gen == 11);
   CHECK(source.intervals == std::vector<uint64_t>{0, 10});
   REQUIRE(exemplars.size() == 1);
@@ -173,19 +174,19 @@ TEST_CASE("a stranger's OpenMetrics scrapes cannot take the exemplars from Prome
   Collector collector("netstacklat", BuiltinSpec(), source, status, names, [&now] { return now; });
   uint64_t gen = 10;
   collector.SetExemplarIntervals([&gen] { return gen++; }, 30);
-  Exemplars e;
-  collector.CollectWithExemplars(&e);  // the first: ends interval 10
-  for (int i = 0; i < 29; ++i) {       // a stranger, every second
+  HistogramExtras e;
+  collector.CollectWithExtras(&e);  // the first: ends interval 10
+  for (int i = 0; i < 29; ++i) {    // a stranger, every second
     now += 1;
-    collector.CollectWithExemplars(&e);
+    collector.CollectWithExtras(&e);
   }
   CHECK(gen == 11);  // no other end within 30 s
   now += 0.5;        // Prometheus, between the stranger's scrapes
-  collector.CollectWithExemplars(&e);
+  collector.CollectWithExtras(&e);
   // Every one of them read the same ended interval, Prometheus's too.
   CHECK(source.intervals == std::vector<uint64_t>(31, 10));
   now += 0.5;  // 30 s after the first end: the next one ends
-  collector.CollectWithExemplars(&e);
+  collector.CollectWithExtras(&e);
   CHECK(gen == 12);
   CHECK(source.intervals.back() == 11);
 }

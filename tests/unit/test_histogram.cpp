@@ -187,6 +187,37 @@ TEST_CASE("the per-hook array becomes hist_key rows for the slots that were hit"
   CHECK(f.metric[0].histogram.sample_count + f.metric[1].histogram.sample_count == 4);
 }
 
+TEST_CASE("the per-hook array of hook_entry: native buckets first, then the classic slots") {
+  RawMapContents raw;
+  raw.key_size = 4;
+  raw.lanes = ENTRY_VALUE_LANES;
+  for (uint32_t hook : {2u, 6u, 7u}) {
+    const auto* b = reinterpret_cast<const uint8_t*>(&hook);
+    raw.keys.insert(raw.keys.end(), b, b + 4);
+  }
+  const size_t second = ENTRY_VALUE_LANES, hist = ENTRY_HIST_LANE0;
+  raw.values.assign(3 * ENTRY_VALUE_LANES, 0);
+  raw.values[0] = 1;                   // hook 2: zero bucket (0 ns)
+  raw.values[hist + 0] = 1;            // its classic bucket 0
+  raw.values[second + 150] = 4;        // hook 6: native slot 150
+  raw.values[second + hist + 20] = 4;  // its classic bucket 20
+  raw.values[second + hist + HIST_SUM_SLOT] = 4000000;
+  raw.values[2 * second + hist + HIST_NSLOTS] = 7;  // hook 7: an exemplar lane only
+  MapSnapshot snap;
+  ExpandHistograms(raw, &snap);
+  CHECK(Rows(snap) == std::vector<std::string>{"0/0/2/0=1", "0/0/6/20=4", "0/0/6/35=4000000"});
+  std::vector<NativeRow> native;
+  NativeRows(raw, &native);
+  REQUIRE(native.size() == 2);  // hook 7 has no native sample
+  CHECK(native[0].key.hook == 2);
+  CHECK(native[0].slots.size() == NATIVE_NSLOTS);
+  CHECK(native[0].slots[0] == 1);
+  CHECK(native[1].key.hook == 6);
+  CHECK(native[1].slots[150] == 4);
+  raw.lanes = HIST_VALUE_LANES;  // not hook_entry: no native buckets to read
+  CHECK_THROWS(NativeRows(raw, &native));
+}
+
 TEST_CASE("the grouped hash becomes hist_key rows keeping each label set") {
   RawMapContents raw;
   raw.key_size = sizeof(struct hist_key);
