@@ -501,14 +501,26 @@ static __always_inline void count_one(__u64 *slot)
 }
 
 /* One sample into a per-CPU histogram. */
-static __always_inline void hist_add(struct hook_hist *hist, __u64 latency_ns,
-				     __u32 floor_log2)
+static __always_inline void hist_add(struct hook_hist *hist, __u64 latency_ns)
 {
-	count_one(&hist->slots[hist_bucket_of(latency_ns, floor_log2)]);
+	count_one(&hist->slots[hist_bucket_index(latency_ns)]);
 	if (atomic_increments)
 		__sync_fetch_and_add(&hist->slots[HIST_SUM_SLOT], latency_ns);
 	else
 		hist->slots[HIST_SUM_SLOT] += latency_ns;
+}
+
+/* After the classic buckets (see struct hook_entry), the native one. */
+static __always_inline void native_add(__u64 *native, __u64 latency_ns)
+{
+	__u32 slot = native_slot_of(latency_ns, floor_log2_u64(latency_ns));
+
+	/* Always true (native_slot_of clamps), but the verifier cannot follow
+	 * that clamp through the compiler's arithmetic; the empty asm keeps
+	 * the compiler from dropping this check, which the verifier sees. */
+	asm volatile("" : "+r"(slot));
+	if (slot < NATIVE_NSLOTS)
+		count_one(&native[slot]);
 }
 
 /* The histogram of a label set, created on its first sample. */
@@ -525,13 +537,20 @@ static __always_inline struct hook_hist *grouped_hist(struct hist_key *key)
 	return bpf_map_lookup_elem(&netstack_latency_grouped, key);
 }
 
-/* A sample into its histogram, and its exemplar if it is the slowest. */
-static __always_inline void
-record_into(struct hook_hist *hist, __u64 latency_ns, __u32 floor_log2,
-	    __s64 tstamp_ns, const struct sk_buff *skb, struct sock *sk,
-	    enum netstacklat_hook hook)
+/* A sample into its histogram (and its native buckets, if given and on),
+ * and its exemplar if it is the slowest. The native bucket is counted
+ * right after the classic one: there the verifier has few states to carry
+ * into it (after the exemplar code it had many, and start-up verified the
+ * native code once for each). */
+static __always_inline void record_into(struct hook_hist *hist, __u64 *native,
+					__u64 latency_ns, __s64 tstamp_ns,
+					const struct sk_buff *skb,
+					struct sock *sk,
+					enum netstacklat_hook hook)
 {
-	hist_add(hist, latency_ns, floor_log2);
+	hist_add(hist, latency_ns);
+	if (native && native_histograms)
+		native_add(native, latency_ns);
 	if (capture_exemplars)
 		note_exemplar(hist, latency_ns, tstamp_ns, skb, sk, hook);
 }
@@ -553,8 +572,7 @@ static __always_inline void record_grouped(__u64 latency_ns, __s64 tstamp_ns,
 		count_drop(); /* the map is full */
 		return;
 	}
-	record_into(hist, latency_ns, floor_log2_u64(latency_ns), tstamp_ns,
-		    skb, sk, hook);
+	record_into(hist, NULL, latency_ns, tstamp_ns, skb, sk, hook);
 }
 
 static __always_inline void record_latency(__u64 latency_ns, __s64 tstamp_ns,
@@ -564,7 +582,6 @@ static __always_inline void record_latency(__u64 latency_ns, __s64 tstamp_ns,
 {
 	__u32 key = hook;
 	struct hook_entry *entry;
-	__u32 floor_log2;
 
 	if (netstacklat_cfg.groupby_ifindex || netstacklat_cfg.groupby_cgroup) {
 		record_grouped(latency_ns, tstamp_ns, skb, sk, hook);
@@ -573,13 +590,8 @@ static __always_inline void record_latency(__u64 latency_ns, __s64 tstamp_ns,
 	entry = bpf_map_lookup_elem(&netstack_latency_seconds, &key);
 	if (!entry)
 		return;
-	floor_log2 = floor_log2_u64(latency_ns);
-	record_into(&entry->hist, latency_ns, floor_log2, tstamp_ns, skb, sk,
+	record_into(&entry->hist, entry->native, latency_ns, tstamp_ns, skb, sk,
 		    hook);
-	/* After the classic buckets: see struct hook_entry. */
-	if (native_histograms)
-		count_one(
-			&entry->native[native_slot_of(latency_ns, floor_log2)]);
 }
 
 /* A sample that passed every filter: read the clock, record. */

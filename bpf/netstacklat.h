@@ -114,50 +114,72 @@ struct netstacklat_config {
 	__u32 pad2;
 };
 
-/* floor(log2(v)) for v > 0, 0 for v == 0: a binary search for the top
- * bit, 6 steps and no loop for the verifier (BPF has no clz). */
-static inline __u32 floor_log2_u64(__u64 v)
+/* The bucket of a latency in ns: ceil(log2(v)) clamped to HIST_MAX_BUCKET. */
+static inline __u32 hist_bucket_index(__u64 v)
 {
-	__u32 log2 = 0;
+	__u32 floor_log2 = 0;
+	__u64 rest = v;
 
-	if (v >> 32) {
-		log2 += 32;
-		v >>= 32;
+	/* Binary search for the top bit: 6 steps, no loop for the verifier. */
+	if (rest >> 32) {
+		floor_log2 += 32;
+		rest >>= 32;
 	}
-	if (v >> 16) {
-		log2 += 16;
-		v >>= 16;
+	if (rest >> 16) {
+		floor_log2 += 16;
+		rest >>= 16;
 	}
-	if (v >> 8) {
-		log2 += 8;
-		v >>= 8;
+	if (rest >> 8) {
+		floor_log2 += 8;
+		rest >>= 8;
 	}
-	if (v >> 4) {
-		log2 += 4;
-		v >>= 4;
+	if (rest >> 4) {
+		floor_log2 += 4;
+		rest >>= 4;
 	}
-	if (v >> 2) {
-		log2 += 2;
-		v >>= 2;
+	if (rest >> 2) {
+		floor_log2 += 2;
+		rest >>= 2;
 	}
-	if (v >> 1)
-		log2 += 1;
-	return log2;
-}
+	if (rest >> 1) {
+		floor_log2 += 1;
+	}
 
-/* The bucket of a latency in ns whose floor(log2) is floor_log2:
- * ceil(log2(v)) clamped to HIST_MAX_BUCKET. */
-static inline __u32 hist_bucket_of(__u64 v, __u32 floor_log2)
-{
 	/* Round up, so that bucket i is right-inclusive: v <= 2^i. */
 	if (v > ((__u64)1 << floor_log2))
 		floor_log2++;
 	return floor_log2 > HIST_MAX_BUCKET ? HIST_MAX_BUCKET : floor_log2;
 }
 
-static inline __u32 hist_bucket_index(__u64 v)
+/*
+ * floor(log2(v)) for v > 0, 0 for v == 0, without a branch (BPF has no
+ * clz): the same binary search for the top bit, each step's "are there
+ * bits above?" found by arithmetic, (x + 2^k - 1) >> k for an x below 2^k.
+ * With branches the verifier would follow one path per outcome, each with
+ * a different exact value that the native index is computed from: the
+ * code after it verified once per path (start-up took 1.4 s, not 0.2 s).
+ */
+static inline __u64 floor_log2_u64(__u64 v)
 {
-	return hist_bucket_of(v, floor_log2_u64(v));
+	__u64 log2, step;
+
+	step = ((v >> 32) + 0xffffffffULL) >> 32 << 5; /* 32 or 0 */
+	v >>= step;
+	log2 = step;
+	step = ((v >> 16) + 0xffff) >> 16 << 4;
+	v >>= step;
+	log2 += step;
+	step = ((v >> 8) + 0xff) >> 8 << 3;
+	v >>= step;
+	log2 += step;
+	step = ((v >> 4) + 0xf) >> 4 << 2;
+	v >>= step;
+	log2 += step;
+	step = ((v >> 2) + 0x3) >> 2 << 1;
+	v >>= step;
+	log2 += step;
+	log2 += v >> 1;	  /* v < 4 here */
+	return log2 & 63; /* a bound the verifier can see */
 }
 
 /*
@@ -194,31 +216,30 @@ static inline __u32 hist_bucket_index(__u64 v)
 #define NATIVE_MANTISSA_6 15754009503455335899ULL
 #define NATIVE_MANTISSA_7 17179869184000000000ULL
 
-static inline __u32 native_slot_of(__u64 v, __u32 floor_log2)
+static inline __u32 native_slot_of(__u64 v, __u64 floor_log2)
 {
 	__u64 f;
-	__u32 above; /* thresholds of the octave below v */
+	__u64 above; /* thresholds of the octave below v */
 
 	if (v == 0)
 		return 0;
 	if (floor_log2 > NATIVE_MAX_LOG2)
 		return NATIVE_NSLOTS - 1;
 	f = v << (63 - floor_log2);
-	/* A binary search over the 8 sorted thresholds: 3 or 4 compares. */
-	if (f > NATIVE_MANTISSA_3) {
-		if (f > NATIVE_MANTISSA_5)
-			above = f > NATIVE_MANTISSA_6
-					? (f > NATIVE_MANTISSA_7 ? 8 : 7)
-					: 6;
-		else
-			above = f > NATIVE_MANTISSA_4 ? 5 : 4;
-	} else {
-		if (f > NATIVE_MANTISSA_1)
-			above = f > NATIVE_MANTISSA_2 ? 3 : 2;
-		else
-			above = f > NATIVE_MANTISSA_0 ? 1 : 0;
-	}
-	return 8 * floor_log2 + above + 1;
+	/*
+	 * Count the thresholds below f without a branch (see floor_log2_u64):
+	 * f and each threshold lie in [2^63, 2^64), so M - f wraps to a value
+	 * with the top bit set exactly when f > M.
+	 */
+	above = (NATIVE_MANTISSA_0 - f) >> 63;
+	above += (NATIVE_MANTISSA_1 - f) >> 63;
+	above += (NATIVE_MANTISSA_2 - f) >> 63;
+	above += (NATIVE_MANTISSA_3 - f) >> 63;
+	above += (NATIVE_MANTISSA_4 - f) >> 63;
+	above += (NATIVE_MANTISSA_5 - f) >> 63;
+	above += (NATIVE_MANTISSA_6 - f) >> 63;
+	above += (NATIVE_MANTISSA_7 - f) >> 63;
+	return (__u32)(8 * floor_log2 + above + 1);
 }
 
 /*

@@ -125,6 +125,21 @@ def matrix_cells():
     return [(path, fam, cls) for path in PATHS for fam in ("v4", "v6") for cls in CLASSES]
 
 
+def run_matrix(args, first_port):
+    """Every cell of the traffic matrix with bpf_stats on: (cell name,
+    program stats before, after) per cell."""
+    old = harness.set_bpf_stats("1")
+    cells = []
+    try:
+        for i, (path, fam, cls) in enumerate(matrix_cells()):
+            before = prog_stats()
+            run_class(path, fam, cls, args.cell_seconds, first_port + i)
+            cells.append((f"{path}-{fam}-{cls}", before, prog_stats()))
+    finally:
+        harness.set_bpf_stats(old)
+    return cells
+
+
 # Config variants. "default" is the shipped default (the daemon's own
 # namespace: the veth traffic, in test namespaces, is filtered out by it).
 CONFIGS = {
@@ -200,18 +215,10 @@ def bench_bpf(args, label, variant):
     daemon = daemon_with(args, port, CONFIGS[variant])
     rest = REF_KINDS if args.ours_first else [k for k in REF_KINDS if k not in first]
     helpers.append(start_references(args, rest, refs))
-    metrics = harness.parse(harness.scrape(port))
-    ours = {int(l["id"]): l["program"] for n, l, _ in metrics
-            if n == "ebpf_exporter_ebpf_program_info"}
-    old = harness.set_bpf_stats("1")
-    cells = []
+    ours = {pid: name for name, pid in program_ids(port).items()}
     try:
-        for i, (path, fam, cls) in enumerate(matrix_cells()):
-            before = prog_stats()
-            run_class(path, fam, cls, args.cell_seconds, 21000 + i)
-            cells.append((f"{path}-{fam}-{cls}", before, prog_stats()))
+        cells = run_matrix(args, 21000)
     finally:
-        harness.set_bpf_stats(old)
         for floor in helpers:
             floor.stdin.close()
             floor.wait(timeout=30)
@@ -314,15 +321,7 @@ def bench_native(args, label, on_first):
             port = harness.free_port()
             daemons[which] = daemon_with(args, port, config)
             ids[which] = program_ids(port)
-        old = harness.set_bpf_stats("1")
-        cells = []
-        try:
-            for i, (path, fam, cls) in enumerate(matrix_cells()):
-                before = prog_stats()
-                run_class(path, fam, cls, args.cell_seconds, 22000 + i)
-                cells.append((f"{path}-{fam}-{cls}", before, prog_stats()))
-        finally:
-            harness.set_bpf_stats(old)
+        cells = run_matrix(args, 22000)
     finally:
         for d in daemons.values():
             d.terminate()
@@ -348,9 +347,15 @@ def proc_cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def timed_scrapes(port, n, gzip_ok=False):
+PROTOBUF = ("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;"
+            "encoding=delimited")
+
+
+def timed_scrapes(port, n, gzip_ok=False, accept=None):
     times = []
     headers = {"Accept-Encoding": "gzip"} if gzip_ok else {}
+    if accept:
+        headers["Accept"] = accept
     for _ in range(n):
         t0 = time.perf_counter()
         with urllib.request.urlopen(urllib.request.Request(
@@ -385,6 +390,9 @@ def bench_scrape(args):
             times, body = timed_scrapes(port, args.scrapes)
             cpu = (proc_cpu_seconds(helper.pid) - cpu0) / args.scrapes
             _, gz = timed_scrapes(port, 1, gzip_ok=True)
+            # Prometheus' protobuf format (what it asks for with native
+            # histograms on), beside text, the same collection otherwise.
+            pb_times, pb = timed_scrapes(port, args.scrapes, accept=PROTOBUF)
         finally:
             helper.stdin.close()
             helper.wait(timeout=60)
@@ -400,6 +408,10 @@ def bench_scrape(args):
         row("scrape", f"{name}-cpu", cpu * 1e3, raw_med, "ms", "daemon CPU per scrape")
         row("scrape", f"{name}-bytes", len(body), len(gzip.decompress(gz)), "bytes", "plain")
         row("scrape", f"{name}-gzip-bytes", len(gz), len(body), "bytes", "gzip vs plain")
+        row("scrape", f"{name}-protobuf-median", statistics.median(pb_times) * 1e3,
+            statistics.median(times) * 1e3, "ms", "protobuf vs text 0.0.4")
+        row("scrape", f"{name}-protobuf-bytes", len(pb), len(body), "bytes",
+            "protobuf vs text 0.0.4")
 
 
 # --- 3. packet path ---------------------------------------------------------------
