@@ -13,9 +13,16 @@ namespace {
 namespace pb = io::prometheus::client;
 
 void SetTimestamp(double unix_seconds, google::protobuf::Timestamp* t) {
-  const double whole = std::floor(unix_seconds);
-  t->set_seconds(static_cast<int64_t>(whole));
-  t->set_nanos(static_cast<int32_t>(std::lround((unix_seconds - whole) * 1e9)) % 1000000000);
+  // Split first (unix_seconds * 1e9 is beyond a double's exact integers),
+  // then carry a fraction that rounds up to a whole second.
+  auto seconds = static_cast<int64_t>(std::floor(unix_seconds));
+  int64_t nanos = std::llround((unix_seconds - static_cast<double>(seconds)) * 1e9);
+  if (nanos >= 1000000000) {
+    ++seconds;
+    nanos -= 1000000000;
+  }
+  t->set_seconds(seconds);
+  t->set_nanos(static_cast<int32_t>(nanos));
 }
 
 void SetExemplar(const Exemplar& e, pb::Exemplar* out) {

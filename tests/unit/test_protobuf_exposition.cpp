@@ -133,6 +133,17 @@ TEST_CASE("protobuf: an exemplar above every bound goes on an explicit +Inf buck
   CHECK(h.bucket(3).exemplar().value() == 30.0);
 }
 
+TEST_CASE("protobuf: an exemplar timestamp whose fraction rounds up carries into the seconds") {
+  HistogramExtras extras;
+  // (Reachable only far from now: at 2026's timestamps a double's fraction
+  // stops 240 ns short of a second.)
+  extras.exemplars[{0, 0}] = {{{"cpu", "0"}}, 0.0004, 1.9999999997};
+  const auto families = Decode(SerializeProtobuf({Latency()}, extras));
+  const pb::Exemplar& e = families.at(0).metric(0).histogram().bucket(1).exemplar();
+  CHECK(e.timestamp().seconds() == 2);
+  CHECK(e.timestamp().nanos() == 0);
+}
+
 TEST_CASE("protobuf: no families, no bytes") {
   CHECK(SerializeProtobuf({}, {}).empty());
 }
