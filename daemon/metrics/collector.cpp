@@ -53,9 +53,9 @@ std::vector<prometheus::MetricFamily> Collector::CollectLocked(HistogramExtras* 
     std::map<size_t, const ExemplarRow*> best;
     std::map<size_t, NativeHistogram> native;
     // The latency histogram is family 0 of those returned.
-    families.push_back(converter_.Convert(snapshot_, &counters_.decoder_errors,
-                                          snapshot_.exemplar_gen ? &best : nullptr,
-                                          extras && native_on_ ? &native : nullptr));
+    families.push_back(converter_.Convert(
+        snapshot_, &counters_.decoder_errors, snapshot_.exemplar_gen ? &best : nullptr,
+        extras && extras->want_native && native_on_ ? &native : nullptr));
     for (const auto& [metric, row] : best)
       extras->exemplars[{0, metric}] = MakeExemplar(*row, names_, spec_.bucket_multiplier);
     for (auto& [metric, h] : native) extras->native[{0, metric}] = std::move(h);

@@ -19,6 +19,9 @@ using NativeHistograms = std::map<std::pair<size_t, size_t>, NativeHistogram>;
 struct HistogramExtras {
   Exemplars exemplars;
   NativeHistograms native;
+  // Set by the asker: only the protobuf format serves native buckets, so
+  // an OpenMetrics scrape need not build them.
+  bool want_native = true;
 };
 
 // A Collectable that also hands out the extras: the exemplars of the

@@ -159,6 +159,7 @@ std::string WebServer::Collect(ExpositionFormat format) {
     if (!c) continue;
     auto* with_extras = dynamic_cast<ExtrasCollectable*>(c.get());
     HistogramExtras more_extras;
+    more_extras.want_native = format == ExpositionFormat::kProtobuf;
     auto more = format != ExpositionFormat::kText004 && with_extras
                     ? with_extras->CollectWithExtras(&more_extras)
                     : c->Collect();

@@ -9,7 +9,13 @@ classic buckets on reads delayed by known amounts.
     classic buckets (as the text format serves them, exactly) and native
     buckets of schema 3 in the same message; native and classic counts
     agree, and every native bucket lies where the classic buckets put its
-    samples. Text and OpenMetrics scrapes are what they were.
+    samples. Text and OpenMetrics scrapes are what they were. Gzipped (the
+    bytes decompressed are a protobuf stream with the same families) and
+    to HEAD (pipelined before a GET on one connection: headers only, or
+    the GET's answer would not start where they end).
+  - Coarser schema: a second daemon on the same hooks with
+    histogram.native_schema 0 serves the same reads in buckets that are
+    exactly the first daemon's schema-3 buckets merged by eight.
   - Accuracy: this process reads UDP datagrams it sent, each after a known
     delay (300 us, 600 us, 1.1 ms, 5 ms: not powers of two); the truth is
     each datagram's kernel RX timestamp (SO_TIMESTAMPNS, the skb->tstamp
@@ -25,6 +31,7 @@ Socket reads are filtered to the process that makes the delayed reads
 (filters.pids: a child of this test, started first), so udp-socket-read
 holds exactly the injected reads.
 Exit 0 pass, 1 fail, 77 skipped (never under CI=true)."""
+import gzip
 import json
 import math
 import os
@@ -62,15 +69,26 @@ def compile_proto(proto, d):
     return metrics_pb2
 
 
-def get(port, accept):
-    """(Content-Type, body), scraped by curl: another process, whose reads
-    the daemon's pid filter leaves out (this one's TCP reads would count)."""
+def headers_of(head):
+    """{lower-case name: value} of a response's header block."""
+    return {k.strip().lower().decode(): v.strip().decode() for k, v in
+            (line.split(b":", 1) for line in head.split(b"\r\n")[1:] if b":" in line)}
+
+
+def get_with_headers(port, accept, *curl_args):
+    """({header: value}, body) of a GET scraped by curl (the body as sent:
+    curl decompresses nothing unless asked)."""
     out = subprocess.run(["curl", "-sS", "--max-time", "10", "-D", "-", "-H", f"Accept: {accept}",
-                          f"http://127.0.0.1:{port}/metrics"], check=True, capture_output=True).stdout
+                          *curl_args, f"http://127.0.0.1:{port}/metrics"],
+                         check=True, capture_output=True).stdout
     head, body = out.split(b"\r\n\r\n", 1)
-    ctype = next(line.split(b":", 1)[1].strip().decode() for line in head.split(b"\r\n")
-                 if line.lower().startswith(b"content-type:"))
-    return ctype, body
+    return headers_of(head), body
+
+
+def get(port, accept):
+    """(Content-Type, body), scraped by curl."""
+    headers, body = get_with_headers(port, accept)
+    return headers["content-type"], body
 
 
 def decode_delimited(pb, data):
@@ -243,6 +261,66 @@ def check_protobuf(pb, port):
     return families
 
 
+def check_protobuf_gzip_and_head(pb, port, families):
+    """The protobuf answer on the paths the text formats share: gzip and HEAD."""
+    headers, raw = get_with_headers(port, PROTOBUF_ACCEPT, "-H", "Accept-Encoding: gzip")
+    harness.check(headers.get("content-encoding") == "gzip" and
+                  headers["content-type"].startswith("application/vnd.google.protobuf"),
+                  f"gzip asked: gzipped protobuf ({headers.get('content-encoding')}, "
+                  f"{headers['content-type']})")
+    zipped = decode_delimited(pb, gzip.decompress(raw))
+    harness.check([(f.name, f.type) for f in zipped] == [(f.name, f.type) for f in families],
+                  f"gunzipped: the same {len(families)} families")
+    # The socket reads are quiet: their histogram is the plain scrape's.
+    harness.check(latency_series(zipped)[HOOK] == latency_series(families)[HOOK],
+                  f"gunzipped: {HOOK}'s histogram (classic and native) as scraped plainly")
+    # HEAD then GET on one connection. A HEAD answer with a body would put
+    # its bytes where the GET's status line must be.
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        ask = f"/metrics HTTP/1.1\r\nHost: x\r\nAccept: {PROTOBUF_ACCEPT}\r\n"
+        s.sendall(f"HEAD {ask}\r\nGET {ask}Connection: close\r\n\r\n".encode())
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    head, rest = data.split(b"\r\n\r\n", 1)
+    h = headers_of(head)
+    harness.check(head.startswith(b"HTTP/1.1 200") and
+                  h.get("content-type", "").startswith("application/vnd.google.protobuf") and
+                  int(h.get("content-length", "0")) > 0,
+                  f"HEAD: 200, protobuf, Content-Length {h.get('content-length')}")
+    harness.check(rest.startswith(b"HTTP/1.1 200"), "HEAD: no body (the GET's answer follows "
+                  f"its headers directly: {rest[:16]!r})")
+    get_head, body = rest.split(b"\r\n\r\n", 1)
+    harness.check(len(body) == int(headers_of(get_head)["content-length"]) and
+                  latency_series(decode_delimited(pb, body))[HOOK] ==
+                  latency_series(families)[HOOK],
+                  f"the GET after HEAD: a whole protobuf answer ({len(body)} bytes)")
+
+
+def merged(buckets, by):
+    """Schema-3 buckets merged into a coarser schema: index ceil(i / by)."""
+    out = {}
+    for i, n in buckets.items():
+        out[-(-i // by)] = out.get(-(-i // by), 0) + n
+    return out
+
+
+def check_coarser_schema(pb, port, coarse_port):
+    fine = latency_series(decode_delimited(pb, get(port, PROTOBUF_ACCEPT)[1]))[HOOK]
+    coarse = latency_series(decode_delimited(pb, get(coarse_port, PROTOBUF_ACCEPT)[1]))[HOOK]
+    harness.check(coarse.schema == 0 and coarse.sample_count == fine.sample_count and
+                  coarse.zero_count == fine.zero_count,
+                  f"native_schema 0: schema {coarse.schema}, {coarse.sample_count} samples "
+                  f"as at schema 3")
+    want = merged(native_buckets(fine), 8)
+    got = native_buckets(coarse)
+    harness.check(got == want, f"native_schema 0: buckets {got} are schema 3's merged by "
+                  f"eight {want}")
+    harness.check([(b.upper_bound, b.cumulative_count) for b in coarse.bucket] ==
+                  [(b.upper_bound, b.cumulative_count) for b in fine.bucket],
+                  "native_schema 0: the classic buckets do not change")
+
+
 def accuracy_rows(truth, native_h, classic_pairs):
     rows = []
     for q in (0.5, 0.99):
@@ -324,8 +402,13 @@ def run(args):
         config = os.path.join(d, "config.yaml")
         with open(config, "w") as f:
             f.write(f"filters: {{pids: [{child.pid}]}}\n")
-        port = harness.free_port()
+        coarse_config = os.path.join(d, "coarse.yaml")
+        with open(coarse_config, "w") as f:
+            f.write(f"filters: {{pids: [{child.pid}]}}\nhistogram: {{native_schema: 0}}\n")
+        port, coarse_port = harness.free_port(), harness.free_port()
         daemon = harness.start_daemon(args.daemon, port, 60, extra=[f"--config.file={config}"])
+        coarse_daemon = harness.start_daemon(args.daemon, coarse_port, 60,
+                                             extra=[f"--config.file={coarse_config}"])
         try:
             harness.send_traffic()  # the hooks before the socket reads see something
             out, _ = child.communicate("go\n", timeout=120)
@@ -344,13 +427,16 @@ def run(args):
             rows = accuracy_rows(truth, h, pairs)
             print_table("From the served buckets (Prometheus 2.42's interpolation):", rows)
             check_accuracy(rows, "served buckets")
+            check_protobuf_gzip_and_head(pb, port, families)
+            check_coarser_schema(pb, port, coarse_port)
             if args.prometheus:
                 prometheus_checks(args, port, truth)
         finally:
             if child.poll() is None:
                 child.kill()
-            daemon.terminate()
-            daemon.wait(timeout=30)
+            for proc in (daemon, coarse_daemon):
+                proc.terminate()
+                proc.wait(timeout=30)
 
 
 def main():

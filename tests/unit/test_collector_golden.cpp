@@ -137,6 +137,11 @@ TEST_CASE("native buckets reach their series in the extras; the text formats do 
   // ceil(-88 / 8) = -11, ceil(-85 / 8) = -10.
   CHECK(extras.native.at({0, 1}).Buckets() ==
         std::vector<std::pair<int32_t, uint64_t>>{{-11, 3}, {-10, 1}});
+  // An OpenMetrics scrape wants the exemplars only: no native buckets built.
+  extras = {};
+  extras.want_native = false;
+  collector.CollectWithExtras(&extras);
+  CHECK(extras.native.empty());
   collector.SetNativeHistograms(false, 3);
   extras = {};
   collector.CollectWithExtras(&extras);
