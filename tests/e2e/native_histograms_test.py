@@ -15,7 +15,8 @@ classic buckets on reads delayed by known amounts.
     the GET's answer would not start where they end).
   - Coarser schema: a second daemon on the same hooks with
     histogram.native_schema 0 serves the same reads in buckets that are
-    exactly the first daemon's schema-3 buckets merged by eight.
+    the first daemon's schema-3 buckets merged by eight (each daemon reads
+    the clock itself: a sample at a bound may differ).
   - Accuracy: this process reads UDP datagrams it sent, each after a known
     delay (300 us, 600 us, 1.1 ms, 5 ms: not powers of two); the truth is
     each datagram's kernel RX timestamp (SO_TIMESTAMPNS, the skb->tstamp
@@ -305,6 +306,11 @@ def merged(buckets, by):
     return out
 
 
+def cumulative(buckets, bounds):
+    """Samples at or below each bucket index in bounds."""
+    return [sum(n for i, n in buckets.items() if i <= j) for j in bounds]
+
+
 def check_coarser_schema(pb, port, coarse_port):
     fine = latency_series(decode_delimited(pb, get(port, PROTOBUF_ACCEPT)[1]))[HOOK]
     coarse = latency_series(decode_delimited(pb, get(coarse_port, PROTOBUF_ACCEPT)[1]))[HOOK]
@@ -314,11 +320,24 @@ def check_coarser_schema(pb, port, coarse_port):
                   f"as at schema 3")
     want = merged(native_buckets(fine), 8)
     got = native_buckets(coarse)
-    harness.check(got == want, f"native_schema 0: buckets {got} are schema 3's merged by "
-                  f"eight {want}")
-    harness.check([(b.upper_bound, b.cumulative_count) for b in coarse.bucket] ==
-                  [(b.upper_bound, b.cumulative_count) for b in fine.bucket],
-                  "native_schema 0: the classic buckets do not change")
+    # Each daemon's program reads the clock itself, one after the other on
+    # the same hook, so a sample a few us from a bound may fall on either
+    # side of it (seen under QEMU: one read in 1,000). Cumulative counts
+    # must agree to 1% at every bound; a wrong merge (floor for ceil, or
+    # the schema ignored) moves whole groups of reads.
+    slack = max(2, fine.sample_count // 100)
+    bounds = sorted(set(got) | set(want))
+    apart = max((abs(x - y) for x, y in zip(cumulative(got, bounds), cumulative(want, bounds))),
+                default=0)
+    harness.check(apart <= slack,
+                  f"native_schema 0: buckets {got} are schema 3's merged by eight {want} "
+                  f"(cumulative counts {apart} apart at most: samples near a bound)")
+    classic_apart = max(abs(a.cumulative_count - b.cumulative_count)
+                        for a, b in zip(coarse.bucket, fine.bucket))
+    harness.check([b.upper_bound for b in coarse.bucket] == [b.upper_bound for b in fine.bucket]
+                  and classic_apart <= slack,
+                  f"native_schema 0: the classic buckets are the same (counts {classic_apart} "
+                  f"apart at most)")
 
 
 def accuracy_rows(truth, native_h, classic_pairs):

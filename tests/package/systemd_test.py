@@ -223,14 +223,24 @@ class Container:
         self.leader = self._find_leader()
 
     def _find_leader(self):
+        """The container's init: the child of systemd-nspawn in a PID
+        namespace of its own. For its first ~4 ms nspawn has another child,
+        in ours, that exits once it has forked init: taken for the leader,
+        every nsenter failed and the boot looked 'not up' for 120 s (seen
+        once in a CI run)."""
+        own = os.readlink("/proc/self/ns/pid")
         for _ in range(200):
             if self.proc.poll() is not None:
                 raise harness.Failure(f"systemd-nspawn exited {self.proc.returncode}: "
                                   f"{self.proc.stdout.read().decode(errors='replace')}")
             kids = subprocess.run(["ps", "-o", "pid=", "--ppid", str(self.proc.pid)],
                                   capture_output=True, text=True).stdout.split()
-            if kids:
-                return int(kids[0])
+            for kid in kids:
+                try:
+                    if os.readlink(f"/proc/{kid}/ns/pid") != own:
+                        return int(kid)
+                except OSError:
+                    pass  # gone already: the forking helper
             time.sleep(0.05)
         raise harness.Failure("systemd-nspawn started no init")
 
@@ -238,6 +248,8 @@ class Container:
         """`systemctl is-system-running --wait`, once systemd listens."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
+            if not os.path.exists(f"/proc/{self.leader}"):
+                raise harness.Failure(f"the container's init ({self.leader}) is gone")
             state = self.run("systemctl", "is-system-running", "--wait").stdout.strip()
             if state in ("running", "degraded", "maintenance", "stopping"):
                 return state
