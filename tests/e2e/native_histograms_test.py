@@ -87,7 +87,8 @@ def get_with_headers(port, accept, *curl_args):
 
 
 def get(port, accept):
-    """(Content-Type, body), scraped by curl."""
+    """(Content-Type, body), scraped by curl: a process of its own, so the
+    socket-read hooks (filtered to the injector's pid) never see a scrape."""
     headers, body = get_with_headers(port, accept)
     return headers["content-type"], body
 
