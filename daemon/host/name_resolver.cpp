@@ -1,24 +1,41 @@
 #include "host/name_resolver.h"
 
-#include <ftw.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <linux/magic.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <unistd.h>
 
+#include <cstring>
 #include <fstream>
+#include <vector>
 
 #include "host/netns_interfaces.h"
 
 namespace netstacklat {
 namespace {
 
-// nftw() takes no context pointer; walks run on the main thread (config)
-// or under the collector's mutex, never at once, so one static target will do.
-std::unordered_map<uint64_t, std::string>* g_scan_target = nullptr;
-
-int AddCgroup(const char* path, const struct stat* st, int type, struct FTW*) {
-  if (type == FTW_D) (*g_scan_target)[st->st_ino] = path;
-  return 0;
+// The directory at path, if it is one on `device`: its inode, and the
+// names of the directories in it.
+bool ReadCgroupDir(const std::string& path, dev_t device, ino_t* inode,
+                   std::vector<std::string>* children) {
+  const int fd = open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return false;  // removed since its parent was read: not there
+  struct stat st {};
+  DIR* dir = fstat(fd, &st) == 0 && st.st_dev == device ? fdopendir(fd) : nullptr;
+  if (!dir) {
+    close(fd);
+    return false;
+  }
+  *inode = st.st_ino;
+  while (const struct dirent* entry = readdir(dir)) {
+    if (entry->d_type == DT_DIR && std::strcmp(entry->d_name, ".") != 0 &&
+        std::strcmp(entry->d_name, "..") != 0)
+      children->emplace_back(entry->d_name);
+  }
+  closedir(dir);
+  return true;
 }
 
 }  // namespace
@@ -59,10 +76,24 @@ std::optional<std::string> SystemNameResolver::CgroupPath(uint64_t cgroup_id) {
 }
 
 std::unordered_map<uint64_t, std::string> CgroupsUnder(const std::string& dir) {
+  // Depth first with a stack of paths, one directory open at a time: a
+  // user's deep chain of cgroups costs memory for its paths, never file
+  // descriptors or stack. No global state (nftw() has no context pointer,
+  // and a reload and a scrape walk at once).
   std::unordered_map<uint64_t, std::string> paths;
-  g_scan_target = &paths;
-  nftw(dir.c_str(), AddCgroup, 16, FTW_PHYS | FTW_MOUNT);
-  g_scan_target = nullptr;
+  struct stat root {};
+  if (stat(dir.c_str(), &root) != 0) return paths;
+  std::vector<std::string> pending{dir};
+  std::vector<std::string> children;
+  while (!pending.empty()) {
+    std::string path = std::move(pending.back());
+    pending.pop_back();
+    children.clear();
+    ino_t inode = 0;
+    if (!ReadCgroupDir(path, root.st_dev, &inode, &children)) continue;
+    for (const auto& child : children) pending.push_back(path + "/" + child);
+    paths[inode] = std::move(path);
+  }
   return paths;
 }
 

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "base/host_text.h"
+
 namespace netstacklat {
 
 namespace {
@@ -42,8 +44,10 @@ std::string FormatFlow(const struct nstl_exemplar& e) {
 Exemplar MakeExemplar(const ExemplarRow& row, NameResolver& names, double multiplier) {
   const struct nstl_exemplar& e = row.sample;
   Exemplar out;
-  auto add = [&out](const char* name, std::string value) {
-    if (!value.empty()) out.labels.push_back({name, std::move(value)});
+  // comm, interface names and cgroup paths are any local user's choice of
+  // bytes: one that is not UTF-8 would make Prometheus drop the scrape.
+  auto add = [&out](const char* name, const std::string& value) {
+    if (!value.empty()) out.labels.push_back({name, ValidUtf8(value)});
   };
   add("flow", FormatFlow(e));
   char comm[sizeof(e.comm) + 1] = {};

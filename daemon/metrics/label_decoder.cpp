@@ -3,6 +3,8 @@
 #include <charconv>
 #include <cstring>
 
+#include "base/host_text.h"
+
 namespace netstacklat {
 namespace {
 
@@ -62,6 +64,8 @@ bool LabelDecoder::Decode(std::string_view raw, std::string* out) {
     cacheable = cacheable && step.cacheable;
     is_raw = false;
   }
+  // Interface names and cgroup paths are any local user's choice of bytes.
+  value = ValidUtf8(value);
   if (cacheable) cache_.emplace(std::move(key), value);
   *out = std::move(value);
   return true;

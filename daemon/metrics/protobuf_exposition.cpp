@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "base/host_text.h"
 #include "metrics.pb.h"
 
 namespace netstacklat {
@@ -29,7 +30,7 @@ void SetExemplar(const Exemplar& e, pb::Exemplar* out) {
   for (const auto& l : e.labels) {
     pb::LabelPair* p = out->add_label();
     p->set_name(l.name);
-    p->set_value(l.value);
+    p->set_value(ValidUtf8(l.value));  // as the text formats: never a dropped scrape
   }
   out->set_value(e.value);
   SetTimestamp(e.timestamp, out->mutable_timestamp());
@@ -101,7 +102,7 @@ void SetMetric(const prometheus::MetricFamily& f, const prometheus::ClientMetric
   for (const auto& l : m.label) {
     pb::LabelPair* p = out->add_label();
     p->set_name(l.name);
-    p->set_value(l.value);
+    p->set_value(ValidUtf8(l.value));  // as the text formats: never a dropped scrape
   }
   switch (f.type) {
     case prometheus::MetricType::Counter:

@@ -6,10 +6,12 @@
 #include <cstdlib>
 #include <unordered_map>
 
+#include "base/host_text.h"
+
 namespace netstacklat {
 namespace {
 
-void AppendEscaped(std::string* out, const std::string& s, bool quotes) {
+void AppendEscapedUtf8(std::string* out, const std::string& s, bool quotes) {
   for (char c : s) {
     if (c == '\\') {
       *out += "\\\\";
@@ -21,6 +23,13 @@ void AppendEscaped(std::string* out, const std::string& s, bool quotes) {
       *out += c;
     }
   }
+}
+
+// Valid UTF-8 whatever reaches it: the decoders make host names valid
+// already; this keeps any other string from taking the scrape down.
+void AppendEscaped(std::string* out, const std::string& s, bool quotes) {
+  if (IsValidUtf8(s)) return AppendEscapedUtf8(out, s, quotes);
+  AppendEscapedUtf8(out, ValidUtf8(s), quotes);
 }
 
 void AppendLabels(std::string* out, const std::vector<prometheus::ClientMetric::Label>& labels,

@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include "base/host_text.h"
+
 namespace netstacklat {
 namespace {
 
@@ -102,7 +104,9 @@ const NativeHistogram* Find(const HistogramExtras* extras, size_t index) {
 // "  slowest 301ms: flow=tcp 127.0.0.1:40000->127.0.0.1:9661 comm=python3 ..."
 std::string Slowest(const Exemplar& e) {
   std::string out = "  slowest " + FormatDuration(e.value) + ":";
-  for (const auto& l : e.labels) out += " " + l.name + "=" + l.value;
+  // comm and cgroup paths are any local user's bytes: escape sequences
+  // in them must not reach the operator's terminal.
+  for (const auto& l : e.labels) out += " " + l.name + "=" + PrintableText(l.value);
   return out + "\n";
 }
 
@@ -138,9 +142,9 @@ std::string FormatReport(const prometheus::MetricFamily& before,
     std::string title;
     for (const auto& l : m.label)
       if (l.name == "hook")
-        title = l.value + title;
+        title = PrintableText(l.value) + title;
       else if (l.value != "unknown:0" && l.value != "unknown_cgroup_id:0")
-        title += " " + l.name + "=" + l.value;
+        title += " " + l.name + "=" + PrintableText(l.value);
     out += Series(title, iv, seconds, native ? &*native : nullptr);
     if (after_extras) {
       const auto e = after_extras->exemplars.find({0, index});

@@ -57,28 +57,8 @@ def setup():
         os.makedirs(cgroup_dir(cg), exist_ok=True)
 
 
-CGROUP2 = None  # where cgroup v2 is mounted (mounted by the test if nowhere)
-MOUNTED = "/run/nstl-test-cgroup2"
-
-
-def cgroup2_root():
-    global CGROUP2
-    if CGROUP2:
-        return CGROUP2
-    for line in open("/proc/self/mounts"):
-        fields = line.split()
-        if fields[2] == "cgroup2":
-            CGROUP2 = fields[1]
-            return CGROUP2
-    # Hybrid or v1-only hosts: mount the v2 hierarchy (no controllers needed).
-    os.makedirs(MOUNTED, exist_ok=True)
-    sh("mount", "-t", "cgroup2", "none", MOUNTED)
-    CGROUP2 = MOUNTED
-    return CGROUP2
-
-
 def cgroup_dir(name):
-    return f"{cgroup2_root()}/nstl-test-{name}"
+    return f"{harness.cgroup2_root()}/nstl-test-{name}"
 
 
 def teardown():
@@ -326,8 +306,6 @@ def run(args):
                 os.rmdir(cgroup_dir(cg))
             except OSError:
                 pass
-        if CGROUP2 == MOUNTED:
-            subprocess.run(["umount", MOUNTED], capture_output=True)
 
 
 if __name__ == "__main__":

@@ -316,6 +316,30 @@ def send_traffic():
         udp_traffic(fam, addr, 32000)
 
 
+# --- cgroups ----------------------------------------------------------------
+
+_CGROUP2 = []  # where cgroup v2 is mounted, once known
+_CGROUP2_MOUNTED = "/run/nstl-test-cgroup2"
+
+
+def cgroup2_root():
+    """Where cgroup v2 is mounted; on hybrid or v1-only hosts the test mounts
+    the v2 hierarchy (no controllers needed) and unmounts it at exit."""
+    if _CGROUP2:
+        return _CGROUP2[0]
+    for line in open("/proc/self/mounts"):
+        fields = line.split()
+        if fields[2] == "cgroup2":
+            _CGROUP2.append(fields[1])
+            return fields[1]
+    os.makedirs(_CGROUP2_MOUNTED, exist_ok=True)
+    subprocess.run(["mount", "-t", "cgroup2", "none", _CGROUP2_MOUNTED], check=True,
+                   capture_output=True)
+    atexit.register(subprocess.run, ["umount", _CGROUP2_MOUNTED], capture_output=True)
+    _CGROUP2.append(_CGROUP2_MOUNTED)
+    return _CGROUP2_MOUNTED
+
+
 # --- checks -------------------------------------------------------------------
 
 def check_histogram_shape(samples):
