@@ -7,6 +7,15 @@
 
 namespace netstacklat::testing {
 
+struct hist_key Key(uint16_t hook, uint16_t bucket, uint32_t ifindex, uint64_t cgroup) {
+  struct hist_key k = {};
+  k.cgroup = cgroup;
+  k.ifindex = ifindex;
+  k.hook = hook;
+  k.bucket = bucket;
+  return k;
+}
+
 MapSnapshot MakeSnapshot(const std::vector<Row>& rows) {
   MapSnapshot s;
   s.key_size = sizeof(struct hist_key);

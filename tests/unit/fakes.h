@@ -19,6 +19,9 @@ struct Row {
   uint64_t value;  // summed over CPUs
 };
 
+// A histogram map key (ungrouped unless ifindex or cgroup is given).
+struct hist_key Key(uint16_t hook, uint16_t bucket, uint32_t ifindex = 0, uint64_t cgroup = 0);
+
 MapSnapshot MakeSnapshot(const std::vector<Row>& rows);
 
 class FakeHistogramSource : public HistogramSource {

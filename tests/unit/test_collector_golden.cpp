@@ -16,13 +16,6 @@ using namespace netstacklat::testing;
 
 namespace {
 
-struct hist_key Key(uint16_t hook, uint16_t bucket) {
-  struct hist_key k = {};
-  k.hook = hook;
-  k.bucket = bucket;
-  return k;
-}
-
 FakeExporterStatus Status() {
   FakeExporterStatus s;
   s.programs = {

@@ -12,15 +12,6 @@ using namespace netstacklat::testing;
 
 namespace {
 
-struct hist_key Key(uint16_t hook, uint16_t bucket, uint32_t ifindex = 0, uint64_t cgroup = 0) {
-  struct hist_key k = {};
-  k.cgroup = cgroup;
-  k.ifindex = ifindex;
-  k.hook = hook;
-  k.bucket = bucket;
-  return k;
-}
-
 // "cgroup/ifindex/hook/bucket=value", one per snapshot row.
 std::vector<std::string> Rows(const MapSnapshot& snap) {
   std::vector<std::string> rows;

@@ -27,15 +27,6 @@ const std::string kFffd = "\xef\xbf\xbd";
 // or a cgroup: bytes that are not UTF-8, an escape sequence, quotes.
 const std::string kHostile = "a\xff\xfe\"\\\x1b[2J\xc3";
 
-struct hist_key Key(uint16_t hook, uint16_t bucket, uint32_t ifindex, uint64_t cgroup) {
-  struct hist_key k = {};
-  k.cgroup = cgroup;
-  k.ifindex = ifindex;
-  k.hook = hook;
-  k.bucket = bucket;
-  return k;
-}
-
 }  // namespace
 
 TEST_CASE("UTF-8 validity as Go's utf8.ValidString") {
