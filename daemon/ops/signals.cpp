@@ -13,6 +13,12 @@ struct timespec Timespec(double seconds) {
   return {whole, static_cast<long>((seconds - static_cast<double>(whole)) * 1e9)};
 }
 
+double MonotonicNow() {
+  struct timespec now {};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) * 1e-9;
+}
+
 }  // namespace
 
 sigset_t BlockSignals() {
@@ -29,15 +35,30 @@ sigset_t BlockSignals() {
 }
 
 bool SleepUnlessTerminated(double seconds, const sigset_t& signals) {
-  const struct timespec wait = Timespec(seconds);
-  const int sig = sigtimedwait(&signals, nullptr, &wait);
-  return sig == SIGINT || sig == SIGTERM;
+  const double until = MonotonicNow() + seconds;
+  for (double left = seconds; left > 0; left = until - MonotonicNow()) {
+    const struct timespec wait = Timespec(left);
+    const int sig = sigtimedwait(&signals, nullptr, &wait);
+    if (sig == SIGINT || sig == SIGTERM) return true;
+  }
+  return false;
 }
 
 int WaitForTermination(const std::function<void()>& reload, const std::function<void()>& tick,
                        double tick_seconds, const sigset_t& signals) {
+  // The tick keeps its schedule whatever signals arrive: waiting a whole
+  // tick after each signal let a SIGHUP every few ms starve it (no report
+  // printed, the TAI offset never refreshed).
+  double next_tick = MonotonicNow() + tick_seconds;
   for (;;) {
-    const struct timespec timeout = Timespec(tick_seconds);
+    const double now = MonotonicNow();
+    if (now >= next_tick) {
+      tick();
+      next_tick += tick_seconds;
+      if (next_tick <= now) next_tick = now + tick_seconds;  // it fell behind: no burst
+      continue;
+    }
+    const struct timespec timeout = Timespec(next_tick - now);
     const int sig = sigtimedwait(&signals, nullptr, &timeout);
     if (sig == SIGINT || sig == SIGTERM) return sig;
     if (sig == SIGHUP) {
@@ -45,7 +66,6 @@ int WaitForTermination(const std::function<void()>& reload, const std::function<
       reload();
       sd_notify(0, "READY=1");
     }
-    if (sig < 0) tick();
   }
 }
 

@@ -14,12 +14,13 @@ namespace netstacklat {
 // returns the blocked set for the waits below.
 sigset_t BlockSignals();
 
-// Waits up to `seconds`; true if SIGINT or SIGTERM cut it short.
+// Waits `seconds` (a SIGHUP does not cut it short); true if SIGINT or
+// SIGTERM did.
 bool SleepUnlessTerminated(double seconds, const sigset_t& signals);
 
 // Until SIGINT or SIGTERM (returned): SIGHUP runs `reload` between
-// systemd's RELOADING=1 and READY=1; every `tick_seconds` without a signal
-// runs `tick`.
+// systemd's RELOADING=1 and READY=1; every `tick_seconds`, whatever signals
+// come between, runs `tick`.
 int WaitForTermination(const std::function<void()>& reload, const std::function<void()>& tick,
                        double tick_seconds, const sigset_t& signals);
 
