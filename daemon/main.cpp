@@ -68,6 +68,7 @@ int Run(const Options& opts) {
   auto collector = std::make_shared<Collector>("netstacklat", config.histograms[0], maps, bpf,
                                                names, Collector::MonotonicSeconds);
   collector->SetReloadResult(true, Collector::UnixSeconds());
+  collector->SetLabelSetIdleSeconds(daemon.grouping.label_set_idle_seconds);
   collector->SetNativeHistograms(daemon.histogram.native_histograms,
                                  daemon.histogram.native_schema);
   collector->SetExemplarIntervals([&bpf] { return bpf.CloseExemplarInterval(); },

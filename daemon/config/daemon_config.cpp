@@ -170,13 +170,15 @@ void ParseFilters(const YAML::Node& node, const Context& ctx, Filters* f) {
 }
 
 void ParseGrouping(const YAML::Node& node, const Context& ctx, Grouping* g) {
-  RequireMap(node, ctx, {"by_interface", "by_cgroup", "max_label_sets"});
+  RequireMap(node, ctx, {"by_interface", "by_cgroup", "max_label_sets", "label_set_idle_seconds"});
   if (const YAML::Node n = node["by_interface"])
     g->by_interface = Scalar<bool>(n, ctx.Child("by_interface"), "true or false");
   if (const YAML::Node n = node["by_cgroup"])
     g->by_cgroup = Scalar<bool>(n, ctx.Child("by_cgroup"), "true or false");
   if (const YAML::Node n = node["max_label_sets"])
     g->max_label_sets = UnsignedIn(n, ctx.Child("max_label_sets"), 1, 1000000);
+  if (const YAML::Node n = node["label_set_idle_seconds"])
+    g->label_set_idle_seconds = UnsignedIn(n, ctx.Child("label_set_idle_seconds"), 0, 604800);
 }
 
 void ParseHistogram(const YAML::Node& node, const Context& ctx, HistogramRange* h) {
@@ -279,9 +281,14 @@ uint32_t DaemonConfig::GroupedLabelSets() const {
   const bool ifaces_known = !grouping.by_interface || !filters.ifindexes.empty();
   const bool cgroups_known = !grouping.by_cgroup || !filters.cgroup_ids.empty();
   if (!ifaces_known || !cgroups_known) return 1024;
+  // Every hook has a label set per interface (cgroup "none"); only the
+  // socket-read hooks, where the reader is known, one per cgroup too.
   const uint64_t ifaces = grouping.by_interface ? filters.ifindexes.size() : 1;
-  const uint64_t cgroups = grouping.by_cgroup ? filters.cgroup_ids.size() + 1 : 1;  // + none
-  return static_cast<uint32_t>(std::min<uint64_t>(ifaces * cgroups * hooks.size(), 1000000));
+  const uint64_t cgroups = grouping.by_cgroup ? filters.cgroup_ids.size() : 0;
+  const uint64_t socket_reads =
+      hooks.count(NETSTACKLAT_HOOK_TCP_SOCK_READ) + hooks.count(NETSTACKLAT_HOOK_UDP_SOCK_READ);
+  const uint64_t sets = ifaces * hooks.size() + ifaces * cgroups * socket_reads;
+  return static_cast<uint32_t>(std::min<uint64_t>(sets, 1000000));
 }
 
 void ValidateTelemetryPath(const std::string& path) {

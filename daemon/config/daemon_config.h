@@ -35,6 +35,9 @@ struct Grouping {
   bool by_interface = false;
   bool by_cgroup = false;       // socket-read hooks
   uint32_t max_label_sets = 0;  // 0: derived from the filters, else 1024
+  // A label set without a sample for this long leaves the map (0: never
+  // for idleness; gone and crowded-out label sets leave regardless).
+  uint32_t label_set_idle_seconds = 900;
 
   bool operator==(const Grouping&) const = default;
 };

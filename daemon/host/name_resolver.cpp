@@ -75,6 +75,16 @@ std::optional<std::string> SystemNameResolver::CgroupPath(uint64_t cgroup_id) {
   return it->second;
 }
 
+bool SystemNameResolver::CgroupGone(uint64_t cgroup_id) {
+  if (vanished_.erase(cgroup_id)) return true;
+  const auto it = cgroup_paths_.find(cgroup_id);
+  if (it == cgroup_paths_.end()) return false;  // never seen here: not known to be gone
+  struct stat st {};
+  if (stat(it->second.c_str(), &st) == 0 && st.st_ino == cgroup_id) return false;
+  cgroup_paths_.erase(it);  // a new cgroup at that path has another id
+  return true;
+}
+
 std::unordered_map<uint64_t, std::string> CgroupsUnder(const std::string& dir) {
   // Depth first with a stack of paths, one directory open at a time: a
   // user's deep chain of cgroups costs memory for its paths, never file
@@ -100,7 +110,11 @@ std::unordered_map<uint64_t, std::string> CgroupsUnder(const std::string& dir) {
 void SystemNameResolver::RescanCgroups() {
   last_scan_ = std::chrono::steady_clock::now();
   if (cgroup_root_.empty()) return;  // no cgroup v2: ids stay unknown
-  cgroup_paths_ = CgroupsUnder(cgroup_root_);
+  auto paths = CgroupsUnder(cgroup_root_);
+  if (vanished_.size() >= kMaxVanished) vanished_.clear();
+  for (const auto& [id, path] : cgroup_paths_)
+    if (!paths.count(id)) vanished_.insert(id);
+  cgroup_paths_ = std::move(paths);
 }
 
 }  // namespace netstacklat

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace netstacklat {
 
@@ -16,6 +17,14 @@ class NameResolver {
   virtual ~NameResolver() = default;
   virtual std::optional<std::string> InterfaceName(uint32_t ifindex) = 0;
   virtual std::optional<std::string> CgroupPath(uint64_t cgroup_id) = 0;
+  // Whether what an id named is known to be gone: an interface index with
+  // no interface now, a cgroup whose path no longer holds it. An id never
+  // resolved is not known to be gone (it may be out of this view).
+  virtual bool InterfaceGone(uint32_t ifindex) { return !InterfaceName(ifindex); }
+  virtual bool CgroupGone(uint64_t cgroup_id) {
+    (void)cgroup_id;
+    return false;
+  }
 };
 
 // Where the cgroup v2 hierarchy is mounted (/proc/self/mounts): usually
@@ -39,6 +48,7 @@ class SystemNameResolver : public NameResolver {
                               std::string cgroup_root = Cgroup2Root());
   std::optional<std::string> InterfaceName(uint32_t ifindex) override;
   std::optional<std::string> CgroupPath(uint64_t cgroup_id) override;
+  bool CgroupGone(uint64_t cgroup_id) override;
 
  private:
   void RescanCgroups();
@@ -48,6 +58,10 @@ class SystemNameResolver : public NameResolver {
   // cgroup v2 id == inode of its directory; rebuilt on a miss, at most
   // every kRescanInterval, so unknown ids cannot make every scrape walk.
   std::unordered_map<uint64_t, std::string> cgroup_paths_;
+  // Ids a rescan found gone (asked about by CgroupGone, then forgotten);
+  // bounded: cleared when it reaches kMaxVanished.
+  std::unordered_set<uint64_t> vanished_;
+  static constexpr size_t kMaxVanished = 65536;
   std::chrono::steady_clock::time_point last_scan_{};
   static constexpr std::chrono::seconds kRescanInterval{10};
 };

@@ -13,6 +13,7 @@
 
 #include "base/errors.h"
 #include "config/metrics_config.h"
+#include "kernel/grouped_map_memory.h"
 #include "kernel/kernel_preempt.h"
 #include "kernel/map_reader.h"
 #include "netstacklat.h"  // before the skeleton: its .bss has our structs
@@ -179,10 +180,18 @@ void BpfLoader::ApplyConfigBeforeLoad(const DaemonConfig& config) {
   grouped_capacity_ = config.GroupedLabelSets();
   size(skel_->maps.netstack_latency_grouped, grouped_capacity_);  // one entry per label set
   SetFilterFlags(config);
-  if (config.grouped())
-    spdlog::info("grouping by{}{}: room for {} label sets",
-                 config.grouping.by_interface ? " interface" : "",
-                 config.grouping.by_cgroup ? " cgroup" : "", grouped_capacity_);
+  if (config.grouped()) {
+    const auto ncpus = static_cast<size_t>(std::max(libbpf_num_possible_cpus(), 1));
+    const GroupedMapMemory memory = EstimateGroupedMap(grouped_capacity_, ncpus);
+    CheckGroupedMapFits(grouped_capacity_, memory, HostMemoryBytes());
+    spdlog::info(
+        "grouping by{}{}: room for {} label sets, ~{:.1f} MiB in the kernel and ~{:.1f} MiB "
+        "in the daemon ({} CPUs)",
+        config.grouping.by_interface ? " interface" : "",
+        config.grouping.by_cgroup ? " cgroup" : "", grouped_capacity_,
+        static_cast<double>(memory.kernel_bytes) / (1 << 20),
+        static_cast<double>(memory.daemon_bytes) / (1 << 20), ncpus);
+  }
 }
 
 void BpfLoader::SetIncrementKind(AtomicIncrements choice) {

@@ -51,6 +51,7 @@ class BpfLoader : public ExporterStatus {
   // "4 of 8 hooks attached" (systemd's STATUS=).
   std::string AttachedSummary() const;
   uint64_t GroupedMapDrops() const override;
+  uint32_t GroupedCapacity() const override { return grouped_capacity_; }
 
  private:
   struct bpf_program* Program(const std::string& name) const;

@@ -39,6 +39,8 @@ class ExporterStatus {
   virtual std::vector<HookStatus> Hooks() const = 0;
   // Grouped samples lost because the grouped map was full.
   virtual uint64_t GroupedMapDrops() const = 0;
+  // Label sets the grouped map has room for (0: not grouped).
+  virtual uint32_t GroupedCapacity() const = 0;
 };
 
 }  // namespace netstacklat

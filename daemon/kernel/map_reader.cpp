@@ -168,6 +168,16 @@ void BpfHistogramSource::Read(MapSnapshot* out) {
     NativeRows(raw_, &out->native);
   else
     out->native.clear();
+  if (layout_ == Layout::kLabelSetHash)
+    LabelSetRows(raw_, &out->label_sets);
+  else
+    out->label_sets.clear();
+}
+
+void BpfHistogramSource::Forget(const std::vector<struct hist_key>& label_sets) {
+  // One by one: batch deletion stops at the first key already gone (a
+  // concurrent delete), and the sets to forget per scrape are few.
+  for (const struct hist_key& key : label_sets) bpf_map_delete_elem(fd_, &key);
 }
 
 void MergedSource::Read(MapSnapshot* out) {
@@ -176,6 +186,7 @@ void MergedSource::Read(MapSnapshot* out) {
   out->key_size = sizeof(struct hist_key);
   out->exemplars.clear();
   out->native.clear();
+  out->label_sets.clear();
   part_.exemplar_gen = out->exemplar_gen;
   for (HistogramSource* source : sources_) {
     source->Read(&part_);
@@ -183,6 +194,7 @@ void MergedSource::Read(MapSnapshot* out) {
     out->values.insert(out->values.end(), part_.values.begin(), part_.values.end());
     out->exemplars.insert(out->exemplars.end(), part_.exemplars.begin(), part_.exemplars.end());
     out->native.insert(out->native.end(), part_.native.begin(), part_.native.end());
+    out->label_sets.insert(out->label_sets.end(), part_.label_sets.begin(), part_.label_sets.end());
   }
 }
 
@@ -194,6 +206,20 @@ void NativeRows(const RawMapContents& raw, std::vector<NativeRow>* out) {
     const uint64_t* slots = &raw.values[i * raw.lanes];
     if (std::all_of(slots, slots + NATIVE_NSLOTS, [](uint64_t v) { return v == 0; })) continue;
     out->push_back({LabelSet(raw, i), std::vector<uint64_t>(slots, slots + NATIVE_NSLOTS)});
+  }
+}
+
+void LabelSetRows(const RawMapContents& raw, std::vector<LabelSetSeen>* out) {
+  if (raw.key_size != sizeof(struct hist_key))
+    throw std::runtime_error("not a map keyed by struct hist_key");
+  const size_t lane0 = HistLane0(raw.lanes);
+  out->clear();
+  for (size_t i = 0; i < raw.count(); ++i) {
+    LabelSetSeen s;
+    s.key = LabelSet(raw, i);
+    for (size_t slot = 0; slot < HIST_NSLOTS; ++slot)
+      s.samples += raw.values[i * raw.lanes + lane0 + slot];
+    out->push_back(s);
   }
 }
 

@@ -26,6 +26,13 @@ struct NativeRow {
   std::vector<uint64_t> slots;  // NATIVE_NSLOTS counts
 };
 
+// A label set of the grouped map (bucket 0) and its samples so far (every
+// slot summed over CPUs: it changes with each sample).
+struct LabelSetSeen {
+  struct hist_key key = {};
+  uint64_t samples = 0;
+};
+
 struct MapSnapshot {
   uint32_t key_size = 0;
   std::vector<uint8_t> keys;     // size() * key_size bytes
@@ -37,6 +44,8 @@ struct MapSnapshot {
   // copied before the classic slots: a native total never exceeds its
   // classic count, see struct hook_entry).
   std::vector<NativeRow> native;
+  // The grouped map's label sets (none from the ungrouped array).
+  std::vector<LabelSetSeen> label_sets;
 
   size_t size() const { return values.size(); }
   std::string_view Key(size_t i) const {
@@ -49,6 +58,9 @@ class HistogramSource {
   virtual ~HistogramSource() = default;
   // Fills *out with the map's current contents; throws std::runtime_error.
   virtual void Read(MapSnapshot* out) = 0;
+  // Deletes these label sets (bucket 0) from the grouped map; their
+  // samples are gone with them. A source without one has nothing to do.
+  virtual void Forget(const std::vector<struct hist_key>& label_sets) { (void)label_sets; }
 };
 
 // Any per-CPU map (hash or array) with values of `lanes` u64 counters:
@@ -106,6 +118,9 @@ void ExpandHistograms(const RawMapContents& raw, MapSnapshot* out);
 // with a sample (u32 keys).
 void NativeRows(const RawMapContents& raw, std::vector<NativeRow>* out);
 
+// The label sets of a map keyed by struct hist_key, with their samples.
+void LabelSetRows(const RawMapContents& raw, std::vector<LabelSetSeen>* out);
+
 // A histogram map of the BPF program, in either of its layouts: the
 // per-CPU array of struct hook_entry indexed by hook (ungrouped: classic
 // and native buckets), or the per-CPU hash of label set -> struct
@@ -113,10 +128,12 @@ void NativeRows(const RawMapContents& raw, std::vector<NativeRow>* out);
 class BpfHistogramSource : public HistogramSource {
  public:
   enum class Layout { kHookArray, kLabelSetHash };
-  BpfHistogramSource(int map_fd, Layout layout) : reader_(map_fd), layout_(layout) {}
+  BpfHistogramSource(int map_fd, Layout layout) : fd_(map_fd), reader_(map_fd), layout_(layout) {}
   void Read(MapSnapshot* out) override;
+  void Forget(const std::vector<struct hist_key>& label_sets) override;
 
  private:
+  int fd_;
   BpfMapReader reader_;
   Layout layout_;
   RawMapContents raw_;
@@ -143,6 +160,9 @@ class LatencyMaps : public HistogramSource {
         grouped_(label_set_hash_fd, BpfHistogramSource::Layout::kLabelSetHash),
         merged_({&ungrouped_, &grouped_}) {}
   void Read(MapSnapshot* out) override { merged_.Read(out); }
+  void Forget(const std::vector<struct hist_key>& label_sets) override {
+    grouped_.Forget(label_sets);
+  }
 
  private:
   BpfHistogramSource ungrouped_;

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 
 namespace netstacklat {
@@ -64,7 +65,7 @@ std::vector<prometheus::MetricFamily> Collector::CollectLocked(HistogramExtras* 
     ++counters_.map_read_errors;
     spdlog::error("reading the histogram map: {}", e.what());
   }
-  counters_.grouped_map_drops = status_.GroupedMapDrops();
+  ReviewLabelSets(start);
   AppendEbpfExporterMetrics(config_name_, status_.Programs(), counters_, &families);
   counters_.last_duration_seconds = clock_() - start;
   AppendOwnMetrics(status_.Hooks(), counters_, &families);
@@ -80,6 +81,40 @@ uint64_t Collector::ExemplarInterval(double now) const {
     exemplar_ended_ = now;
   }
   return exemplar_gen_;
+}
+
+void Collector::SetLabelSetIdleSeconds(double seconds) {
+  std::lock_guard<std::mutex> lock(mu_);
+  label_sets_.SetIdleSeconds(seconds);
+}
+
+void Collector::ReviewLabelSets(double now) const {
+  const uint64_t drops = status_.GroupedMapDrops();
+  const uint64_t dropped = drops - std::min(drops, drops_reviewed_);
+  drops_reviewed_ = drops;
+  counters_.grouped_map_drops = drops;
+  const uint32_t capacity = status_.GroupedCapacity();
+  label_sets_.SetCapacity(capacity);
+  const uint64_t crowded_before = label_sets_.Removed(RemovalReason::kFull);
+  const auto remove =
+      label_sets_.Review(snapshot_.label_sets, now, dropped > 0, [this](const hist_key& key) {
+        return (key.ifindex && names_.InterfaceGone(key.ifindex)) ||
+               (key.cgroup && names_.CgroupGone(key.cgroup));
+      });
+  if (!remove.empty()) source_.Forget(remove);
+  const uint64_t crowded = label_sets_.Removed(RemovalReason::kFull) - crowded_before;
+  if (crowded && now - full_logged_ >= 60) {
+    full_logged_ = now;
+    spdlog::warn(
+        "the grouped map is full ({} label sets; {} samples dropped since the last scrape): "
+        "removed the {} least recently active; raise grouping.max_label_sets or lower "
+        "grouping.label_set_idle_seconds (docs/configuration.md)",
+        capacity, dropped, crowded);
+  }
+  counters_.label_sets = label_sets_.InUse();
+  counters_.label_set_capacity = capacity;
+  for (int r = 0; r < kRemovalReasons; ++r)
+    counters_.label_sets_removed[r] = label_sets_.Removed(static_cast<RemovalReason>(r));
 }
 
 void Collector::SetReloadResult(bool ok, double unix_seconds) {

@@ -18,6 +18,7 @@
 #include "metrics/exemplar.h"
 #include "metrics/histogram.h"
 #include "metrics/histogram_extras.h"
+#include "metrics/label_set_lifecycle.h"
 #include "metrics/self_metrics.h"
 
 namespace netstacklat {
@@ -50,6 +51,11 @@ class Collector : public ExtrasCollectable {
   // exact for seconds only.
   void SetNativeHistograms(bool on, int32_t schema);
 
+  // Label sets of the grouped map without a sample for this long are
+  // removed (0: only those whose interface or cgroup is gone, and the
+  // least recently active when the map is full). Start and reload.
+  void SetLabelSetIdleSeconds(double seconds);
+
   // The outcome of the last config (re)load, exported like Prometheus' own
   // prometheus_config_last_reload_successful.
   void SetReloadResult(bool ok, double unix_seconds);
@@ -60,6 +66,7 @@ class Collector : public ExtrasCollectable {
  private:
   std::vector<prometheus::MetricFamily> CollectLocked(HistogramExtras* extras) const;
   uint64_t ExemplarInterval(double now) const;  // ends one if due; its generation
+  void ReviewLabelSets(double now) const;       // removes those gone, idle or crowded out
 
   std::string config_name_;
   HistogramSource& source_;
@@ -77,6 +84,9 @@ class Collector : public ExtrasCollectable {
   mutable HistogramConverter converter_;  // holds the label caches
   mutable MapSnapshot snapshot_;          // buffers reused across scrapes
   mutable ScrapeCounters counters_;
+  mutable LabelSetLifecycle label_sets_;
+  mutable uint64_t drops_reviewed_ = 0;  // grouped map drops at the last review
+  mutable double full_logged_ = -1e9;    // when the map was last said to be full
   std::atomic<bool> reload_ok_{true};
   std::atomic<double> reload_time_{0};
 };

@@ -66,7 +66,10 @@ bool LabelDecoder::Decode(std::string_view raw, std::string* out) {
   }
   // Interface names and cgroup paths are any local user's choice of bytes.
   value = ValidUtf8(value);
-  if (cacheable) cache_.emplace(std::move(key), value);
+  if (cacheable) {
+    if (cache_.size() >= kMaxCached) cache_.clear();
+    cache_.emplace(std::move(key), value);
+  }
   *out = std::move(value);
   return true;
 }

@@ -29,7 +29,10 @@ class LabelDecoder {
 
   const LabelSpec& spec_;
   NameResolver& resolver_;
-  std::unordered_map<std::string, std::string> cache_;  // raw bytes -> text
+  // raw bytes -> text; cleared when it reaches kMaxCached: ids of cgroups
+  // and interfaces that came and went would otherwise pile up for good.
+  std::unordered_map<std::string, std::string> cache_;
+  static constexpr size_t kMaxCached = 16384;
 };
 
 }  // namespace netstacklat

@@ -81,6 +81,36 @@ void AppendReloadMetrics(bool ok, double last_success_unix_seconds,
   out->push_back(std::move(time));
 }
 
+namespace {
+
+void AppendLabelSetMetrics(const ScrapeCounters& counters, std::vector<MetricFamily>* out) {
+  MetricFamily in_use = Family("netstacklat_exporter_grouped_label_sets",
+                               "Label sets in the grouped histogram map after this scrape's review",
+                               MetricType::Gauge);
+  in_use.metric.push_back(Sample({}, static_cast<double>(counters.label_sets), MetricType::Gauge));
+  out->push_back(std::move(in_use));
+  MetricFamily capacity = Family("netstacklat_exporter_grouped_label_sets_capacity",
+                                 "Label sets the grouped histogram map has room for "
+                                 "(grouping.max_label_sets or derived; 0: not grouped)",
+                                 MetricType::Gauge);
+  capacity.metric.push_back(
+      Sample({}, static_cast<double>(counters.label_set_capacity), MetricType::Gauge));
+  out->push_back(std::move(capacity));
+  MetricFamily removed =
+      Family("netstacklat_exporter_grouped_label_sets_removed_total",
+             "Label sets removed from the grouped map, their series ended: gone (the "
+             "interface or cgroup no longer exists), idle (no sample for "
+             "grouping.label_set_idle_seconds), full (least recently active, to make room)",
+             MetricType::Counter);
+  for (int r = 0; r < kRemovalReasons; ++r)
+    removed.metric.push_back(Sample({{"reason", RemovalReasonName(static_cast<RemovalReason>(r))}},
+                                    static_cast<double>(counters.label_sets_removed[r]),
+                                    MetricType::Counter));
+  out->push_back(std::move(removed));
+}
+
+}  // namespace
+
 void AppendOwnMetrics(const std::vector<HookStatus>& hooks, const ScrapeCounters& counters,
                       std::vector<MetricFamily>* out) {
   MetricFamily attached =
@@ -139,6 +169,7 @@ void AppendOwnMetrics(const std::vector<HookStatus>& hooks, const ScrapeCounters
   drops.metric.push_back(
       Sample({}, static_cast<double>(counters.grouped_map_drops), MetricType::Counter));
   out->push_back(std::move(drops));
+  AppendLabelSetMetrics(counters, out);
 
   MetricFamily read_errors =
       Family("netstacklat_exporter_map_read_errors_total",

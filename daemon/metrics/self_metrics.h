@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "kernel/exporter_status.h"
+#include "metrics/label_set_lifecycle.h"
 
 namespace netstacklat {
 
@@ -15,6 +16,9 @@ struct ScrapeCounters {
   uint64_t decoder_errors = 0;
   uint64_t map_read_errors = 0;
   uint64_t grouped_map_drops = 0;  // read from the BPF side each scrape
+  uint64_t label_sets = 0;         // in the grouped map, after the review
+  uint64_t label_set_capacity = 0;
+  uint64_t label_sets_removed[kRemovalReasons] = {};  // by RemovalReason
   double last_duration_seconds = 0;
 };
 

@@ -16,6 +16,7 @@ void Reload(const Options& opts, DaemonConfig* running, BpfLoader& bpf, Collecto
                         " changed: that needs a restart; reload changes filters and grouping only");
     }
     bpf.Reconfigure(next);
+    collector.SetLabelSetIdleSeconds(next.grouping.label_set_idle_seconds);
     collector.SetReloadResult(true, Collector::UnixSeconds());
     spdlog::info("reloaded {}", next.source);
     *running = std::move(next);

@@ -42,6 +42,7 @@ class NoPrograms : public ExporterStatus {
   std::vector<ProgramInfo> Programs() const override { return {}; }
   std::vector<HookStatus> Hooks() const override { return {}; }
   uint64_t GroupedMapDrops() const override { return 0; }
+  uint32_t GroupedCapacity() const override { return 0; }
 };
 
 // Real cgroups, so the cgroup decoder resolves (and caches) real paths.

@@ -228,7 +228,8 @@ def spread_reads():
 def map_full_case(daemon, traffic):
     """A grouped map too small for the traffic (one label set: 36 slots):
     samples that find it full are counted, the daemon keeps serving, and
-    what it had collected is kept (counts never go down)."""
+    what it had collected is kept (counts never go down: with room for one
+    label set, a quarter of the room is none, so nothing is shed)."""
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
         f.write("grouping: {by_interface: true, max_label_sets: 1}\n")
     port = harness.free_port()

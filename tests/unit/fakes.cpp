@@ -33,6 +33,7 @@ void FakeHistogramSource::Read(MapSnapshot* out) {
   intervals.push_back(gen);
   *out = MakeSnapshot(rows);
   out->exemplar_gen = gen;
+  out->label_sets = label_sets;
   if (gen) out->exemplars = exemplars;
   out->native = native;
 }

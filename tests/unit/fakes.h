@@ -2,6 +2,7 @@
 // without root: a map source fed with rows, fixed names, fixed status.
 #pragma once
 
+#include <algorithm>
 #include <map>
 #include <string>
 #include <vector>
@@ -30,17 +31,27 @@ class FakeHistogramSource : public HistogramSource {
   std::vector<ExemplarRow> exemplars;  // served for any interval asked for
   std::vector<NativeRow> native;
   std::vector<uint64_t> intervals;  // the exemplar_gen of each read
+  std::vector<LabelSetSeen> label_sets;
+  std::vector<struct hist_key> forgotten;  // every Forget() so far
   bool fail = false;
   void Read(MapSnapshot* out) override;
+  void Forget(const std::vector<struct hist_key>& keys) override {
+    forgotten.insert(forgotten.end(), keys.begin(), keys.end());
+  }
 };
 
 class FakeNameResolver : public NameResolver {
  public:
   std::map<uint32_t, std::string> interfaces;
   std::map<uint64_t, std::string> cgroups;
+  std::vector<uint64_t> gone_cgroups;
   int lookups = 0;
   std::optional<std::string> InterfaceName(uint32_t ifindex) override;
   std::optional<std::string> CgroupPath(uint64_t id) override;
+  bool InterfaceGone(uint32_t ifindex) override { return !interfaces.count(ifindex); }
+  bool CgroupGone(uint64_t id) override {
+    return std::find(gone_cgroups.begin(), gone_cgroups.end(), id) != gone_cgroups.end();
+  }
 };
 
 class FakeExporterStatus : public ExporterStatus {
@@ -50,7 +61,9 @@ class FakeExporterStatus : public ExporterStatus {
   std::vector<ProgramInfo> Programs() const override { return programs; }
   std::vector<HookStatus> Hooks() const override { return hooks; }
   uint64_t GroupedMapDrops() const override { return drops; }
+  uint32_t GroupedCapacity() const override { return capacity; }
   uint64_t drops = 0;
+  uint32_t capacity = 0;
 };
 
 // The built-in config's histogram (config/netstacklat.yaml).

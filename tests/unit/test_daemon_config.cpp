@@ -159,6 +159,14 @@ TEST_CASE("filters resolve names; grouping sizes its map from them") {
   CHECK(Parse("grouping: {by_cgroup: true}").GroupedLabelSets() == 1024);  // unbounded
   CHECK(Parse("grouping: {by_cgroup: true, max_label_sets: 10}").GroupedLabelSets() == 10);
   CHECK(Parse("").GroupedLabelSets() == 0);
+  // Only the two socket-read hooks carry cgroups: 2 interfaces x 8 hooks,
+  // plus 2 interfaces x 3 cgroups x 2 hooks (was 2 x 4 x 8 = 64).
+  DaemonConfig both = Parse("grouping: {by_interface: true, by_cgroup: true}");
+  both.filters.ifindexes = {1, 2};
+  both.filters.cgroup_ids = {10, 11, 12};
+  CHECK(both.GroupedLabelSets() == 2 * 8 + 2 * 3 * 2);
+  both.hooks = {NETSTACKLAT_HOOK_TCP_START};
+  CHECK(both.GroupedLabelSets() == 2);
   CHECK(Parse("").filters.netns_inum != 0);  // our own namespace, as upstream
   CHECK(Parse("filters: {network_namespace: /proc/self/ns/net}").filters.netns_inum ==
         Parse("").filters.netns_inum);
