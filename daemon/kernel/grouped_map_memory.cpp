@@ -2,10 +2,12 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <fstream>
 #include <string>
 
 #include "base/errors.h"
+#include "kernel/map_reader.h"
 #include "netstacklat.h"
 
 namespace netstacklat {
@@ -16,8 +18,10 @@ GroupedMapMemory EstimateGroupedMap(uint64_t label_sets, size_t ncpus) {
   const uint64_t key = sizeof(struct hist_key);
   GroupedMapMemory m;
   m.kernel_bytes = label_sets * (kElementHeader + key + sizeof(void*) + value * ncpus);
-  // Keys, every CPU's values, and their sums (kernel/map_reader).
-  m.daemon_bytes = label_sets * (key + value * ncpus + value);
+  // Keys and sums per label set, every CPU's values of one chunk
+  // (kernel/map_reader).
+  m.daemon_bytes = label_sets * (key + value) +
+                   std::min<uint64_t>(label_sets, BpfMapReader::kChunk) * (key + value * ncpus);
   return m;
 }
 

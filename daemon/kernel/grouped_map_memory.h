@@ -1,6 +1,7 @@
 // What the grouped map costs: its label sets times the CPUs times a
-// histogram each, in the kernel (a per-CPU hash) and again in the daemon,
-// which reads every CPU's copy to sum them. Printed at start; a size that
+// histogram each in the kernel (a per-CPU hash); in the daemon, which
+// reads it a chunk at a time, one histogram per label set and one chunk's
+// per-CPU copies. Printed at start; a size that
 // would take more than half of the host's memory is refused.
 #pragma once
 

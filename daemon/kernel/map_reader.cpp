@@ -30,63 +30,86 @@ BpfMapReader::BpfMapReader(int map_fd) : fd_(map_fd) {
   ncpus_ = static_cast<size_t>(ncpus);
 }
 
-void BpfMapReader::Read(RawMapContents* out) {
+void BpfMapReader::Read(RawMapContents* out, const ChunkVisitor& visit) {
   out->key_size = key_size_;
   out->lanes = lanes_;
-  out->keys.resize(size_t{max_entries_} * key_size_);
-  percpu_.resize(size_t{max_entries_} * ncpus_ * lanes_);
-  size_t count = batch_supported_ ? ReadBatched(out) : SIZE_MAX;
-  if (count == SIZE_MAX) count = ReadKeyByKey(out);
-  out->keys.resize(count * key_size_);
-  SumPerCpuValues(percpu_, count, ncpus_, lanes_, &out->values);
+  out->keys.clear();
+  out->values.clear();
+  chunk_keys_.resize(kChunk * key_size_);
+  percpu_.resize(kChunk * ncpus_ * lanes_);
+  if (batch_supported_ && ReadBatched(out, visit)) return;
+  out->keys.clear();
+  out->values.clear();
+  ReadKeyByKey(out, visit);
 }
 
-size_t BpfMapReader::ReadBatched(RawMapContents* out) {
+void BpfMapReader::Take(size_t count, RawMapContents* out, const ChunkVisitor& visit) {
+  out->keys.insert(out->keys.end(), chunk_keys_.begin(), chunk_keys_.begin() + count * key_size_);
+  const size_t first = out->values.size() / lanes_;
+  out->values.resize((first + count) * lanes_);
+  AddPerCpuValues(percpu_.data(), count, ncpus_, lanes_, &out->values[first * lanes_]);
+  if (visit) visit(first, count, percpu_.data());
+}
+
+bool BpfMapReader::ReadBatched(RawMapContents* out, const ChunkVisitor& visit) {
   // Hash maps use a 4-byte bucket cursor, arrays a key; 8 bytes fit both.
   std::vector<uint8_t> cursor(std::max<size_t>(key_size_, 8));
   size_t total = 0;
   bool first = true;
   while (total < max_entries_) {
-    __u32 count = max_entries_ - static_cast<__u32>(total);
+    auto count = static_cast<__u32>(std::min<size_t>(kChunk, max_entries_ - total));
     const int err = bpf_map_lookup_batch(fd_, first ? nullptr : cursor.data(), cursor.data(),
-                                         out->keys.data() + total * key_size_,
-                                         percpu_.data() + total * ncpus_ * lanes_, &count, nullptr);
+                                         chunk_keys_.data(), percpu_.data(), &count, nullptr);
+    if (err == -EINVAL || err == -ENOTSUP || err == -EOPNOTSUPP) {
+      batch_supported_ = false;  // old kernel: fall back, once and for all
+      return false;
+    }
+    // A hash bucket holding more than a chunk (never seen; collisions are
+    // few): this scrape reads key by key.
+    if (err == -ENOSPC) return false;
+    if (err && err != -ENOENT) throw std::runtime_error("batch lookup: " + ErrnoText(err));
+    if (count) Take(count, out, visit);
     total += count;
     first = false;
     if (err == -ENOENT) break;  // the end of the map
-    if (err == -EINVAL || err == -ENOTSUP || err == -EOPNOTSUPP) {
-      batch_supported_ = false;  // old kernel: fall back, once and for all
-      return SIZE_MAX;
-    }
-    if (err) throw std::runtime_error("batch lookup: " + ErrnoText(err));
   }
-  return total;
+  return true;
 }
 
-size_t BpfMapReader::ReadKeyByKey(RawMapContents* out) {
+void BpfMapReader::ReadKeyByKey(RawMapContents* out, const ChunkVisitor& visit) {
   std::vector<uint8_t> prev(key_size_);
-  size_t total = 0;
+  size_t total = 0, in_chunk = 0;
   bool first = true;
   while (total < max_entries_) {
-    uint8_t* key = out->keys.data() + total * key_size_;
+    uint8_t* key = chunk_keys_.data() + in_chunk * key_size_;
     if (bpf_map_get_next_key(fd_, first ? nullptr : prev.data(), key) != 0) break;
     first = false;
     std::copy(key, key + key_size_, prev.begin());
     // A key deleted between the two calls is skipped, not an error.
-    if (bpf_map_lookup_elem(fd_, key, percpu_.data() + total * ncpus_ * lanes_) == 0) ++total;
+    if (bpf_map_lookup_elem(fd_, key, percpu_.data() + in_chunk * ncpus_ * lanes_) != 0) continue;
+    ++total;
+    if (++in_chunk == kChunk) {
+      Take(in_chunk, out, visit);
+      in_chunk = 0;
+    }
   }
-  return total;
+  if (in_chunk) Take(in_chunk, out, visit);
+}
+
+void AddPerCpuValues(const uint64_t* percpu, size_t count, size_t ncpus, size_t lanes,
+                     uint64_t* sums) {
+  for (size_t i = 0; i < count; ++i)
+    for (size_t cpu = 0; cpu < ncpus; ++cpu) {
+      const uint64_t* in = &percpu[(i * ncpus + cpu) * lanes];
+      uint64_t* sum = &sums[i * lanes];
+      for (size_t l = 0; l < lanes; ++l) sum[l] += in[l];
+    }
 }
 
 void SumPerCpuValues(const std::vector<uint64_t>& percpu, size_t count, size_t ncpus, size_t lanes,
                      std::vector<uint64_t>* values) {
   values->assign(count * lanes, 0);
-  for (size_t i = 0; i < count; ++i)
-    for (size_t cpu = 0; cpu < ncpus; ++cpu) {
-      const uint64_t* in = &percpu[(i * ncpus + cpu) * lanes];
-      uint64_t* sum = &(*values)[i * lanes];
-      for (size_t l = 0; l < lanes; ++l) sum[l] += in[l];
-    }
+  AddPerCpuValues(percpu.data(), count, ncpus, lanes, values->data());
 }
 
 namespace {
@@ -113,26 +136,31 @@ struct hist_key LabelSet(const RawMapContents& raw, size_t i) {
 
 }  // namespace
 
-void ExtractExemplars(const RawMapContents& raw, const std::vector<uint64_t>& percpu, size_t ncpus,
-                      uint64_t gen, std::vector<ExemplarRow>* out) {
-  out->clear();
+void ExtractExemplars(const RawMapContents& raw, size_t first, size_t count, const uint64_t* percpu,
+                      size_t ncpus, uint64_t gen, std::vector<ExemplarRow>* out) {
   if (gen == 0) return;
   const size_t offset =
       HistLane0(raw.lanes) + HIST_EXEMPLAR_LANE0 + (gen & 1) * HIST_EXEMPLAR_LANES;
-  for (size_t i = 0; i < raw.count(); ++i) {
+  for (size_t j = 0; j < count; ++j) {
     ExemplarRow best;
     for (size_t cpu = 0; cpu < ncpus; ++cpu) {
       struct nstl_exemplar e;
-      std::memcpy(&e, &percpu[(i * ncpus + cpu) * raw.lanes + offset], sizeof(e));
+      std::memcpy(&e, &percpu[(j * ncpus + cpu) * raw.lanes + offset], sizeof(e));
       if (e.gen != gen || e.latency_ns == 0 || e.done != e.latency_ns) continue;
       if (e.latency_ns <= best.sample.latency_ns) continue;
       best.sample = e;
       best.cpu = static_cast<uint32_t>(cpu);
     }
     if (best.sample.latency_ns == 0) continue;
-    best.key = LabelSet(raw, i);
+    best.key = LabelSet(raw, first + j);
     out->push_back(best);
   }
+}
+
+void ExtractExemplars(const RawMapContents& raw, const std::vector<uint64_t>& percpu, size_t ncpus,
+                      uint64_t gen, std::vector<ExemplarRow>* out) {
+  out->clear();
+  ExtractExemplars(raw, 0, raw.count(), percpu.data(), ncpus, gen, out);
 }
 
 void ExpandHistograms(const RawMapContents& raw, MapSnapshot* out) {
@@ -158,12 +186,16 @@ void ExpandHistograms(const RawMapContents& raw, MapSnapshot* out) {
 }
 
 void BpfHistogramSource::Read(MapSnapshot* out) {
-  reader_.Read(&raw_);
+  // Exemplars need each CPU's record: taken from each chunk as it is read.
+  out->exemplars.clear();
+  reader_.Read(&raw_, [&](size_t first, size_t count, const uint64_t* percpu) {
+    ExtractExemplars(raw_, first, count, percpu, reader_.ncpus(), out->exemplar_gen,
+                     &out->exemplars);
+  });
   const size_t want_key = layout_ == Layout::kHookArray ? sizeof(__u32) : sizeof(struct hist_key);
   if (raw_.key_size != want_key)
     throw std::runtime_error("the histogram map's key is not the expected layout's");
   ExpandHistograms(raw_, out);
-  ExtractExemplars(raw_, reader_.PerCpu(), reader_.ncpus(), out->exemplar_gen, &out->exemplars);
   if (raw_.lanes == ENTRY_VALUE_LANES)
     NativeRows(raw_, &out->native);
   else
