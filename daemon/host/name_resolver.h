@@ -10,6 +10,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "host/cgroup_walk.h"
+
 namespace netstacklat {
 
 class NameResolver {
@@ -51,13 +53,21 @@ class SystemNameResolver : public NameResolver {
   bool CgroupGone(uint64_t cgroup_id) override;
 
  private:
-  void RescanCgroups();
+  // A slice of the current walk of the tree (one starts on a miss, at most
+  // every kRescanInterval), within a budget of directories refilled at
+  // kWalkPerSecond up to kWalkBurst: a scrape meeting unknown ids pays for
+  // at most kWalkBurst directories, however large the tree.
+  void AdvanceWalk();
 
   std::shared_ptr<const NetnsInterfaces> interfaces_;
   std::string cgroup_root_;
-  // cgroup v2 id == inode of its directory; rebuilt on a miss, at most
-  // every kRescanInterval, so unknown ids cannot make every scrape walk.
+  // cgroup v2 id == inode of its directory, from the last complete walk.
   std::unordered_map<uint64_t, std::string> cgroup_paths_;
+  std::optional<CgroupWalk> walk_;  // the one under way, if any
+  double tokens_ = kWalkBurst;
+  std::chrono::steady_clock::time_point refilled_{};
+  static constexpr double kWalkPerSecond = 20000;
+  static constexpr double kWalkBurst = 4096;
   // Ids a rescan found gone (asked about by CgroupGone, then forgotten);
   // bounded: cleared when it reaches kMaxVanished.
   std::unordered_set<uint64_t> vanished_;
