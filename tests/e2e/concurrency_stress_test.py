@@ -43,16 +43,6 @@ FORMATS = [
     ("GET", "text/plain;version=0.0.4", "gzip"),
     ("HEAD", "application/openmetrics-text;version=1.0.0", None),
 ]
-READER = r"""
-import socket, sys
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-s.listen(1)
-print(s.getsockname()[1], flush=True)
-c, _ = s.accept()
-while c.recv(65536):
-    pass
-"""
 
 
 class Stress:
@@ -126,7 +116,8 @@ def reloader(stress, proc):
 
 def cgroup_churn(stress, base):
     """A reader process, moved into a new cgroup for each read."""
-    reader = subprocess.Popen([sys.executable, "-c", READER], stdout=subprocess.PIPE, text=True)
+    reader = subprocess.Popen([sys.executable, "-c", harness.ACK_READER],
+                              stdout=subprocess.PIPE, text=True)
     port = int(reader.stdout.readline())
     sender = socket.create_connection(("127.0.0.1", port))
     i = [0]
@@ -141,7 +132,7 @@ def cgroup_churn(stress, base):
         os.mkdir(cgroup)
         move(cgroup)
         sender.sendall(b"x" * 100)
-        time.sleep(0.02)  # the reader reads in that cgroup
+        sender.recv(1)  # the reader read, in that cgroup
         move(base)
         os.rmdir(cgroup)
         stress.count("cgroups created and removed")

@@ -318,6 +318,20 @@ def send_traffic():
 
 # --- cgroups ----------------------------------------------------------------
 
+# A TCP reader on loopback that acknowledges each read with one byte, so a
+# test that moves it between cgroups knows in which one it read. Prints
+# its port; python3 -c ACK_READER.
+ACK_READER = r"""
+import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(1)
+print(s.getsockname()[1], flush=True)
+c, _ = s.accept()
+while c.recv(65536):
+    c.sendall(b"k")
+"""
+
 _CGROUP2 = []  # where cgroup v2 is mounted, once known
 _CGROUP2_MOUNTED = "/run/nstl-test-cgroup2"
 

@@ -27,16 +27,6 @@ import harness
 CGROUPS = 5000
 ROOM = 256
 HOOK = "tcp-socket-read"
-READER = r"""
-import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-s.listen(1)
-print(s.getsockname()[1], flush=True)
-c, _ = s.accept()
-while c.recv(65536):
-    c.sendall(b"k")  # read: the test may move us on
-"""
 METRIC = "netstacklat_exporter_grouped_label_sets"
 
 
@@ -46,8 +36,8 @@ class Reader:
 
     def __init__(self, base):
         self.base = base
-        self.proc = subprocess.Popen([sys.executable, "-c", READER], stdout=subprocess.PIPE,
-                                     text=True)
+        self.proc = subprocess.Popen([sys.executable, "-c", harness.ACK_READER],
+                                     stdout=subprocess.PIPE, text=True)
         self.sock = socket.create_connection(("127.0.0.1", int(self.proc.stdout.readline())))
         self.move(base)
 
