@@ -33,7 +33,18 @@ SystemNameResolver::SystemNameResolver(const std::string& interface_namespace,
     : interfaces_(InterfacesIn(interface_namespace)), cgroup_root_(std::move(cgroup_root)) {}
 
 std::optional<std::string> SystemNameResolver::InterfaceName(uint32_t ifindex) {
-  return interfaces_->NameOf(ifindex);
+  auto name = interfaces_->NameOf(ifindex);
+  if (name) {
+    if (named_ifindexes_.size() >= kMaxVanished) named_ifindexes_.clear();
+    named_ifindexes_.insert(ifindex);
+  }
+  return name;
+}
+
+bool SystemNameResolver::InterfaceGone(uint32_t ifindex) {
+  if (!named_ifindexes_.count(ifindex) || interfaces_->NameOf(ifindex)) return false;
+  named_ifindexes_.erase(ifindex);
+  return true;
 }
 
 std::optional<std::string> SystemNameResolver::CgroupPath(uint64_t cgroup_id) {

@@ -22,7 +22,10 @@ class NameResolver {
   // Whether what an id named is known to be gone: an interface index with
   // no interface now, a cgroup whose path no longer holds it. An id never
   // resolved is not known to be gone (it may be out of this view).
-  virtual bool InterfaceGone(uint32_t ifindex) { return !InterfaceName(ifindex); }
+  virtual bool InterfaceGone(uint32_t ifindex) {
+    (void)ifindex;
+    return false;
+  }
   virtual bool CgroupGone(uint64_t cgroup_id) {
     (void)cgroup_id;
     return false;
@@ -50,6 +53,9 @@ class SystemNameResolver : public NameResolver {
                               std::string cgroup_root = Cgroup2Root());
   std::optional<std::string> InterfaceName(uint32_t ifindex) override;
   std::optional<std::string> CgroupPath(uint64_t cgroup_id) override;
+  // Gone only if once named here: with network_namespace "all", indexes
+  // of other namespaces never resolve and are not gone.
+  bool InterfaceGone(uint32_t ifindex) override;
   bool CgroupGone(uint64_t cgroup_id) override;
 
  private:
@@ -60,6 +66,7 @@ class SystemNameResolver : public NameResolver {
   void AdvanceWalk();
 
   std::shared_ptr<const NetnsInterfaces> interfaces_;
+  std::unordered_set<uint32_t> named_ifindexes_;  // bounded as vanished_
   std::string cgroup_root_;
   // cgroup v2 id == inode of its directory, from the last complete walk.
   std::unordered_map<uint64_t, std::string> cgroup_paths_;

@@ -177,7 +177,9 @@ def check_utf8(body, what):
 def check_scrapes(port, reader):
     text = check_utf8(get(port, "text/plain"), "the text scrape")
     series = hostile_series(text)
-    harness.check(series.get(valid(IFACE), 0) >= 20,
+    # At least one read per connection: TCP coalesces the segments that
+    # wait in the queue while the reader sleeps, so fewer skbs than sends.
+    harness.check(series.get(valid(IFACE), 0) >= 5,
                   f"the hostile cgroup's {HOOK} series over the hostile veth is served under "
                   f"the names made valid ({series})")
     harness.check_promtool(text)

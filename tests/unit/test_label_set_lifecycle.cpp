@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "fakes.h"
+#include "host/name_resolver.h"
 #include "kernel/grouped_map_memory.h"
 #include "metrics/collector.h"
 #include "metrics/label_set_lifecycle.h"
@@ -121,4 +122,11 @@ TEST_CASE("the grouped map's memory: label sets x CPUs x a histogram, refused pa
                     Catch::Contains("lower grouping.max_label_sets"));
   CHECK_NOTHROW(CheckGroupedMapFits(1024, EstimateGroupedMap(1024, 64), 24ULL << 30));
   CHECK_NOTHROW(CheckGroupedMapFits(1000000, huge, 0));  // unknown host size: not judged
+}
+
+TEST_CASE("an interface index never named here is not gone (network_namespace: all)") {
+  SystemNameResolver names;
+  CHECK_FALSE(names.InterfaceGone(999999));  // another namespace's, say: kept
+  REQUIRE(names.InterfaceName(1));           // lo
+  CHECK_FALSE(names.InterfaceGone(1));       // named and still there
 }
