@@ -48,6 +48,7 @@ void Collector::SetNativeHistograms(bool on, int32_t schema) {
 std::vector<prometheus::MetricFamily> Collector::CollectLocked(HistogramExtras* extras) const {
   const double start = clock_();
   std::vector<prometheus::MetricFamily> families;
+  const uint64_t read_errors_before = counters_.map_read_errors;
   snapshot_.exemplar_gen = extras && close_interval_ ? ExemplarInterval(start) : 0;
   try {
     source_.Read(&snapshot_);
@@ -65,7 +66,12 @@ std::vector<prometheus::MetricFamily> Collector::CollectLocked(HistogramExtras* 
     ++counters_.map_read_errors;
     spdlog::error("reading the histogram map: {}", e.what());
   }
-  ReviewLabelSets(start);
+  // After a failed read the snapshot is stale or partial: judging label
+  // sets on it could remove live ones. Only the drop count moves then.
+  if (counters_.map_read_errors == read_errors_before)
+    ReviewLabelSets(start);
+  else
+    counters_.grouped_map_drops = status_.GroupedMapDrops();
   AppendEbpfExporterMetrics(config_name_, status_.Programs(), counters_, &families);
   counters_.last_duration_seconds = clock_() - start;
   AppendOwnMetrics(status_.Hooks(), counters_, &families);

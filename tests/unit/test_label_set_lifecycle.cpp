@@ -130,3 +130,23 @@ TEST_CASE("an interface index never named here is not gone (network_namespace: a
   REQUIRE(names.InterfaceName(1));           // lo
   CHECK_FALSE(names.InterfaceGone(1));       // named and still there
 }
+
+TEST_CASE("a failed map read judges no label set") {
+  FakeHistogramSource source;
+  source.label_sets = {Set(10, 3)};
+  FakeNameResolver names;
+  names.gone_cgroups = {10};
+  FakeExporterStatus status;
+  status.capacity = 64;
+  double now = 0;
+  Collector collector("netstacklat", BuiltinSpec(), source, status, names, [&] { return now; });
+  collector.Collect();
+  source.fail = true;  // the snapshot keeps the last read's label sets
+  now = 1;
+  collector.Collect();
+  CHECK(source.forgotten.empty());
+  source.fail = false;
+  now = 2;
+  collector.Collect();
+  CHECK(source.forgotten.size() == 1);  // judged on a good read
+}
