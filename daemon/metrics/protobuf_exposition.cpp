@@ -13,6 +13,15 @@ namespace {
 
 namespace pb = io::prometheus::client;
 
+// Valid UTF-8 as in the text formats (never a dropped scrape), copied
+// once: the decoders made host names valid already.
+void SetLabelValue(const std::string& value, pb::LabelPair* p) {
+  if (IsValidUtf8(value))
+    p->set_value(value);
+  else
+    p->set_value(ValidUtf8(value));
+}
+
 void SetTimestamp(double unix_seconds, google::protobuf::Timestamp* t) {
   // Split first (unix_seconds * 1e9 is beyond a double's exact integers),
   // then carry a fraction that rounds up to a whole second.
@@ -30,7 +39,7 @@ void SetExemplar(const Exemplar& e, pb::Exemplar* out) {
   for (const auto& l : e.labels) {
     pb::LabelPair* p = out->add_label();
     p->set_name(l.name);
-    p->set_value(ValidUtf8(l.value));  // as the text formats: never a dropped scrape
+    SetLabelValue(l.value, p);
   }
   out->set_value(e.value);
   SetTimestamp(e.timestamp, out->mutable_timestamp());
@@ -102,7 +111,7 @@ void SetMetric(const prometheus::MetricFamily& f, const prometheus::ClientMetric
   for (const auto& l : m.label) {
     pb::LabelPair* p = out->add_label();
     p->set_name(l.name);
-    p->set_value(ValidUtf8(l.value));  // as the text formats: never a dropped scrape
+    SetLabelValue(l.value, p);
   }
   switch (f.type) {
     case prometheus::MetricType::Counter:
