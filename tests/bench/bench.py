@@ -7,8 +7,8 @@ side by side in the same run, and their ratio.
      the necessary work (tstamp, clock, bucket, one per-CPU slot) on the same
      attach point, for a matrix of TCP small/bulk, UDP small/paged, IPv4 and
      IPv6, loopback and a veth pair between two test namespaces, under each
-     config variant. Any program above 10x its empty reference in any cell
-     fails the run (a pathology guard, not a timing target).
+     config variant. Any program above 10x its empty reference in any cell,
+     measured twice, fails the run (a pathology guard, not a timing target).
   2. Scrape cost at 7, 100 and 2,100 label sets, client-measured, vs the raw
      batch read of the same map; response bytes plain and gzip; daemon CPU.
   3. Packet path: iperf3 TCP throughput and sockperf ping-pong latency over a
@@ -125,19 +125,36 @@ def matrix_cells():
     return [(path, fam, cls) for path in PATHS for fam in ("v4", "v6") for cls in CLASSES]
 
 
-def run_matrix(args, first_port):
+def run_matrix(args, first_port, suspect=None):
     """Every cell of the traffic matrix with bpf_stats on: (cell name,
-    program stats before, after) per cell."""
+    program stats before, after) per cell. A cell that suspect(cell,
+    before, after) flags is measured once more and the second measurement
+    kept: one interrupt storm or page-cache miss inside a 1 s cell can
+    multiply a program's mean on its own, a fault repeats."""
     old = harness.set_bpf_stats("1")
     cells = []
     try:
         for i, (path, fam, cls) in enumerate(matrix_cells()):
-            before = prog_stats()
-            run_class(path, fam, cls, args.cell_seconds, first_port + i)
-            cells.append((f"{path}-{fam}-{cls}", before, prog_stats()))
+            name = f"{path}-{fam}-{cls}"
+            measured = measure_cell(args, path, fam, cls, first_port + i)
+            if suspect and suspect(name, *measured):
+                print(f"# {name}: suspect, measured again", flush=True)
+                measured = measure_cell(args, path, fam, cls, first_port + RECHECK_PORTS + i)
+            cells.append((name, *measured))
     finally:
         harness.set_bpf_stats(old)
     return cells
+
+
+# A re-measured cell listens on its own port: the first one's sockets may
+# still be in TIME_WAIT.
+RECHECK_PORTS = 500
+
+
+def measure_cell(args, path, fam, cls, port):
+    before = prog_stats()
+    run_class(path, fam, cls, args.cell_seconds, port)
+    return before, prog_stats()
 
 
 # Config variants. "default" is the shipped default (the daemon's own
@@ -216,15 +233,19 @@ def bench_bpf(args, label, variant):
     rest = REF_KINDS if args.ours_first else [k for k in REF_KINDS if k not in first]
     helpers.append(start_references(args, rest, refs))
     ours = {pid: name for name, pid in program_ids(port).items()}
+    sections = program_sections()
+
+    def suspect(cell, before, after):
+        return bool(cell_pathologies(variant, cell, ours, refs, sections, before, after))
+
     try:
-        cells = run_matrix(args, 21000)
+        cells = run_matrix(args, 21000, suspect)
     finally:
         for floor in helpers:
             floor.stdin.close()
             floor.wait(timeout=30)
         daemon.terminate()
         daemon.wait(timeout=30)
-    sections = program_sections()
     for cell, before, after in cells:
         for pid, name in sorted(ours.items(), key=lambda kv: kv[1]):
             section = sections.get(name)
@@ -236,19 +257,36 @@ def bench_bpf(args, label, variant):
             floor_ns, _ = per_event(before, after, refs["floor"][section])
             figure = f"{cell}:{name}@{section}"
             row(f"bpf-{label}-{variant}", figure, ns, floor_ns, "ns/event", f"{cnt} events")
-            nec_ns = None
             if section in refs["necessary"]:
                 nec_ns, _ = per_event(before, after, refs["necessary"][section])
                 if args.parts_first:
                     part_rows(label, variant, figure, refs, section, nec_ns, before, after)
                 row(f"bpf-{label}-{variant}-vs-necessary", figure, ns, nec_ns, "ns/event",
                     f"{cnt} events")
-            if (cnt >= PATHOLOGY_MIN_EVENTS and floor_ns and ns > PATHOLOGY_RATIO * floor_ns
-                    and not (nec_ns and ns <= PATHOLOGY_NECESSARY_RATIO * nec_ns)):
-                pathologies.append(f"{variant} {figure}: {ns:.0f} ns/event, "
-                                   f"{ns / floor_ns:.1f}x its empty reference ({floor_ns:.0f})")
+        pathologies.extend(cell_pathologies(variant, cell, ours, refs, sections, before, after))
     if variant == "all-netns":
         bench_parts(label, ours, refs, sections, cells[0][1], cells[-1][2])
+
+
+def cell_pathologies(variant, cell, ours, refs, sections, before, after):
+    """What the pathology guard finds in one cell: each of our programs
+    with enough events above PATHOLOGY_RATIO x its empty reference, unless
+    the necessary work on that attach point costs nearly as much."""
+    found = []
+    for pid, name in sorted(ours.items(), key=lambda kv: kv[1]):
+        section = sections.get(name)
+        if section not in refs["floor"]:
+            continue
+        ns, cnt = per_event(before, after, pid)
+        floor_ns, _ = per_event(before, after, refs["floor"][section])
+        if cnt < PATHOLOGY_MIN_EVENTS or not floor_ns or not ns > PATHOLOGY_RATIO * floor_ns:
+            continue
+        nec_ns = reference_ns(refs, "necessary", section, before, after)
+        if nec_ns and ns <= PATHOLOGY_NECESSARY_RATIO * nec_ns:
+            continue
+        found.append(f"{variant} {cell}:{name}@{section}: {ns:.0f} ns/event, "
+                     f"{ns / floor_ns:.1f}x its empty reference ({floor_ns:.0f})")
+    return found
 
 
 def reference_ns(refs, kind, section, before, after):
