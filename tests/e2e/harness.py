@@ -27,6 +27,14 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     import crypt  # libxcrypt's bcrypt; Python 3.11 (Debian 12) has it
 
+# The Prometheus server and promtool the tests run are unpacked from
+# Debian's package into the tests' cache, not installed (no service, no
+# user: tests/vm/unpack-test-packages.sh, whose test-cache.sh has the same
+# default); an installed one serves where that is missing.
+TEST_CACHE = os.environ.get("NSTL_TEST_CACHE", "/var/cache/netstacklat-tests")
+os.environ["PATH"] = os.path.join(TEST_CACHE, "prometheus", "usr", "bin") + os.pathsep + \
+    os.environ.get("PATH", os.defpath)
+
 SKIP = 77
 HIST = "ebpf_exporter_netstack_latency_seconds"
 # ebpf_exporter's le strings for bucket_multiplier 1e-9, buckets 0..34.

@@ -32,20 +32,9 @@ command -v mmdebstrap >/dev/null || skip "mmdebstrap not installed (packaging/in
 # shellcheck source=tests/package/lib.sh
 source "$here/lib.sh"
 
-# The base: Debian 12 with apt and nothing else (variant apt: Essential +
-# apt), cached outside the repository.
-cache=${NSTL_ROOTFS_CACHE:-/var/cache/netstacklat-tests}
-base=$cache/bookworm-apt.tar
-mkdir -p "$cache"
-if [[ ! -s "$base" ]] || [[ -n $(find "$base" -mtime +7) ]]; then
-  echo "making the base root file system (mmdebstrap --variant=apt bookworm)"
-  rm -rf "$base" "$cache/partial.tar"
-  mmdebstrap --quiet --variant=apt --format=tar bookworm "$cache/partial.tar" || fail "mmdebstrap"
-  mv "$cache/partial.tar" "$base"
-  ok "base root file system made in ${SECONDS} s ($(du -m "$base" | cut -f1) MB)"
-else
-  ok "base root file system from the cache ($base, $(du -m "$base" | cut -f1) MB)"
-fi
+# The base: Debian 12 with apt and nothing else, cached outside the
+# repository.
+base=$(base_rootfs "${NSTL_ROOTFS_CACHE:-/var/cache/netstacklat-tests}") || fail "mmdebstrap"
 
 deb=$(ls -t "$out"/netstacklat-exporter_*.deb 2>/dev/null | head -n 1 || true)
 if [[ -z "$deb" ]]; then
@@ -63,23 +52,11 @@ cleanup() {
   rm -rf --one-file-system "$root"
 }
 trap cleanup EXIT
-tar -C "$root" -xf "$base"
-# The machine's own apt setup (sources, and options such as a snapshot's
-# validity), so that apt inside reaches the same archive; and its resolver.
-cp -a /etc/apt/sources.list.d /etc/apt/apt.conf.d "$root/etc/apt/"
-[[ -e /etc/apt/sources.list ]] && cp -a /etc/apt/sources.list "$root/etc/apt/"
-cp -L /etc/resolv.conf "$root/etc/resolv.conf"
+unpack_rootfs "$base" "$root"
 cp "$deb" "$root/tmp/"
 
-# in_root CMD...: CMD chrooted into the fresh system, with /proc, /sys and
-# /dev mounted in a private mount namespace (gone when CMD ends). exec all
-# the way down, so that `(exec_in_root CMD) &` gives CMD's pid in $!.
-exec_in_root() {
-  exec unshare --mount --propagation private sh -c '
-    mount -t proc proc "$0/proc" && mount --rbind /sys "$0/sys" &&
-      mount --rbind /dev "$0/dev" && exec chroot "$0" "$@"' "$root" "$@"
-}
-in_root() { (exec_in_root "$@"); }
+# in_root CMD...: CMD in the fresh system (lib.sh's exec_in_root).
+in_root() { (exec_in_root "$root" "$@"); }
 
 before=$(in_root sh -c 'dpkg-query -W -f "\${Package}\n" | sort')
 in_root sh -c 'cat /etc/passwd /etc/group' >"$out/fresh/ids-before"
@@ -108,7 +85,7 @@ caps=$(sed -n 's/^CapabilityBoundingSet=//p' "$root$unit" | tr 'A-Z ' 'a-z,' |
   sed 's/cap_/+/g')
 [[ "$caps" == "+bpf,+perfmon" ]] || fail "unexpected CapabilityBoundingSet in the unit: $caps"
 port=$(free_port)
-(exec_in_root sh -c '. /etc/default/netstacklat-exporter; exec setpriv --bounding-set=-all,'"$caps"' \
+(exec_in_root "$root" sh -c '. /etc/default/netstacklat-exporter; exec setpriv --bounding-set=-all,'"$caps"' \
   --inh-caps=-all '"$exec_start"' --web.listen-address=127.0.0.1:'"$port") \
   >"$out/fresh/daemon.log" 2>&1 &
 pid=$!

@@ -2,7 +2,8 @@
 # The Debian package, as a new user meets it: build it, lintian it, install it
 # with apt-get (which pulls its dependencies), validate the shipped config,
 # verify the unit, run the installed binary the way the unit does, then purge
-# it and check that nothing it installed is left.
+# it and check that nothing it installed is left. A copy this machine had
+# installed is put back (dpkg-repack).
 #
 #   tests/package/package_test.sh OUT_DIR
 # Exit 77 (skipped) without root, except under CI=true, where that fails.
@@ -31,12 +32,37 @@ lint=$(lintian --fail-on none --no-tag-display-limit "$deb" 2>&1 || true)
 grep -q '^E:' <<<"$lint" && fail "lintian reports errors"
 ok "lintian: no errors"
 
+# What this machine had: a netstacklat-exporter installed before this test
+# is repacked as it is (dpkg-repack: its files and conffiles as they are
+# now), and put back afterwards, enabled and running if it was.
+had=$(dpkg-query -W -f '${db:Status-Abbrev}' netstacklat-exporter 2>/dev/null || true)
+saved=""
+if [[ "$had" == ?i* ]]; then
+  saved_dir=$(mktemp -d /var/tmp/nstl-saved.XXXXXX)
+  (cd "$saved_dir" && dpkg-repack netstacklat-exporter >/dev/null) ||
+    fail "netstacklat-exporter is installed here and could not be saved (dpkg-repack)"
+  saved=$(ls "$saved_dir"/netstacklat-exporter_*.deb)
+  was_enabled=$(systemctl is-enabled netstacklat-exporter 2>/dev/null || true)
+  was_active=$(systemctl is-active netstacklat-exporter 2>/dev/null || true)
+  ok "the installed netstacklat-exporter saved as $saved (put back at the end)"
+fi
+restore() {
+  [[ -n "$saved" ]] || return 0
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --allow-downgrades "$saved" >/dev/null
+  if [[ "$was_enabled" == enabled ]]; then systemctl enable netstacklat-exporter 2>/dev/null || true; fi
+  if [[ "$was_active" == active ]]; then systemctl start netstacklat-exporter 2>/dev/null || true; fi
+  echo "restored: the netstacklat-exporter this machine had ($(basename "$saved"))"
+  rm -rf "$saved_dir"
+}
+
 # On any exit: no daemon of ours left running (a failed check must not leave
-# BPF programs attached for the next test), and the package purged.
+# BPF programs attached for the next test), the package purged, and what the
+# machine had put back.
 pid=""
 cleanup() {
   [[ -n "$pid" ]] && kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
   apt-get purge -y -qq netstacklat-exporter >/dev/null 2>&1 || true
+  restore
 }
 trap cleanup EXIT
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$deb" >/dev/null

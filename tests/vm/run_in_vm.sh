@@ -32,10 +32,15 @@ name=$2
 shift 2
 release=$(awk -v n="$name" '$1 == n {print $2}' "$(dirname "$0")/kernels.txt")
 [[ -n "$release" ]] || { echo "run_in_vm.sh: no kernel named '$name' in kernels.txt" >&2; exit 2; }
-kernel=/boot/vmlinuz-$release
+# The kernel package is unpacked in the tests' cache, never installed: a
+# test kernel must not become the host's next boot.
+# shellcheck source=tests/vm/test-cache.sh
+source "$(dirname "$0")/test-cache.sh"
+kroot=$(kernel_root "$release")
+kernel=$kroot/boot/vmlinuz-$release
 [[ -r "$kernel" ]] ||
-  skip "kernel $name ($kernel) not installed: install linux-image-$release (packaging/install-deps.sh --test)"
-version="${kernel##*/vmlinuz-}"
+  skip "kernel $name ($kernel) not unpacked: packaging/install-deps.sh --test (tests/vm/unpack-test-packages.sh)"
+version=$release
 command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 not installed"
 busybox=/bin/busybox  # busybox-static's: the initramfs has no libc
 [[ -x "$busybox" ]] || skip "static busybox not installed (busybox-static)"
@@ -52,7 +57,7 @@ cp "$busybox" "$root/bin/busybox"
 # dependency order, decompressed.
 : >"$root/modules/order"
 for mod in virtio_pci 9pnet_virtio 9p veth sch_netem tun sch_ingress cls_u32 act_mirred; do
-  modprobe -S "$version" --show-depends "$mod" | awk '$1 == "insmod" {print $2}'
+  modprobe -d "$kroot" -S "$version" --show-depends "$mod" | awk '$1 == "insmod" {print $2}'
 done | awk '!seen[$0]++' | while read -r ko; do
   name=$(basename "$ko")
   case "$ko" in
@@ -73,6 +78,11 @@ done
   printf '\n'
 } >"$root/cmd.sh"
 
+# Where the guest finds its kernel's modules (the unpacked package, on the
+# shared root), so that the kernel's module autoload works as on a host
+# where that kernel is installed.
+printf 'release=%q modules=%q\n' "$release" "$kroot/lib/modules/$release" >"$root/kernel.env"
+
 cat >"$root/init" <<'EOF'
 #!/bin/busybox sh
 /bin/busybox --install -s /bin
@@ -88,6 +98,13 @@ mount -t tracefs tracefs /mnt/sys/kernel/tracing
 # may live there (CI clones into /tmp).
 mkdir -p /dev/shm && mount -t tmpfs tmpfs /dev/shm
 mount -t tmpfs tmpfs /mnt/run  # ip netns, sockets
+. /kernel.env
+if [ -d /mnt/lib/modules ]; then
+  mount -t tmpfs tmpfs /mnt/lib/modules && mkdir "/mnt/lib/modules/$release" &&
+    mount --bind "/mnt$modules" "/mnt/lib/modules/$release"
+else
+  echo "no /lib/modules on the host: the guest loads no module on demand"
+fi
 ip link set lo up
 echo "NSTL_VM_KERNEL=$(uname -r)"
 chroot /mnt /bin/sh < /cmd.sh
