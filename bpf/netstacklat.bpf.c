@@ -51,6 +51,16 @@ const volatile bool native_histograms = false;
 /* Exemplars (the slowest sample per interval, CPU and label set): on
  * unless the config turns them off; off, the verifier drops all of it. */
 const volatile bool capture_exemplars = false;
+/* The unit of the classic buckets in ns: 1 (ns, upstream netstacklat's
+ * config) or 1000 (us, ebpf_exporter's own netstacklat config, whose
+ * bucket_multiplier is 1e-6). A latency is rounded up to whole units, so
+ * that bucket i still holds exactly the latencies <= 2^i units; the sum,
+ * the native buckets and the exemplars stay in ns. At 1 the verifier drops
+ * the division. */
+const volatile __u32 latency_unit_ns = 1;
+/* Record one event in this many per hook and CPU (1: all). Decided before
+ * anything else is read, so the events skipped cost only the countdown. */
+const volatile __u32 sample_one_in = 1;
 /* The current scrape interval; user space advances it when an OpenMetrics
  * scrape takes the exemplars of the one that ends, and starts it at 1
  * (records never written, gen 0, belong to no interval). In .bss beside
@@ -80,6 +90,32 @@ struct {
  * reloading the programs.
  */
 struct netstacklat_config netstacklat_cfg = {};
+
+/* sampled(): per hook and CPU, the events left until the next recorded
+ * one (0 at start: the first event is recorded). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, NETSTACKLAT_HOOK_MAX);
+	__type(key, __u32);
+	__type(value, __u32);
+} netstacklat_sample_countdown SEC(".maps");
+
+/* cgroup_id_map: cgroups as they come and go (struct nstl_cgroup_event),
+ * and the one event being built (the ring gets only its path's bytes). */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} netstacklat_cgroup_events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct nstl_cgroup_event);
+} netstacklat_cgroup_scratch SEC(".maps");
+
+/* Events the ring had no room for: user space then walks the tree again. */
+__u64 cgroup_events_lost = 0;
 
 /* Filter sets: key present = selected. Sized by the daemon from the config. */
 struct {
@@ -500,10 +536,18 @@ static __always_inline void count_one(__u64 *slot)
 		(*slot)++;
 }
 
+/* The latency in the classic buckets' unit, rounded up. */
+static __always_inline __u64 in_bucket_unit(__u64 latency_ns)
+{
+	if (latency_unit_ns <= 1)
+		return latency_ns;
+	return (latency_ns + latency_unit_ns - 1) / latency_unit_ns;
+}
+
 /* One sample into a per-CPU histogram. */
 static __always_inline void hist_add(struct hook_hist *hist, __u64 latency_ns)
 {
-	count_one(&hist->slots[hist_bucket_index(latency_ns)]);
+	count_one(&hist->slots[hist_bucket_index(in_bucket_unit(latency_ns))]);
 	if (atomic_increments)
 		__sync_fetch_and_add(&hist->slots[HIST_SUM_SLOT], latency_ns);
 	else
@@ -610,10 +654,34 @@ static __always_inline void record_now(__s64 tstamp_ns,
 	record_latency(now - tstamp_ns, tstamp_ns, skb, sk, hook);
 }
 
+/*
+ * 1-in-N sampling: true for one event in sample_one_in per hook and CPU.
+ * A countdown, not a modulo (no division per event); per CPU, so no atomic
+ * (on PREEMPT_RT two programs may interleave and sample one event more or
+ * less: sampling is approximate there by that much).
+ */
+static __always_inline bool sampled(enum netstacklat_hook hook)
+{
+	__u32 key = hook;
+	__u32 *left;
+
+	if (sample_one_in <= 1)
+		return true;
+	left = bpf_map_lookup_elem(&netstacklat_sample_countdown, &key);
+	if (!left)
+		return false;
+	if (*left > 1) {
+		(*left)--;
+		return false;
+	}
+	*left = sample_one_in;
+	return true;
+}
+
 static __always_inline void record(__s64 tstamp_ns, const struct sk_buff *skb,
 				   struct sock *sk, enum netstacklat_hook hook)
 {
-	if (tstamp_ns <= 0 || !selected(skb, sk, hook))
+	if (tstamp_ns <= 0 || !sampled(hook) || !selected(skb, sk, hook))
 		return;
 	record_now(tstamp_ns, skb, sk, hook);
 }
@@ -633,7 +701,7 @@ record_read(__s64 tstamp_ns, const struct sk_buff *skb, struct sock *sk,
 {
 	bool tcp = hook == NETSTACKLAT_HOOK_TCP_SOCK_READ;
 
-	if (tstamp_ns <= 0 || !selected(skb, sk, hook))
+	if (tstamp_ns <= 0 || !sampled(hook) || !selected(skb, sk, hook))
 		return;
 	if (!queue_long_enough(sk, queued_self, !tcp))
 		return;
@@ -874,4 +942,50 @@ int BPF_PROG(nstl_tp_netif, struct sk_buff *skb)
 {
 	record_skb(skb, NULL, NETSTACKLAT_HOOK_NETIF_RECEIVE);
 	return 0;
+}
+
+/*
+ * cgroup_id_map (ebpf_exporter's): cgroups created while running must be
+ * matched as they appear. The kernel's cgroup tracepoints give the id and
+ * the path at creation; user space matches the path and adds the id to the
+ * cgroup filter (removes it at rmdir). Loaded only with a cgroup_id_map.
+ */
+static __always_inline int cgroup_event(struct cgroup *cgrp, const char *path,
+					__u32 kind)
+{
+	__u32 zero = 0;
+	struct nstl_cgroup_event *e;
+	long len;
+
+	if (BPF_CORE_READ(cgrp, root, hierarchy_id) != 0)
+		return 0; /* a cgroup v1 hierarchy */
+	e = bpf_map_lookup_elem(&netstacklat_cgroup_scratch, &zero);
+	if (!e)
+		return 0;
+	e->id = BPF_CORE_READ(cgrp, kn, id);
+	e->kind = kind;
+	len = bpf_probe_read_kernel_str(e->path, sizeof(e->path), path);
+	if (len < 0)
+		len = 0;
+	if (len > NSTL_CGROUP_PATH_MAX)
+		len = NSTL_CGROUP_PATH_MAX;
+	e->len = len;
+	if (bpf_ringbuf_output(
+		    &netstacklat_cgroup_events, e,
+		    __builtin_offsetof(struct nstl_cgroup_event, path) + len,
+		    0))
+		__sync_fetch_and_add(&cgroup_events_lost, 1);
+	return 0;
+}
+
+SEC("tp_btf/cgroup_mkdir")
+int BPF_PROG(nstl_cgroup_mkdir, struct cgroup *cgrp, const char *path)
+{
+	return cgroup_event(cgrp, path, NSTL_CGROUP_CREATED);
+}
+
+SEC("tp_btf/cgroup_rmdir")
+int BPF_PROG(nstl_cgroup_rmdir, struct cgroup *cgrp, const char *path)
+{
+	return cgroup_event(cgrp, path, NSTL_CGROUP_REMOVED);
 }

@@ -96,6 +96,25 @@ struct hist_key {
 };
 
 /*
+ * A cgroup v2 directory created or removed, for user space to match
+ * against ebpf_exporter's cgroup_id_map regexps (only with one). The path
+ * is relative to the hierarchy's root ("/a/b"), at most the kernel's own
+ * bound for tracepoint cgroup paths; only its len bytes (with the NUL) are
+ * sent.
+ */
+#define NSTL_CGROUP_PATH_MAX 1024
+enum nstl_cgroup_event_kind {
+	NSTL_CGROUP_CREATED = 1,
+	NSTL_CGROUP_REMOVED = 2,
+};
+struct nstl_cgroup_event {
+	__u64 id;
+	__u32 kind;
+	__u32 len;
+	char path[NSTL_CGROUP_PATH_MAX];
+};
+
+/*
  * Filters and grouping, written by the daemon into the program's .bss.
  * The filter sets themselves are hash maps (netstacklat_pids, _ifindexes,
  * _cgroups); a flag here says whether a set is in force.

@@ -33,6 +33,7 @@ enum bpf_map_type {
 	BPF_MAP_TYPE_PERCPU_HASH = 5,
 	BPF_MAP_TYPE_PERCPU_ARRAY = 6,
 	BPF_MAP_TYPE_SK_STORAGE = 24,
+	BPF_MAP_TYPE_RINGBUF = 27,
 };
 
 #define BPF_F_NO_PREALLOC 1
@@ -55,6 +56,21 @@ enum {
 
 struct ns_common {
 	unsigned int inum;
+};
+
+/* A cgroup's id is its kernfs node's (bpf_get_current_cgroup_id()); v2
+ * is the hierarchy whose id is 0. */
+struct kernfs_node {
+	u64 id;
+};
+
+struct cgroup_root {
+	int hierarchy_id;
+};
+
+struct cgroup {
+	struct kernfs_node *kn;
+	struct cgroup_root *root;
 };
 
 struct net {

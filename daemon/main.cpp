@@ -22,6 +22,7 @@
 #include "kernel/tai_offset.h"
 #include "metrics/collector.h"
 #include "ops/capabilities.h"
+#include "ops/cgroup_follower.h"
 #include "ops/logging.h"
 #include "ops/reload.h"
 #include "ops/reporter.h"
@@ -32,6 +33,8 @@ namespace netstacklat {
 namespace {
 
 constexpr double kTaiRefreshSeconds = 60;
+// How soon a new cgroup that a cgroup_id_map selects starts to count.
+constexpr double kCgroupPollSeconds = 1;
 
 int Run(const Options& opts) {
   if (opts.list_hooks) {
@@ -40,8 +43,9 @@ int Run(const Options& opts) {
   }
   // Both config files, and what the web server would refuse at start, are
   // checked before the kernel is touched.
-  const DaemonConfig daemon = ResolveConfig(opts);
+  DaemonConfig daemon = ResolveConfig(opts);
   const MetricsConfig config = ServedMetricsConfig(daemon);
+  ApplyCgroupIdMap(config, &daemon);
   CheckServingConfig(daemon.listen_address, daemon.web);
   if (opts.config_check) {
     std::printf("%s: config OK\n%s: config OK\n", daemon.source.c_str(), config.source.c_str());
@@ -57,8 +61,12 @@ int Run(const Options& opts) {
   BpfLoader bpf;
   TaiOffsetKeeper tai([&bpf](int64_t ns) { bpf.SetTaiOffset(ns); });
   tai.Refresh();
+  bpf.SetLatencyUnitNs(config.histograms[0].UnitNs());
   bpf.LoadAndAttach(AttachProbe(), daemon);
-  // Before the drop: another namespace's interfaces are opened by entering it.
+  // Before the drop: the ring of new cgroups is mapped, and another
+  // namespace's interfaces are opened by entering it.
+  std::optional<CgroupFollower> follower;
+  if (bpf.CgroupEventsFd() >= 0) follower.emplace(bpf, daemon.filters);
   SystemNameResolver names(daemon.filters.interface_namespace);
   DropPrivileges(daemon.run_as_user);  // still one thread: it reaches them all
   spdlog::info("dropped all capabilities{}",
@@ -89,16 +97,32 @@ int Run(const Options& opts) {
   DaemonConfig running = daemon;
   std::optional<Reporter> reporter;
   if (opts.report_interval > 0) reporter.emplace(*collector);
+  // One tick for all that is periodic: the cgroup_id_map's new cgroups (if
+  // followed, every second), the TAI offset, the terminal report.
+  const double tick = follower   ? kCgroupPollSeconds
+                      : reporter ? opts.report_interval
+                                 : kTaiRefreshSeconds;
+  double next_tai = Collector::MonotonicSeconds() + kTaiRefreshSeconds;
+  double next_report = Collector::MonotonicSeconds() + opts.report_interval;
   const int sig = WaitForTermination(
       [&] {
         Reload(opts, &running, bpf, *collector);
         web->ReloadTls();
       },
       [&] {
-        tai.Refresh();
-        if (reporter) reporter->Print();
+        if (follower) follower->Poll();
+        // Half a tick of slack: a tick due at the same time is not skipped.
+        const double now = Collector::MonotonicSeconds() + tick / 2;
+        if (now >= next_tai) {
+          tai.Refresh();
+          next_tai = now + kTaiRefreshSeconds;
+        }
+        if (reporter && now >= next_report) {
+          reporter->Print();
+          next_report += opts.report_interval;
+        }
       },
-      reporter ? opts.report_interval : kTaiRefreshSeconds, signals);
+      tick, signals);
   sd_notify(0, "STOPPING=1");
   spdlog::info("{}: detaching and exiting", strsignal(sig));
   web->Stop();  // no scrape may run while the maps and links go

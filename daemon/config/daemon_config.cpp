@@ -1,6 +1,7 @@
 #include "config/daemon_config.h"
 
 #include <pwd.h>
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -8,6 +9,7 @@
 #include <sstream>
 
 #include "base/errors.h"
+#include "config/cgroup_regexps.h"
 #include "config/hooks.h"
 #include "config/listen_address.h"
 #include "config/yaml_util.h"
@@ -132,7 +134,14 @@ void ParseInterfaces(const YAML::Node& n, const Context& ctx, Filters* f) {
 void ParseFilters(const YAML::Node& node, const Context& ctx, Filters* f) {
   RequireMap(node, ctx,
              {"pids", "interfaces", "interface_namespace", "network_namespace", "cgroups",
-              "cgroups_include_children", "min_socket_queue_length", "include_tcp_hol_delay"});
+              "cgroups_include_children", "min_socket_queue_length", "include_tcp_hol_delay",
+              "cgroup_id_map"});
+  if (const YAML::Node n = node["cgroup_id_map"]) {
+    const Context at = ctx.Child("cgroup_id_map");
+    const auto v = Scalar<std::string>(n, at, "apply or ignore");
+    if (v != "apply" && v != "ignore") at.Fail(n, "must be apply or ignore, not '" + v + "'");
+    f->apply_cgroup_id_map = v == "apply";
+  }
   if (const YAML::Node n = node["pids"]) {
     f->pids = List<uint32_t>(n, ctx.Child("pids"), "process ids");
     for (size_t i = 0; i < f->pids.size(); ++i)
@@ -184,7 +193,9 @@ void ParseGrouping(const YAML::Node& node, const Context& ctx, Grouping* g) {
 void ParseHistogram(const YAML::Node& node, const Context& ctx, HistogramRange* h) {
   RequireMap(node, ctx,
              {"bucket_min", "bucket_max", "atomic_increments", "exemplars",
-              "exemplar_interval_seconds", "native_histograms", "native_schema"});
+              "exemplar_interval_seconds", "native_histograms", "native_schema", "sample_one_in"});
+  if (const YAML::Node n = node["sample_one_in"])
+    h->sample_one_in = UnsignedIn(n, ctx.Child("sample_one_in"), 1, 1u << 20);
   if (const YAML::Node n = node["native_histograms"])
     h->native_histograms = Scalar<bool>(n, ctx.Child("native_histograms"), "true or false");
   if (const YAML::Node n = node["native_schema"]) {
@@ -345,6 +356,33 @@ MetricsConfig ServedMetricsConfig(const DaemonConfig& daemon) {
   h.served_min = std::max(h.bucket_min, daemon.histogram.bucket_min);
   h.served_max = std::max(h.served_min, std::min(h.bucket_max, daemon.histogram.bucket_max));
   return config;
+}
+
+void ApplyCgroupIdMap(const MetricsConfig& metrics, DaemonConfig* daemon) {
+  if (metrics.cgroup_id_map.regexps.empty()) return;
+  if (!daemon->filters.apply_cgroup_id_map) {
+    spdlog::info("{}: cgroup_id_map ignored (filters.cgroup_id_map: ignore)", metrics.source);
+    return;
+  }
+  if (!daemon->filters.cgroups.empty())
+    throw ConfigError(daemon->source + ": filters.cgroups and " + metrics.source +
+                      ": cgroup_id_map both select cgroups: keep one");
+  daemon->filters.cgroup_regexps = metrics.cgroup_id_map.regexps;
+  ResolveCgroupRegexps(&daemon->filters);
+  spdlog::info(
+      "{}: cgroup_id_map: socket reads count only in cgroups matching {} regexps ({} now); "
+      "filters.cgroup_id_map: ignore counts all, as bpf-examples' netstacklat does by default",
+      metrics.source, daemon->filters.cgroup_regexps.size(), daemon->filters.cgroup_ids.size());
+}
+
+void ResolveCgroupRegexps(Filters* filters) {
+  filters->cgroup_ids.clear();
+  const std::string root = Cgroup2Root();
+  if (filters->cgroup_regexps.empty() || root.empty()) return;
+  const CgroupRegexps regexps(filters->cgroup_regexps);
+  for (const auto& [id, path] : CgroupsUnder(root))
+    if (regexps.Matches(path)) filters->cgroup_ids.push_back(id);
+  std::sort(filters->cgroup_ids.begin(), filters->cgroup_ids.end());
 }
 
 }  // namespace netstacklat

@@ -24,7 +24,13 @@ struct Filters {
   uint64_t netns_inum = 0;                 // resolved; 0: all
   std::vector<std::string> cgroups;        // paths under /sys/fs/cgroup
   bool cgroups_include_children = false;
-  std::vector<uint64_t> cgroup_ids;      // resolved (with children if asked)
+  std::vector<uint64_t> cgroup_ids;  // resolved (with children if asked)
+  // The metrics config's cgroup_id_map: cgroups whose path matches any
+  // are selected (resolved into cgroup_ids; new ones followed while running).
+  std::vector<std::string> cgroup_regexps;
+  // Whether a cgroup_id_map selects cgroups (apply) or is only read
+  // (ignore: bpf-examples' netstacklat filters by it only when told to).
+  bool apply_cgroup_id_map = true;
   uint32_t min_socket_queue_length = 0;  // socket-read hooks; 0: off
   bool include_tcp_hol_delay = false;    // TCP reads behind a missing segment
 
@@ -64,6 +70,10 @@ struct HistogramRange {
   // 2^schema buckets; the kernel counts schema 3, lower ones are merged).
   bool native_histograms = true;
   int32_t native_schema = 3;
+  // Record one event in this many per hook and CPU (1: every event): the
+  // cost of the rest is a countdown. Counts, sums, native buckets and
+  // exemplars are then of the sampled events only (not scaled up).
+  uint32_t sample_one_in = 1;
 
   bool operator==(const HistogramRange&) const = default;
 };
@@ -105,6 +115,15 @@ std::vector<std::string> RestartOnlyChanges(const DaemonConfig& running, const D
 // one), checked against the BPF program, with its histogram range narrowed
 // to the daemon config's.
 MetricsConfig ServedMetricsConfig(const DaemonConfig& daemon);
+
+// The metrics config's cgroup_id_map into daemon->filters: its regexps, and
+// the ids of the cgroups they select now. A daemon config that also lists
+// filters.cgroups is an error (one selection, not two).
+void ApplyCgroupIdMap(const MetricsConfig& metrics, DaemonConfig* daemon);
+
+// filters->cgroup_ids: every cgroup v2 directory whose full path one of
+// filters->cgroup_regexps matches (a walk of the tree).
+void ResolveCgroupRegexps(Filters* filters);
 
 // Throws ConfigError if malformed: "/path" and not "/".
 void ValidateTelemetryPath(const std::string& path);

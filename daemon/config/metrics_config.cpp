@@ -1,7 +1,10 @@
 #include "config/metrics_config.h"
 
+#include <re2/re2.h>
 #include <yaml-cpp/yaml.h>
 
+#include <cmath>
+#include <cstddef>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -92,9 +95,30 @@ HistogramSpec ParseHistogram(const YAML::Node& node, const Context& ctx) {
   return h;
 }
 
+CgroupIdMap ParseCgroupIdMap(const YAML::Node& node, const Context& ctx) {
+  RequireMap(node, ctx, {"name", "type", "regexps"});
+  CgroupIdMap m;
+  m.name = Scalar<std::string>(Required(node, "name", ctx), ctx.Child("name"), "a string");
+  if (const YAML::Node t = node["type"]) {
+    m.type = Scalar<std::string>(t, ctx.Child("type"), "a string");
+    if (m.type != "hash" && m.type != "cgrp_storage")
+      ctx.Child("type").Fail(t, "must be hash or cgrp_storage, not '" + m.type + "'");
+  }
+  const YAML::Node regexps = Required(node, "regexps", ctx);
+  if (!regexps.IsSequence() || regexps.size() == 0)
+    ctx.Child("regexps").Fail(regexps, "must be a non-empty list");
+  for (size_t i = 0; i < regexps.size(); ++i) {
+    const Context rctx = ctx.Child("regexps").Index(i);
+    m.regexps.push_back(Scalar<std::string>(regexps[i], rctx, "a string"));
+    const re2::RE2 re(m.regexps.back(), re2::RE2::Quiet);
+    if (!re.ok()) rctx.Fail(regexps[i], "not a regular expression (Go syntax): " + re.error());
+  }
+  return m;
+}
+
 MetricsConfig ParseRoot(const YAML::Node& root, const std::string& source) {
   const Context top(source, "");
-  RequireMap(root, top, {"metrics"});
+  RequireMap(root, top, {"metrics", "cgroup_id_map"});
   const YAML::Node metrics = Required(root, "metrics", top);
   const Context mctx = top.Child("metrics");
   RequireMap(metrics, mctx, {"histograms"});
@@ -102,13 +126,35 @@ MetricsConfig ParseRoot(const YAML::Node& root, const std::string& source) {
   const Context hctx = mctx.Child("histograms");
   if (!hists.IsSequence() || hists.size() == 0) hctx.Fail(hists, "must be a non-empty list");
 
-  MetricsConfig config{source, {}};
+  MetricsConfig config{source, {}, {}};
   for (size_t i = 0; i < hists.size(); ++i)
     config.histograms.push_back(ParseHistogram(hists[i], hctx.Index(i)));
+  if (const YAML::Node m = root["cgroup_id_map"])
+    config.cgroup_id_map = ParseCgroupIdMap(m, top.Child("cgroup_id_map"));
   return config;
 }
 
 }  // namespace
+
+int KeyFieldOffset(const LabelSpec& label) {
+  struct Field {
+    const char* name;
+    size_t offset, size;
+  };
+  static constexpr Field kFields[] = {
+      {"cgroup", offsetof(struct hist_key, cgroup), sizeof(hist_key::cgroup)},
+      {"iface", offsetof(struct hist_key, ifindex), sizeof(hist_key::ifindex)},
+      {"hook", offsetof(struct hist_key, hook), sizeof(hist_key::hook)},
+      {"bucket", offsetof(struct hist_key, bucket), sizeof(hist_key::bucket)},
+  };
+  for (const Field& f : kFields)
+    if (label.name == f.name && label.size == f.size) return static_cast<int>(f.offset);
+  return -1;
+}
+
+uint32_t HistogramSpec::UnitNs() const {
+  return static_cast<uint32_t>(std::llround(bucket_multiplier * 1e9));
+}
 
 uint32_t HistogramSpec::KeySize() const {
   uint32_t size = 0;
@@ -145,14 +191,23 @@ void ValidateForProgram(const MetricsConfig& config) {
   if (h.name != kHistogramMapName)
     fail("name must be '" + std::string(kHistogramMapName) +
          "', the BPF map this program fills, not '" + h.name + "'");
-  if (h.KeySize() != sizeof(struct hist_key))
-    fail("label sizes add up to " + std::to_string(h.KeySize()) + " bytes, the map key has " +
-         std::to_string(sizeof(struct hist_key)));
   if (h.labels.back().size != sizeof(((struct hist_key*)nullptr)->bucket))
     fail("the last label (the bucket) must have size 2");
-  if (h.bucket_max != HIST_MAX_BUCKET)
-    fail("bucket_max must be " + std::to_string(HIST_MAX_BUCKET) +
-         ": the BPF program keeps the sum in slot " + std::to_string(HIST_SUM_SLOT));
+  for (size_t i = 0; i + 1 < h.labels.size(); ++i)
+    if (KeyFieldOffset(h.labels[i]) < 0 || h.labels[i].name == "bucket")
+      fail("label '" + h.labels[i].name + "' (size " + std::to_string(h.labels[i].size) +
+           ") is not a field of the BPF map's key (cgroup 8, iface 4, hook 2; then bucket 2)");
+  if (h.bucket_max > HIST_MAX_BUCKET)
+    fail("bucket_max must be at most " + std::to_string(HIST_MAX_BUCKET) +
+         ": the BPF program counts buckets 0.." + std::to_string(HIST_MAX_BUCKET));
+  // The program counts in whole ns per unit: 1e-9 (ns) or 1e-6 (us, as
+  // ebpf_exporter's own netstacklat config), or any whole number of ns.
+  const double unit_ns = h.bucket_multiplier * 1e9;
+  if (unit_ns < 0.5 || unit_ns > 1e9 || std::abs(unit_ns - std::round(unit_ns)) > 1e-6 * unit_ns)
+    fail(
+        "bucket_multiplier must be a whole number of nanoseconds in seconds (1e-9: ns, "
+        "1e-6: us), not " +
+        (std::ostringstream() << h.bucket_multiplier).str());
 }
 
 }  // namespace netstacklat

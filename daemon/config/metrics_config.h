@@ -35,22 +35,44 @@ struct HistogramSpec {
   uint32_t served_max = 0;
 
   uint32_t KeySize() const;
+  // The buckets' unit in ns: bucket_multiplier x 1e9 (1: ns, 1000: us).
+  uint32_t UnitNs() const;
+};
+
+// ebpf_exporter's top-level cgroup_id_map: the cgroups whose full path
+// (/sys/fs/cgroup/...) any of these regular expressions (Go's syntax, RE2)
+// matches are the only ones whose socket reads count, as with
+// filters.cgroups; cgroups created later are matched as they appear.
+struct CgroupIdMap {
+  std::string name;  // the BPF map ebpf_exporter would fill (ours is internal)
+  std::string type;  // hash | cgrp_storage: the same selection here
+  std::vector<std::string> regexps;
+
+  bool operator==(const CgroupIdMap&) const = default;
 };
 
 struct MetricsConfig {
   std::string source;  // file name, for messages
   std::vector<HistogramSpec> histograms;
+  CgroupIdMap cgroup_id_map;  // regexps empty: none
 };
 
 // Parses and validates; throws ConfigError "source:line:col: key: problem".
 MetricsConfig ParseMetricsConfig(const std::string& yaml_text, const std::string& source);
 MetricsConfig LoadMetricsConfigFile(const std::string& path);
 
+// Where a label's bytes are in the BPF map's key (struct hist_key: cgroup 8,
+// iface 4, hook 2, bucket 2), by its name and size; -1 if it is none of
+// them. A config may leave fields out (upstream's have cgroup+iface+hook,
+// cgroup+hook, or hook alone): label sets differing only there are summed.
+int KeyFieldOffset(const LabelSpec& label);
+
 // The name of the histogram map in bpf/netstacklat.bpf.c.
 inline constexpr const char* kHistogramMapName = "netstack_latency_seconds";
 
 // Checks that the config describes the map our BPF program fills (name, key
-// layout, sum slot); throws ConfigError otherwise.
+// layout, buckets within its 0..HIST_MAX_BUCKET, a whole number of ns per
+// unit); throws ConfigError otherwise.
 void ValidateForProgram(const MetricsConfig& config);
 
 // config/netstacklat.yaml as embedded at build time.

@@ -20,6 +20,12 @@
 #include "netstacklat.skel.h"
 
 namespace netstacklat {
+namespace {
+
+// Not hooks: they follow cgroups for a cgroup_id_map.
+constexpr const char* kCgroupWatchPrograms[] = {"nstl_cgroup_mkdir", "nstl_cgroup_rmdir"};
+
+}  // namespace
 
 void BpfLoader::SkeletonDeleter::operator()(netstacklat_bpf* skel) const {
   netstacklat_bpf::destroy(skel);
@@ -53,6 +59,7 @@ void BpfLoader::CheckProgramsMatchHookTable() const {
         if (!Program(name)) throw StartupError(std::string("no BPF program ") + name);
         in_table.insert(name);
       }
+  for (const char* name : kCgroupWatchPrograms) in_table.insert(name);
   struct bpf_program* prog;
   bpf_object__for_each_program(prog, skel_->obj) {
     if (!in_table.count(bpf_program__name(prog)))
@@ -106,6 +113,10 @@ void BpfLoader::LoadAndAttach(const AttachProbe& probe, const DaemonConfig& conf
   if (chosen.empty())
     throw StartupError("no hook can attach on this kernel: " + choices.front().reason);
 
+  // The cgroup tracepoints only where a cgroup_id_map follows new cgroups.
+  const bool watch_cgroups = !config.filters.cgroup_regexps.empty();
+  if (watch_cgroups)
+    chosen.insert(std::begin(kCgroupWatchPrograms), std::end(kCgroupWatchPrograms));
   struct bpf_program* prog;
   bpf_object__for_each_program(prog, skel_->obj) {
     bpf_program__set_autoload(prog, chosen.count(bpf_program__name(prog)) > 0);
@@ -118,6 +129,38 @@ void BpfLoader::LoadAndAttach(const AttachProbe& probe, const DaemonConfig& conf
   future_reader_ =
       std::make_unique<BpfMapReader>(bpf_map__fd(skel_->maps.netstacklat_future_tstamps));
   AttachChosen(choices);
+  if (watch_cgroups) AttachCgroupWatch();
+}
+
+void BpfLoader::AttachCgroupWatch() {
+  for (const char* name : kCgroupWatchPrograms) {
+    bpf_link* link = bpf_program__attach(Program(name));
+    if (!link) {
+      spdlog::warn(
+          "cgroup_id_map: {} did not attach ({}): cgroups created from now on are matched only "
+          "at the next reload",
+          bpf_program__section_name(Program(name)), ErrnoText(errno));
+      return;
+    }
+    links_.emplace_back(name, std::unique_ptr<bpf_link, LinkDeleter>(link));
+  }
+  watching_cgroups_ = true;
+  spdlog::info("cgroup_id_map: following cgroups as they are created and removed");
+}
+
+int BpfLoader::CgroupEventsFd() const {
+  return watching_cgroups_ ? bpf_map__fd(skel_->maps.netstacklat_cgroup_events) : -1;
+}
+
+uint64_t BpfLoader::CgroupEventsLost() const {
+  return __atomic_load_n(&skel_->bss->cgroup_events_lost, __ATOMIC_RELAXED);
+}
+
+bool BpfLoader::SelectCgroup(uint64_t id, bool selected) {
+  const __u8 on = 1;
+  struct bpf_map* map = skel_->maps.netstacklat_cgroups;
+  if (!selected) return bpf_map__delete_elem(map, &id, sizeof(id), 0) == 0;
+  return bpf_map__update_elem(map, &id, sizeof(id), &on, sizeof(on), BPF_ANY) == 0;
 }
 
 void BpfLoader::AttachChosen(const std::vector<HookChoice>& choices) {
@@ -161,7 +204,8 @@ bool BpfLoader::IsAttached(const std::string& name) const {
   return false;
 }
 
-// Filter sets can grow on reload up to this many entries without a restart.
+// Filter sets can grow on reload up to this many entries without a restart
+// (and a cgroup_id_map's selection while running).
 constexpr size_t kFilterCapacity = 4096;
 
 void BpfLoader::ApplyConfigBeforeLoad(const DaemonConfig& config) {
@@ -176,6 +220,14 @@ void BpfLoader::ApplyConfigBeforeLoad(const DaemonConfig& config) {
   SetIncrementKind(config.histogram.atomic_increments);
   skel_->rodata->capture_exemplars = config.histogram.exemplars;
   skel_->rodata->native_histograms = config.histogram.native_histograms;
+  skel_->rodata->sample_one_in = config.histogram.sample_one_in;
+  skel_->rodata->latency_unit_ns = latency_unit_ns_;
+  if (config.histogram.sample_one_in > 1 || latency_unit_ns_ > 1)
+    spdlog::info(
+        "classic buckets in units of {} ns; recording {}", latency_unit_ns_,
+        config.histogram.sample_one_in > 1
+            ? "1 event in " + std::to_string(config.histogram.sample_one_in) + " per hook and CPU"
+            : std::string("every event"));
   skel_->bss->exemplar_gen = 1;  // records never written (gen 0) are in no interval
   grouped_capacity_ = config.GroupedLabelSets();
   size(skel_->maps.netstack_latency_grouped, grouped_capacity_);  // one entry per label set
@@ -209,7 +261,9 @@ void BpfLoader::SetFilterFlags(const DaemonConfig& config) {
   cfg.netns_inum = f.netns_inum;
   cfg.filter_pid = !f.pids.empty();
   cfg.filter_ifindex = !f.ifindexes.empty();
-  cfg.filter_cgroup = !f.cgroup_ids.empty();
+  // With a cgroup_id_map the filter is on even while nothing matches yet:
+  // no cgroup selected counts nothing, as with ebpf_exporter.
+  cfg.filter_cgroup = !f.cgroup_ids.empty() || !f.cgroup_regexps.empty();
   cfg.groupby_ifindex = config.grouping.by_interface;
   cfg.groupby_cgroup = config.grouping.by_cgroup;
   cfg.include_tcp_hol = f.include_tcp_hol_delay;
@@ -238,6 +292,10 @@ void SyncSet(struct bpf_map* map, const std::vector<Key>& wanted) {
 }
 
 }  // namespace
+
+void BpfLoader::SetCgroupSelection(const std::vector<uint64_t>& ids) {
+  SyncSet(skel_->maps.netstacklat_cgroups, ids);
+}
 
 void BpfLoader::FillFilterMaps(const DaemonConfig& config) {
   SyncSet(skel_->maps.netstacklat_pids, config.filters.pids);

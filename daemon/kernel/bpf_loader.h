@@ -31,6 +31,10 @@ class BpfLoader : public ExporterStatus {
   // filters and grouping; throws StartupError if no hook can attach.
   void LoadAndAttach(const AttachProbe& probe, const DaemonConfig& config);
 
+  // The classic buckets' unit in ns (the metrics config's
+  // bucket_multiplier x 1e9); before LoadAndAttach. Default 1 (ns).
+  void SetLatencyUnitNs(uint32_t ns) { latency_unit_ns_ = ns; }
+
   // For --list-hooks: each hook, its attach points in order of preference
   // and whether this kernel accepts each (needs CAP_BPF to know).
   std::string DescribeHooks(const AttachProbe& probe) const;
@@ -38,6 +42,14 @@ class BpfLoader : public ExporterStatus {
   // Reload: new filters and grouping, in place (same programs and maps, so
   // counts are kept). Throws ConfigError for what needs a restart.
   void Reconfigure(const DaemonConfig& config);
+
+  // cgroup_id_map: the ring of cgroups created and removed (-1 unless
+  // followed), how many events it had no room for, and a cgroup put in or
+  // out of the cgroup filter (false: the map is full, or not there).
+  int CgroupEventsFd() const;
+  uint64_t CgroupEventsLost() const;
+  bool SelectCgroup(uint64_t id, bool selected);
+  void SetCgroupSelection(const std::vector<uint64_t>& ids);
 
   int HistogramMapFd() const;  // per-CPU array per hook of hook_entry (ungrouped)
   int GroupedMapFd() const;    // per-CPU hash: label set -> hook_hist
@@ -57,6 +69,7 @@ class BpfLoader : public ExporterStatus {
   struct bpf_program* Program(const std::string& name) const;
   void CheckProgramsMatchHookTable() const;
   void AttachChosen(const std::vector<HookChoice>& choices);
+  void AttachCgroupWatch();
   void ApplyConfigBeforeLoad(const DaemonConfig& config);
   void FillFilterMaps(const DaemonConfig& config);
   void SetFilterFlags(const DaemonConfig& config);
@@ -73,7 +86,9 @@ class BpfLoader : public ExporterStatus {
   // Declared after skel_, so destroyed first: detach before unload.
   std::vector<std::pair<std::string, std::unique_ptr<bpf_link, LinkDeleter>>> links_;
   std::vector<HookStatus> hooks_;
-  uint32_t grouped_capacity_ = 0;                // label sets the grouped map was sized for
+  uint32_t grouped_capacity_ = 0;  // label sets the grouped map was sized for
+  uint32_t latency_unit_ns_ = 1;
+  bool watching_cgroups_ = false;
   std::unique_ptr<BpfMapReader> drops_reader_;   // read on each scrape
   std::unique_ptr<BpfMapReader> future_reader_;  // the same
 };

@@ -36,12 +36,7 @@ std::vector<prometheus::MetricFamily> Collector::CollectWithExtras(HistogramExtr
 }
 
 void Collector::SetNativeHistograms(bool on, int32_t schema) {
-  native_on_ = on && spec_.bucket_multiplier == 1e-9;
-  if (on && !native_on_)
-    spdlog::warn(
-        "native histograms off: they need bucket_multiplier 1e-9 (ns to seconds), "
-        "the metrics config has {}",
-        spec_.bucket_multiplier);
+  native_on_ = on;
   converter_.SetNativeSchema(schema);
 }
 
@@ -59,7 +54,7 @@ std::vector<prometheus::MetricFamily> Collector::CollectLocked(HistogramExtras* 
         snapshot_, &counters_.decoder_errors, snapshot_.exemplar_gen ? &best : nullptr,
         extras && extras->want_native && native_on_ ? &native : nullptr));
     for (const auto& [metric, row] : best)
-      extras->exemplars[{0, metric}] = MakeExemplar(*row, names_, spec_.bucket_multiplier);
+      extras->exemplars[{0, metric}] = MakeExemplar(*row, names_, kSecondsPerNs);
     for (auto& [metric, h] : native) extras->native[{0, metric}] = std::move(h);
   } catch (const std::exception& e) {
     // Serve the rest; the error shows in the log and in a counter.

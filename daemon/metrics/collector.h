@@ -46,9 +46,9 @@ class Collector : public ExtrasCollectable {
     exemplar_min_seconds_ = min_seconds;
   }
 
-  // Native buckets served at `schema`, if `on` and the histogram counts
-  // ns as seconds (bucket_multiplier 1e-9): the kernel's native index is
-  // exact for seconds only.
+  // Native buckets served at `schema`, if `on`. The kernel counts them in
+  // ns whatever the classic buckets' unit, so they are seconds with any
+  // bucket_multiplier.
   void SetNativeHistograms(bool on, int32_t schema);
 
   // Label sets of the grouped map without a sample for this long are

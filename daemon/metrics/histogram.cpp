@@ -1,9 +1,13 @@
 #include "metrics/histogram.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstring>
 #include <map>
 #include <unordered_map>
+
+#include "netstacklat.h"
 
 namespace netstacklat {
 namespace {
@@ -19,8 +23,10 @@ uint64_t BucketIndex(std::string_view raw) {
 
 HistogramConverter::HistogramConverter(const HistogramSpec& spec, NameResolver& resolver)
     : spec_(spec) {
-  for (size_t i = 0; i + 1 < spec.labels.size(); ++i)
+  for (size_t i = 0; i + 1 < spec.labels.size(); ++i) {
     decoders_.emplace_back(spec.labels[i], resolver);
+    offsets_.push_back(static_cast<size_t>(std::max(KeyFieldOffset(spec.labels[i]), 0)));
+  }
   // 2^i * multiplier, exact: scaling by a power of two loses nothing.
   for (uint32_t i = spec.served_min; i <= spec.served_max; ++i)
     bounds_.push_back(std::ldexp(spec.bucket_multiplier, static_cast<int>(i)));
@@ -29,8 +35,10 @@ HistogramConverter::HistogramConverter(const HistogramSpec& spec, NameResolver& 
 prometheus::MetricFamily HistogramConverter::Convert(
     const MapSnapshot& snapshot, uint64_t* decoder_errors,
     std::map<size_t, const ExemplarRow*>* exemplars, std::map<size_t, NativeHistogram>* native) {
-  const size_t nslots = spec_.bucket_max + 2;  // buckets 0..max, then the sum
-  const size_t label_bytes = spec_.KeySize() - spec_.labels.back().size;
+  // The program's slots: buckets 0..HIST_MAX_BUCKET, then the sum (in ns).
+  const size_t nslots = HIST_NSLOTS;
+  // The program's keys are struct hist_key whatever the config names.
+  const size_t label_bytes = offsetof(struct hist_key, bucket);
 
   // Pass 1, per key: group by the raw label bytes (all but the bucket) with
   // one hash lookup; a large map has ~36 keys per label set, so labels are
@@ -123,11 +131,9 @@ void HistogramConverter::MatchExemplars(const MapSnapshot& snapshot,
 }
 
 bool HistogramConverter::DecodeLabels(std::string_view raw, std::vector<std::string>* out) {
-  size_t offset = 0;
   for (size_t l = 0; l < decoders_.size(); ++l) {
-    const uint32_t size = spec_.labels[l].size;
-    if (!decoders_[l].Decode(raw.substr(offset, size), &(*out)[l])) return false;
-    offset += size;
+    const std::string_view field = raw.substr(offsets_[l], spec_.labels[l].size);
+    if (!decoders_[l].Decode(field, &(*out)[l])) return false;
   }
   return true;
 }
@@ -145,11 +151,16 @@ prometheus::ClientMetric HistogramConverter::ToMetric(const std::vector<std::str
   for (uint32_t i = spec_.bucket_min; i < spec_.served_min; ++i) cumulative += slots[i];
   for (uint32_t i = spec_.served_min; i <= spec_.served_max; ++i) {
     cumulative += slots[i];
+    // As ebpf_exporter's programs clamp to bucket_max: what the program
+    // counted above it is served in it (a config below HIST_MAX_BUCKET).
+    if (i == spec_.bucket_max)
+      for (uint32_t j = i + 1; j <= HIST_MAX_BUCKET; ++j) cumulative += slots[j];
     h.bucket.push_back({cumulative, bounds_[i - spec_.served_min]});
   }
-  for (uint32_t i = spec_.served_max + 1; i <= spec_.bucket_max; ++i) cumulative += slots[i];
-  h.sample_count = cumulative;
-  h.sample_sum = static_cast<double>(slots[spec_.bucket_max + 1]) * spec_.bucket_multiplier;
+  uint64_t count = 0;
+  for (uint32_t i = spec_.bucket_min; i <= HIST_MAX_BUCKET; ++i) count += slots[i];
+  h.sample_count = count;  // +Inf: with those above the served range
+  h.sample_sum = static_cast<double>(slots[HIST_SUM_SLOT]) * kSecondsPerNs;
   return m;
 }
 

@@ -17,6 +17,8 @@
 namespace netstacklat {
 
 inline constexpr const char* kMetricPrefix = "ebpf_exporter_";
+// The program's sum and exemplars are in ns, whatever the buckets' unit.
+inline constexpr double kSecondsPerNs = 1e-9;
 
 class HistogramConverter {
  public:
@@ -33,7 +35,7 @@ class HistogramConverter {
   void SetNativeSchema(int32_t schema) { native_schema_ = schema; }
 
  private:
-  using Slots = std::vector<uint64_t>;  // bucket_min..bucket_max, then sum
+  using Slots = std::vector<uint64_t>;  // the program's HIST_NSLOTS slots
 
   bool DecodeLabels(std::string_view raw, std::vector<std::string>* out);
   // Label sets that decode to one series share it: the slowest wins.
@@ -48,6 +50,7 @@ class HistogramConverter {
 
   const HistogramSpec& spec_;
   std::vector<LabelDecoder> decoders_;  // all labels but the bucket
+  std::vector<size_t> offsets_;         // each one's bytes in struct hist_key
   std::vector<double> bounds_;          // le of bucket_min..bucket_max
   size_t last_group_count_ = 0;         // to size the next scrape's table
   int32_t native_schema_ = NATIVE_SCHEMA;

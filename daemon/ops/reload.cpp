@@ -9,6 +9,14 @@ namespace netstacklat {
 void Reload(const Options& opts, DaemonConfig* running, BpfLoader& bpf, Collector& collector) {
   try {
     DaemonConfig next = ResolveConfig(opts);
+    // The metrics config is read at start only: its cgroup_id_map stays,
+    // walked again (the reload's own view of the tree).
+    if (!running->filters.cgroup_regexps.empty()) {
+      MetricsConfig metrics;
+      metrics.source = running->metrics_config;
+      metrics.cgroup_id_map.regexps = running->filters.cgroup_regexps;
+      ApplyCgroupIdMap(metrics, &next);
+    }
     if (const auto changed = RestartOnlyChanges(*running, next); !changed.empty()) {
       std::string names;
       for (const std::string& n : changed) names += (names.empty() ? "" : ", ") + n;

@@ -176,6 +176,9 @@ CONFIGS = {
     "plain": "filters: {network_namespace: all}\nhistogram: {atomic_increments: false}\n",
     # Exemplar capture off, beside "default" (on): what it costs per packet.
     "no-exemplars": "histogram: {exemplars: false}\n",
+    # 1-in-32 sampling (as Cloudflare runs netstacklat), beside all-netns:
+    # the mean per event of the 31 skipped (a countdown) and the one kept.
+    "sampled-32": "filters: {network_namespace: all}\nhistogram: {sample_one_in: 32}\n",
 }
 # The pathology guard: no program may average more than this many times
 # its empty reference in any cell (with enough events to judge), unless

@@ -76,6 +76,63 @@ TEST_CASE("a narrowed histogram range keeps every sample in _count and the first
   CHECK(h.sample_sum == Approx(99e-9));
 }
 
+TEST_CASE("microsecond buckets up to 2^24 us: le in us, above served in the last, sum from ns") {
+  // ebpf_exporter's own netstacklat config: bucket_multiplier 1e-6,
+  // bucket_max 24. The program counts in us up to its own last bucket (34)
+  // and keeps the sum in ns; what ebpf_exporter's program would clamp into
+  // bucket 24 is served there.
+  FakeNameResolver names;
+  uint64_t errors = 0;
+  HistogramSpec spec = BuiltinSpec();
+  spec.bucket_multiplier = 1e-6;
+  spec.bucket_max = spec.served_max = 24;
+  HistogramConverter converter(spec, names);
+  const auto f = converter.Convert(MakeSnapshot({{Key(2, 0), 1},
+                                                 {Key(2, 5), 2},
+                                                 {Key(2, 24), 3},
+                                                 {Key(2, 25), 4},
+                                                 {Key(2, 34), 5},
+                                                 {Key(2, HIST_SUM_SLOT), 123456789}}),
+                                   &errors);
+  REQUIRE(f.metric.size() == 1);
+  const auto& h = f.metric[0].histogram;
+  REQUIRE(h.bucket.size() == 25);
+  CHECK(FormatGoFloat(h.bucket[0].upper_bound) == "1e-06");
+  CHECK(FormatGoFloat(h.bucket[20].upper_bound) == "1.048576");
+  CHECK(FormatGoFloat(h.bucket[24].upper_bound) == "16.777216");
+  CHECK(h.bucket[0].cumulative_count == 1);
+  CHECK(h.bucket[23].cumulative_count == 3);
+  CHECK(h.bucket[24].cumulative_count == 15);  // 3 + the 9 counted above 2^24 us
+  CHECK(h.sample_count == 15);
+  CHECK(h.sample_sum == Approx(0.123456789));  // ns, not us
+  CHECK(errors == 0);
+}
+
+TEST_CASE("a config without the iface label sums the interfaces of a cgroup and hook") {
+  // ebpf_exporter's own netstacklat config keys by cgroup, hook and bucket
+  // (12 bytes): the program's iface field has no label, so label sets that
+  // differ only there are one series.
+  FakeNameResolver names;
+  uint64_t errors = 0;
+  HistogramSpec spec = BuiltinSpec();
+  spec.labels.erase(spec.labels.begin() + 1);  // iface
+  REQUIRE(spec.labels[1].name == "hook");
+  HistogramConverter converter(spec, names);
+  const auto f = converter.Convert(MakeSnapshot({{Key(6, 3, 1, 7), 5},
+                                                 {Key(6, 3, 2, 7), 2},
+                                                 {Key(6, HIST_SUM_SLOT, 1, 7), 10},
+                                                 {Key(6, HIST_SUM_SLOT, 2, 7), 4}}),
+                                   &errors);
+  REQUIRE(f.metric.size() == 1);
+  REQUIRE(f.metric[0].label.size() == 2);
+  CHECK(f.metric[0].label[0].name == "cgroup");
+  CHECK(f.metric[0].label[1].name == "hook");
+  CHECK(f.metric[0].label[1].value == "tcp-socket-read");
+  CHECK(f.metric[0].histogram.sample_count == 7);
+  CHECK(f.metric[0].histogram.sample_sum == Approx(14e-9));
+  CHECK(errors == 0);
+}
+
 TEST_CASE("ungrouped keys render as ebpf_exporter renders them") {
   FakeNameResolver names;
   uint64_t errors = 0;
