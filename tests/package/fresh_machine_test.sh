@@ -21,16 +21,10 @@ src=$(cd "$here/../.." && pwd)
 out=$(mkdir -p "${1:?usage: $0 OUT_DIR}" && cd "$1" && pwd)
 SECONDS=0
 
-skip() {
-  [[ "${CI:-}" == "true" ]] && { echo "FAIL: would skip under CI: $*"; exit 1; }
-  echo "SKIPPED: $*"; exit 77
-}
-fail() { echo "FAIL: $*"; exit 1; }
-ok() { echo "ok: $*"; }
-[[ $(id -u) -eq 0 ]] || skip "needs root (chroot, mounts, BPF)"
-command -v mmdebstrap >/dev/null || skip "mmdebstrap not installed (packaging/install-deps.sh --test)"
 # shellcheck source=tests/package/lib.sh
 source "$here/lib.sh"
+[[ $(id -u) -eq 0 ]] || skip "needs root (chroot, mounts, BPF)"
+command -v mmdebstrap >/dev/null || skip "mmdebstrap not installed (packaging/install-deps.sh --test)"
 
 # The base: Debian 12 with apt and nothing else, cached outside the
 # repository.

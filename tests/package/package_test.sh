@@ -16,8 +16,6 @@ if [[ $(id -u) -ne 0 ]]; then
   [[ "${CI:-}" == "true" ]] && { echo "FAIL: would skip under CI: needs root"; exit 1; }
   echo "SKIPPED: needs root (installs and purges a package)"; exit 77
 fi
-fail() { echo "FAIL: $*"; exit 1; }
-ok() { echo "ok: $*"; }
 # shellcheck source=tests/package/lib.sh
 source "$here/lib.sh"
 

@@ -23,16 +23,10 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
 
-skip() {
-  [[ "${CI:-}" == "true" ]] && { echo "FAIL: would skip under CI: $*"; exit 1; }
-  echo "SKIPPED: $*"; exit 77
-}
-fail() { echo "FAIL: $*"; exit 1; }
-ok() { echo "ok: $*"; }
-[[ $(id -u) -eq 0 ]] || skip "needs root (chroot, mounts, BPF)"
-command -v mmdebstrap >/dev/null || skip "mmdebstrap not installed (packaging/install-deps.sh --test)"
 # shellcheck source=tests/package/lib.sh
 source "$here/lib.sh"
+[[ $(id -u) -eq 0 ]] || skip "needs root (chroot, mounts, BPF)"
+command -v mmdebstrap >/dev/null || skip "mmdebstrap not installed (packaging/install-deps.sh --test)"
 
 # The two commands, as the README writes them: the first and second shell
 # block of its "Quick start".
