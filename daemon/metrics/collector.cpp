@@ -12,7 +12,6 @@ Collector::Collector(std::string config_name, const HistogramSpec& spec, Histogr
     : config_name_(std::move(config_name)),
       source_(source),
       names_(resolver),
-      spec_(spec),
       status_(status),
       clock_(std::move(clock)),
       converter_(spec, resolver) {}

@@ -71,7 +71,6 @@ class Collector : public ExtrasCollectable {
   std::string config_name_;
   HistogramSource& source_;
   NameResolver& names_;
-  const HistogramSpec& spec_;
   IntervalCloser close_interval_;
   double exemplar_min_seconds_ = 0;
   bool native_on_ = false;
