@@ -113,10 +113,13 @@ void BpfLoader::LoadAndAttach(const AttachProbe& probe, const DaemonConfig& conf
   if (chosen.empty())
     throw StartupError("no hook can attach on this kernel: " + choices.front().reason);
 
-  // The cgroup tracepoints only where a cgroup_id_map follows new cgroups.
+  // The cgroup tracepoints, their ring (256 KiB of kernel memory) and its
+  // scratch only where a cgroup_id_map follows new cgroups.
   const bool watch_cgroups = !config.filters.cgroup_regexps.empty();
   if (watch_cgroups)
     chosen.insert(std::begin(kCgroupWatchPrograms), std::end(kCgroupWatchPrograms));
+  bpf_map__set_autocreate(skel_->maps.netstacklat_cgroup_events, watch_cgroups);
+  bpf_map__set_autocreate(skel_->maps.netstacklat_cgroup_scratch, watch_cgroups);
   struct bpf_program* prog;
   bpf_object__for_each_program(prog, skel_->obj) {
     bpf_program__set_autoload(prog, chosen.count(bpf_program__name(prog)) > 0);
