@@ -37,6 +37,13 @@ missing=()
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# The Kubernetes manifests' schema check runs on Node.js with npm packages
+# (tests/kubernetes/package.json). A Node.js the machine already has (as
+# nodejs from NodeSource, which bundles npm and conflicts with Debian's npm)
+# is used as it is.
+if [[ "${1:-}" == "--test" ]] && ! command -v npm >/dev/null; then
+  missing+=(nodejs npm)
+fi
 if ((${#missing[@]})); then
   echo "install-deps: installing ${missing[*]}"
   "$here/as-root.sh" apt-get update -qq

@@ -305,6 +305,9 @@ uint32_t DaemonConfig::GroupedLabelSets() const {
 void ValidateTelemetryPath(const std::string& path) {
   if (path.empty() || path[0] != '/' || path == "/")
     throw ConfigError("must start with '/' and not be '/': '" + path + "'");
+  if (path == kHealthPath)
+    throw ConfigError(std::string("is the health check's path, served without credentials: '") +
+                      path + "'");
 }
 
 DaemonConfig ParseDaemonConfig(const std::string& yaml_text, const std::string& source) {

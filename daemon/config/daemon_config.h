@@ -125,7 +125,12 @@ void ApplyCgroupIdMap(const MetricsConfig& metrics, DaemonConfig* daemon);
 // filters->cgroup_regexps matches (a walk of the tree).
 void ResolveCgroupRegexps(Filters* filters);
 
-// Throws ConfigError if malformed: "/path" and not "/".
+// The health check's path: answered without credentials even when basic
+// auth is on, because a Kubernetes probe cannot take them from a Secret; it
+// says "OK" and nothing else. Reserved: the metrics cannot be served there.
+inline constexpr const char* kHealthPath = "/-/healthy";
+
+// Throws ConfigError if malformed: "/path", not "/" and not kHealthPath.
 void ValidateTelemetryPath(const std::string& path);
 
 }  // namespace netstacklat

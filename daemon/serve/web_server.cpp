@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include "base/errors.h"
+#include "config/daemon_config.h"
 #include "config/listen_address.h"
 #include "http/basic_auth.h"
 #include "http/tls_context.h"
@@ -54,12 +55,13 @@ const char* Authorization(const HttpRequest& request) {
   return h ? h->c_str() : nullptr;
 }
 
-// With basic_auth_users every path asks first: the cached check on the
-// loop, bcrypt on the server's gate thread.
+// With basic_auth_users every path but the health check asks first: the
+// cached check on the loop, bcrypt on the server's gate thread.
 RequestGate AuthGate(BasicAuth* auth) {
   if (!auth) return {};
   RequestGate gate;
   gate.quick = [auth](const HttpRequest& request) {
+    if (request.path == kHealthPath) return RequestGate::Verdict::kAllow;
     switch (auth->Quick(Authorization(request))) {
       case AuthVerdict::kAllow:
         return RequestGate::Verdict::kAllow;
@@ -131,6 +133,9 @@ HttpResponse WebServer::Handle(const HttpRequest& request) {
   }
   if (request.path == telemetry_path_) return Metrics(request);
   if (request.path == "/") return LandingPage();
+  // Served by the same threads as the metrics, which start only once the
+  // hooks are attached: an answer means loaded and serving.
+  if (request.path == kHealthPath) return Text(200, "OK\n");
   return Text(404, "404 page not found\n");
 }
 

@@ -1,8 +1,8 @@
 // The exporter's HTTP face, on HttpServer: the telemetry path serves the
 // registered collectables in the text format ebpf_exporter serves
-// (text_exposition.h says why not Exposer's own), "/" a landing page; both
-// behind basic auth when the web config has users, over TLS when it has a
-// certificate.
+// (text_exposition.h says why not Exposer's own), "/" a landing page and
+// kHealthPath "OK"; all over TLS when the web config has a certificate, all
+// but the health check behind basic auth when it has users.
 //
 // The port is bound at construction, before any BPF is loaded, so a port
 // conflict is reported first. Its threads start at Start(), once the hooks

@@ -498,10 +498,10 @@ def make_pki(d):
     self_signed("rogue", "/CN=rogue")
 
 
-def curl(port, *args, scheme="https"):
-    """(exit code, HTTP status or 0, body) of one request to /metrics."""
-    out = subprocess.run(["curl", "-s", "-m", "10", "-w", "\n%{http_code}", *args,
-                          f"{scheme}://127.0.0.1:{port}/metrics"],
+def curl(port, *args, scheme="https", path="/metrics"):
+    """(exit code, HTTP status or 0, body) of one request to path."""
+    out = subprocess.run(["curl", "-s", "-m", "10", "--path-as-is", "-w", "\n%{http_code}", *args,
+                          f"{scheme}://127.0.0.1:{port}{path}"],
                          capture_output=True, text=True)
     body, _, status = out.stdout.rpartition("\n")
     return out.returncode, int(status or 0), body

@@ -4,7 +4,9 @@ exporter-toolkit's format, checked with curl (certificates made here with the
 openssl command, bcrypt hashes with libxcrypt through Python's crypt):
 
   tls+auth:  no password / a wrong one -> 401 and no metrics; the right one
-             -> 200 with the histograms; plain HTTP on the TLS port -> no HTTP
+             -> 200 with the histograms; the health check /-/healthy -> 200
+             "OK" without a password, as a Kubernetes probe asks (HTTPS, the
+             certificate not verified), and nothing else there; plain HTTP on the TLS port -> no HTTP
              answer at all; TLS 1.1 -> refused (TLS 1.2 at least).
   mtls:      RequireAndVerifyClientCert: no client certificate and one from
              another CA -> handshake refused; one from the configured CA -> 200.
@@ -58,6 +60,13 @@ def tls_and_auth(daemon, d):
         harness.check(status == 401 and harness.HIST not in body, "TLS, wrong password: 401, no metrics")
         code, status, body = harness.curl(port, *ca, "-u", f"nobody:{PASSWORD}")
         harness.check(status == 401, "TLS, unknown user: 401")
+        for path in ("/", "/-/healthy/", "/-/healthy/../metrics", "/-/ready"):
+            code, status, body = harness.curl(port, "-k", path=path)
+            harness.check(status in (401, 404) and harness.HIST not in body,
+                      f"TLS, no password, {path}: {status}, no metrics")
+        code, status, body = harness.curl(port, "-k", path="/-/healthy")
+        harness.check(status == 200 and body == "OK\n",
+                  f"TLS, no password, /-/healthy as a kubelet probe asks: {status} {body!r}")
         code, status, body = harness.curl(port, *ca, "-u", f"{USER}:{PASSWORD}")
         harness.check(status == 200 and "netstacklat_exporter_hook_attached" in body,
                   "TLS, right password: 200 with the metrics")

@@ -6,16 +6,18 @@ inspects the archive (labels, entrypoint, user, contents: no shell, no
 package manager; size uncompressed), checks the DaemonSet manifest's
 structure against it (image, args, capabilities, mounts), and runs it as the
 DaemonSet would (host network, read-only root, only CAP_BPF and CAP_PERFMON,
-BTF mounted) with the manifest's args: through `podman run` where containers
+BTF mounted, the ConfigMap's files over the image's config directory) with
+the manifest's args: through `podman run` where containers
 can run; where they cannot (podman missing, or crun refused as on these
 machines, which lack CAP_SYS_RESOURCE for its rlimits), by unpacking the
 image's root file system and running its entrypoint chrooted in a private
 mount namespace, read-only, with a capability bounding set of exactly
 CAP_BPF and CAP_PERFMON and no_new_privs (allowPrivilegeEscalation: false).
-It says which path it took. Either way it scrapes live histograms from it
-and checks that no thread of the running daemon holds a capability.
+It says which path it took. Either way it scrapes live histograms from it,
+asks the probes' path as the kubelet does, and checks that no thread of the
+running daemon holds a capability.
 
-  container_test.py --daemon BINARY --manifest DAEMONSET.yaml --out DIR
+  container_test.py --daemon BINARY --manifest MANIFEST.yaml --out DIR
 
 Exit codes: 0 pass, 1 fail, 77 skipped (never under CI=true).
 """
@@ -134,11 +136,33 @@ def check_manifest(path, version, cfg):
               vols[btf[0]["name"]]["hostPath"]["path"] == "/sys/kernel/btf",
               "/sys/kernel/btf mounted read-only from the host")
     port = next(p for p in c["ports"] if p["name"] == "metrics")["containerPort"]
-    args = c.get("args", [])
-    harness.check(any(a == f"--web.listen-address=:{port}" for a in args),
-              f"args listen on the metrics port {port}: {args}")
     harness.check(not c.get("command"), "no command: the image's entrypoint is completed by args")
-    return args
+    # The ConfigMaps' files, by the directory they are mounted over.
+    config_maps = {d["metadata"]["name"]: d.get("data", {}) for d in docs
+                   if d.get("kind") == "ConfigMap"}
+    files = {mounts[v["name"]]["mountPath"]: config_maps[v["configMap"]["name"]]
+             for v in vols.values() if "configMap" in v}
+    entry_config = next(a.split("=", 1)[1] for a in cfg["Entrypoint"]
+                        if a.startswith("--config.file="))
+    config = files.get(os.path.dirname(entry_config), {}).get(os.path.basename(entry_config))
+    harness.check(config is not None and f'listen_address: ":{port}"' in config,
+                  f"the entrypoint's {entry_config} comes from a ConfigMap, listening on {port}")
+    probe = c["readinessProbe"]["httpGet"]
+    harness.check(c["livenessProbe"]["httpGet"] == probe and probe["port"] == "metrics",
+                  f"both probes ask the metrics port: {probe}")
+    return c.get("args", []), files, probe["path"]
+
+
+def mount_config_maps(files, rootfs):
+    """What the kubelet does with the ConfigMap volumes: their files in place
+    of whatever the image had at each mount path."""
+    for path, data in files.items():
+        target = rootfs + path
+        shutil.rmtree(target, ignore_errors=True)
+        os.makedirs(target)
+        for name, text in data.items():
+            with open(os.path.join(target, name), "w") as f:
+                f.write(text)
 
 
 # --- running it -------------------------------------------------------------
@@ -148,7 +172,7 @@ def with_port(args, port):
         f"--web.listen-address=127.0.0.1:{port}"]
 
 
-def try_podman(archive, image, args, port):
+def try_podman(archive, image, args, port, config_root):
     """A Popen of the container, or None with the reason podman cannot run it."""
     if not shutil.which("podman"):
         return None, "podman is not installed"
@@ -159,13 +183,21 @@ def try_podman(archive, image, args, port):
     cmd = ["podman", "run", "--rm", "--name", f"nstl-test-{os.getpid()}", "--net=host",
            "--read-only", "--cap-drop=ALL", "--cap-add=BPF,PERFMON",
            "--security-opt", "seccomp=unconfined",
-           "-v", "/sys/kernel/btf:/sys/kernel/btf:ro", image] + with_port(args, port)
+           "-v", "/sys/kernel/btf:/sys/kernel/btf:ro"] + [
+               f"-v={config_root}{path}:{path}:ro" for path in mounted(config_root)] + [
+               image] + with_port(args, port)
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         out, _ = proc.communicate(timeout=3)  # exits at once when crun refuses
         return None, f"podman run exited {proc.returncode}: {out.strip()[-300:]}"
     except subprocess.TimeoutExpired:
         return proc, ""
+
+
+def mounted(config_root):
+    """The mount paths under config_root that mount_config_maps filled."""
+    return ["/" + os.path.relpath(d, config_root) for d, _, files in os.walk(config_root)
+            if files]
 
 
 def unpack(layers, rootfs):
@@ -257,10 +289,13 @@ def run(args):
     proc = None
     try:
         cfg, layers = inspect(archive, os.path.join(work, "layout"), version, revision)
-        dargs = check_manifest(args.manifest, version, cfg)
+        dargs, config_files, probe_path = check_manifest(args.manifest, version, cfg)
         argv = cfg["Entrypoint"] + (cfg.get("Cmd") or []) + dargs
         port = harness.free_port()
-        proc, why = try_podman(archive, f"netstacklat-exporter:{version}", dargs, port)
+        config_root = os.path.join(work, "config-maps")
+        mount_config_maps(config_files, config_root)
+        proc, why = try_podman(archive, f"netstacklat-exporter:{version}", dargs, port,
+                               config_root)
         if proc:
             harness.log("path taken: podman run (--net=host --read-only --cap-drop=ALL "
                     "--cap-add=BPF,PERFMON, BTF mounted)")
@@ -271,6 +306,7 @@ def run(args):
             rootfs = os.path.join(work, "rootfs")
             os.mkdir(rootfs)
             unpack(layers, rootfs)
+            mount_config_maps(config_files, rootfs)
             proc = subprocess.Popen(
                 ["unshare", "--mount", "--propagation", "private", sys.executable,
                  os.path.abspath(__file__), "--run-chrooted", rootfs, "--"] +
@@ -281,6 +317,9 @@ def run(args):
             harness.check(bnd == (1 << CAP_BPF) | (1 << CAP_PERFMON),
                       f"its capability bounding set is CAP_BPF+CAP_PERFMON ({bnd:#x})")
         scrape_live(port, proc)
+        code, status, body = harness.curl(port, scheme="http", path=probe_path)
+        harness.check(status == 200 and body == "OK\n",
+                      f"the probes' {probe_path}: {status} {body!r}")
         harness.check_no_thread_capabilities(daemon_pid(proc), (1 << CAP_BPF) |
                                          (1 << CAP_PERFMON), "the image as the DaemonSet runs it")
         proc.send_signal(signal.SIGTERM)

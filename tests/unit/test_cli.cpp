@@ -34,6 +34,8 @@ TEST_CASE("bad flags are rejected with the flag's name") {
   CHECK_THROWS_WITH(ParseCommandLine({"--log.level=loud"}), Catch::Contains("--log.level"));
   CHECK_THROWS_WITH(ParseCommandLine({"--web.telemetry-path=metrics"}),
                     Catch::Contains("must start with '/'"));
+  CHECK_THROWS_WITH(ParseCommandLine({"--web.telemetry-path=/-/healthy"}),
+                    Catch::Contains("health check's path"));
   CHECK_THROWS_WITH(ParseCommandLine({"--metrics.config"}), Catch::Contains("needs a value"));
 }
 

@@ -80,6 +80,8 @@ TEST_CASE("bad config files name the file, line, column and key") {
       {"web:\n  listen_address: [a]", "d.yaml:2:19: web.listen_address: must be a string"},
       {"web:\n  telemetry_path: metrics", "d.yaml:2:19: web.telemetry_path: must start with '/'"},
       {"web:\n  telemetry_path: /", "web.telemetry_path: must start with '/' and not be '/'"},
+      // The health check answers without credentials: metrics there would too.
+      {"web:\n  telemetry_path: /-/healthy", "d.yaml:2:19: web.telemetry_path: is the health"},
       {"metrics_config: {a: b}", "d.yaml:1:17: metrics_config: must be a file path"},
       {"hooks: [tcp-start]", "d.yaml:1:8: hooks: must be a mapping"},
       {"hooks:\n  enable: [tcp-start]\n  disable: [ip-start]",
