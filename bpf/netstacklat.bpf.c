@@ -308,11 +308,6 @@ static __always_inline bool queue_long_enough(struct sock *sk,
 	return qlen >= min + queued_self;
 }
 
-static __always_inline bool seq_before(__u32 a, __u32 b)
-{
-	return (__s32)(a - b) < 0;
-}
-
 /*
  * Whether a TCP read consumed data that had to wait behind a missing
  * segment (head-of-line blocking: the wait is the network's loss or
@@ -356,19 +351,25 @@ static __always_inline bool tcp_hol_blocked(struct sock *sk, bool typed,
 		end = TCP_FIELD(tp, typed, rcv_nxt);
 		if (TCP_FIELD(tp, typed, out_of_order_queue.rb_node)) {
 			struct sk_buff *last = BPF_CORE_READ(tp, ooo_last_skb);
+			__u32 last_end = 0;
 
-			/* TCP_SKB_CB(last)->end_seq */
-			bpf_core_read(&end, sizeof(end), &last->cb[4]);
+			/* TCP_SKB_CB(last)->end_seq: a pointer read without
+			 * the socket lock, hence the clamp (tcp_ooo_end). */
+			bpf_core_read(&last_end, sizeof(last_end),
+				      &last->cb[4]);
+			end = tcp_ooo_end(last_end, end,
+					  TCP_FIELD(tp, typed, rcv_wup),
+					  TCP_FIELD(tp, typed, rcv_wnd));
 		}
-		if (!st->active || seq_before(st->ooo_end, end))
+		if (!st->active || tcp_seq_before(st->ooo_end, end))
 			st->ooo_end = end;
 		st->active = 1;
 		st->ooopack = ooopack;
 	}
 	if (!st->active)
 		return false;
-	if (seq_before(st->ooo_end,
-		       TCP_FIELD(tp, typed, copied_seq) + pending)) {
+	if (tcp_seq_before(st->ooo_end,
+			   TCP_FIELD(tp, typed, copied_seq) + pending)) {
 		st->active = 0; /* reads have passed the out-of-order data */
 		return false;
 	}

@@ -273,6 +273,36 @@ struct hook_entry {
 	struct hook_hist hist;
 };
 
+/* TCP sequence numbers: a before b, modulo 2^32 (the kernel's before()). */
+static inline int tcp_seq_before(__u32 a, __u32 b)
+{
+	return (__s32)(a - b) < 0;
+}
+
+/*
+ * Where the out-of-order data held by a TCP socket ends, for the
+ * head-of-line filter, from TCP_SKB_CB(tp->ooo_last_skb)->end_seq as read
+ * without the socket lock. That skb may have been merged and freed between
+ * the check that the queue is not empty and the read (then its memory is
+ * often zeroed, or reused by another skb), so, as upstream netstacklat
+ * (bpf-examples d65196c): 0 is taken for such a read, and an end beyond the
+ * receive window, where no segment can have been accepted, is clamped to
+ * the window's end (rcv_wup + rcv_wnd, or rcv_nxt if that is ahead). Either
+ * way the result is an end no valid segment can exceed: reads up to it may
+ * be left out that were not blocked, never 2 GB of them.
+ */
+static inline __u32 tcp_ooo_end(__u32 last_end_seq, __u32 rcv_nxt,
+				__u32 rcv_wup, __u32 rcv_wnd)
+{
+	__u32 window_end = rcv_wup + rcv_wnd;
+
+	if (tcp_seq_before(window_end, rcv_nxt))
+		window_end = rcv_nxt;
+	if (last_end_seq == 0 || tcp_seq_before(window_end, last_end_seq))
+		return window_end;
+	return last_end_seq;
+}
+
 /* A struct hook_entry in u64 lanes; its hook_hist starts at this lane. */
 #define ENTRY_VALUE_LANES (sizeof(struct hook_entry) / sizeof(__u64))
 #define ENTRY_HIST_LANE0 NATIVE_NSLOTS

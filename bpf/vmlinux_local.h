@@ -139,6 +139,8 @@ struct tcp_sock {
 	__u32 rcv_nxt;
 	__u32 copied_seq;
 	__u32 rcv_ooopack; /* out-of-order segments received (since 5.4) */
+	__u32 rcv_wup;	   /* rcv_nxt at the last window update */
+	__u32 rcv_wnd;	   /* the receive window advertised then */
 	struct rb_root out_of_order_queue;
 	struct sk_buff *ooo_last_skb;
 };
