@@ -21,7 +21,10 @@ classic buckets on reads delayed by known amounts.
     delay (300 us, 600 us, 1.1 ms, 5 ms: not powers of two); the truth is
     each datagram's kernel RX timestamp (SO_TIMESTAMPNS, the skb->tstamp
     the hooks use) to its read. p50 and p99 from the native buckets must be
-    within 5% of the truth; the classic buckets' are printed beside them.
+    within 5% of the truth, widened by the truth's own uncertainty (half
+    the median read call: the hook fires inside the call, the truth is
+    taken around it; under QEMU on a loaded machine a call took 226 us, 4%
+    of a 2.6 ms p50); the classic buckets' are printed beside them.
   - With --prometheus: Debian's Prometheus (2.42) with
     --enable-feature=native-histograms scrapes the daemon, and a second one
     without it; histogram_count(), histogram_sum() and histogram_quantile()
@@ -358,14 +361,16 @@ def print_table(title, rows):
                     f"({(classic / exact - 1) * 100:+5.1f}%)")
 
 
-def check_accuracy(rows, where):
+def check_accuracy(rows, where, uncertainty_s):
     for q, exact, native, classic in rows:
         err = abs(native / exact - 1)
-        harness.check(err <= TARGET, f"{where}: native p{q * 100:g} within {TARGET:.0%} of the "
-                      f"truth ({err:.1%}; classic {abs(classic / exact - 1):.1%})")
+        allowed = TARGET + uncertainty_s / exact
+        harness.check(err <= allowed, f"{where}: native p{q * 100:g} within {allowed:.1%} of the "
+                      f"truth ({TARGET:.0%} + its uncertainty; {err:.1%}; classic "
+                      f"{abs(classic / exact - 1):.1%})")
 
 
-def prometheus_checks(args, port, truth):
+def prometheus_checks(args, port, truth, uncertainty_s):
     workdir = tempfile.mkdtemp(prefix="nstl-native-")
     native_port, classic_port = harness.free_port(), harness.free_port()
     procs = []
@@ -400,7 +405,7 @@ def prometheus_checks(args, port, truth):
                           f"both Prometheus answer histogram_quantile({q})")
             rows.append((q, exact, float(native[0]["value"][1]), float(classic[0]["value"][1])))
         print_table("Prometheus' histogram_quantile (2.42, native vs classic):", rows)
-        check_accuracy(rows, "Prometheus")
+        check_accuracy(rows, "Prometheus", uncertainty_s)
     finally:
         for p in procs:
             p.terminate()
@@ -434,6 +439,7 @@ def run(args):
             out, _ = child.communicate("go\n", timeout=120)
             made = json.loads(out)
             truth = made["truth"]
+            uncertainty_s = made["read_median_us"] / 2e6
             harness.log(f"{len(truth)} delayed reads made by pid {child.pid}; a read call took "
                         f"{made['read_median_us']:.1f} us (median), {made['read_max_us']:.0f} us "
                         f"at most: the truth's uncertainty is +-half of it")
@@ -446,11 +452,11 @@ def run(args):
             pairs.append((math.inf, h.sample_count))
             rows = accuracy_rows(truth, h, pairs)
             print_table("From the served buckets (Prometheus 2.42's interpolation):", rows)
-            check_accuracy(rows, "served buckets")
+            check_accuracy(rows, "served buckets", uncertainty_s)
             check_protobuf_gzip_and_head(pb, port, families)
             check_coarser_schema(pb, port, coarse_port)
             if args.prometheus:
-                prometheus_checks(args, port, truth)
+                prometheus_checks(args, port, truth, uncertainty_s)
         finally:
             if child.poll() is None:
                 child.kill()
