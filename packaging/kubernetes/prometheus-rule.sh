@@ -8,6 +8,13 @@ set -eu
 rules="$(dirname "$0")/../prometheus/netstacklat-rules.yml"
 label=""
 if [ "${1:-}" = "-l" ] && [ -n "${2:-}" ]; then
+  case "$2" in
+    *=*) ;;
+    *) echo "$0: -l wants KEY=VALUE" >&2; exit 2 ;;
+  esac
+  case "$2" in
+    *'"'* | *'\'*) echo "$0: quotes and backslashes are not label values here" >&2; exit 2 ;;
+  esac
   label="    ${2%%=*}: \"${2#*=}\""
 elif [ $# -gt 0 ]; then
   echo "usage: $0 [-l KEY=VALUE]" >&2

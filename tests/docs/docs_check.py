@@ -38,13 +38,8 @@ SHIPPED_CONFIG = os.path.join(ROOT, "config", "netstacklat-exporter.yaml")
 DAEMON_CONFIG_SRC = os.path.join(ROOT, "daemon", "config", "daemon_config.cpp")
 
 # Flags of other programs that the docs name beside ours, with whose they are.
-FOREIGN_FLAGS = {
-    "--config.dir": "ebpf_exporter", "--config.names": "ebpf_exporter",
-    "--config.strict": "ebpf_exporter", "--debug.print-all": "ebpf_exporter",
-    "--enable-feature": "prometheus", "--storage.tsdb.path": "prometheus",
-    "--web.enable-lifecycle": "prometheus", "--config.file=prometheus.yml": "prometheus",
-}
-FLAG = r"(?<![\w-])(--[a-z][a-z0-9.-]*[a-z0-9](?:=prometheus\.yml)?)"
+FOREIGN_FLAGS = {"--config.dir": "ebpf_exporter"}
+FLAG = r"(?<![\w-])(--[a-z][a-z0-9.-]*[a-z0-9])"
 SECTIONS = ("web", "hooks", "filters", "grouping", "histogram")
 
 
@@ -159,8 +154,7 @@ def check_config_keys(daemon):
     missing = []
     for k in sorted(keys):
         leaf = k.split(".")[-1]
-        if f"`{k}`" not in conf and not re.search(rf"`{re.escape(k.rsplit('.', 1)[0])}\.\w+` / "
-                                                  rf"`{re.escape(k)}`", conf):
+        if f"`{k}`" not in conf:
             missing.append(f"{k} (configuration.md)")
         if not re.search(rf"^\s*#?\s*{leaf}:", shipped, re.M):
             missing.append(f"{k} (config/netstacklat-exporter.yaml)")
