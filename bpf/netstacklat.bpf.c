@@ -24,11 +24,19 @@ char LICENSE[] SEC("license") = "GPL";
 #define NS_PER_S 1000000000LL
 
 /*
- * CLOCK_TAI - CLOCK_REALTIME in ns. skb->tstamp is CLOCK_REALTIME but BPF
- * only has a TAI clock for wall time; the daemon writes the offset here (a
- * .bss variable, so it can refresh it after a leap second without a reload).
+ * skb->tstamp is CLOCK_REALTIME, which BPF cannot read. The programs read
+ * the TAI clock (bpf_ktime_get_tai_ns, Linux >= 6.1) or, where the kernel
+ * lacks it or the config asks, the monotonic clock (bpf_ktime_get_ns), and
+ * subtract clock_offset_ns: that clock minus CLOCK_REALTIME, which the
+ * daemon writes here (.bss: refreshed without a reload). TAI - REALTIME
+ * moves only with leap seconds; MONOTONIC - REALTIME moves whenever the
+ * clock is set or slewed, so the daemon re-reads it every second and at
+ * once when the clock is set. monotonic_clock is read-only data: the
+ * verifier drops the path not taken, the helper call included, so 5.x
+ * kernels never see the TAI helper they do not have.
  */
-__s64 tai_offset_ns = 0;
+const volatile bool monotonic_clock = false;
+__s64 clock_offset_ns = 0;
 
 /*
  * Which hooks are attached, set by the daemon before load. Only programs
@@ -64,7 +72,7 @@ const volatile __u32 sample_one_in = 1;
 /* The current scrape interval; user space advances it when an OpenMetrics
  * scrape takes the exemplars of the one that ends, and starts it at 1
  * (records never written, gen 0, belong to no interval). In .bss beside
- * tai_offset_ns, which every sample reads: no line of its own. */
+ * clock_offset_ns, which every sample reads: no line of its own. */
 __u64 exemplar_gen = 0;
 
 /*
@@ -181,6 +189,7 @@ struct {
 struct tcp_hol_state {
 	__u32 ooopack; /* tp->rcv_ooopack when last looked at */
 	__u32 ooo_end; /* end of the out-of-order data seen */
+	__u32 isn;     /* the socket's identity, in netstacklat_tcp_hol_lru */
 	__u8 active;   /* reads have not passed ooo_end yet */
 };
 
@@ -191,6 +200,25 @@ struct {
 	__type(value, struct tcp_hol_state);
 } netstacklat_tcp_hol SEC(".maps");
 
+/*
+ * Tracing programs may use socket storage from Linux 5.11 on; the daemon
+ * probes it and clears this flag where the kernel refuses (5.10). There the
+ * state lives in an LRU hash keyed by the socket's address, sized by the
+ * daemon (1 entry where socket storage is used). The verifier drops the
+ * path not taken, the helper call included.
+ */
+const volatile bool tracing_sk_storage = true;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct tcp_hol_state);
+} netstacklat_tcp_hol_lru SEC(".maps");
+
+/* bpf_get_current_task_btf (Linux 5.11); probed like tracing_sk_storage. */
+const volatile bool task_btf = true;
+
 static __always_inline bool is_socket_read(enum netstacklat_hook hook)
 {
 	return hook == NETSTACKLAT_HOOK_TCP_SOCK_READ ||
@@ -200,8 +228,14 @@ static __always_inline bool is_socket_read(enum netstacklat_hook hook)
 /* The namespace of the task running now (a reader, in process context). */
 static __always_inline __u64 task_netns(void)
 {
-	struct nsproxy *ns = bpf_get_current_task_btf()->nsproxy;
+	struct task_struct *task;
+	struct nsproxy *ns;
 
+	if (!task_btf) { /* probe reads: a NULL nsproxy reads as 0 */
+		task = (struct task_struct *)bpf_get_current_task();
+		return BPF_CORE_READ(task, nsproxy, net_ns, ns.inum);
+	}
+	ns = bpf_get_current_task_btf()->nsproxy;
 	return ns ? ns->net_ns->ns.inum : 0; /* NULL only while exiting */
 }
 
@@ -244,7 +278,12 @@ static __always_inline __u32 sample_ifindex(const struct sk_buff *skb,
 	}
 	if (skb)
 		return skb->skb_iif;
-	return sk ? sk->sk_rx_dst_ifindex : 0;
+	if (!sk)
+		return 0;
+	/* CO-RE: the branch for the other layout is dropped at load. */
+	if (bpf_core_field_exists(sk->sk_rx_dst_ifindex))
+		return sk->sk_rx_dst_ifindex;
+	return BPF_CORE_READ((struct inet_sock___old *)sk, rx_dst_ifindex);
 }
 
 /*
@@ -325,6 +364,31 @@ static __always_inline bool queue_long_enough(struct sock *sk,
 #define TCP_FIELD(tp, typed, field)                                            \
 	((typed) ? (tp)->field : BPF_CORE_READ(tp, field))
 
+/*
+ * The head-of-line state of a socket, created on first use. In the LRU
+ * hash a freed socket's entry can outlive it and meet a new socket at the
+ * same address: the peer's initial sequence number tells them apart
+ * (rcv_nxt - bytes_received, constant for a connection's life: every
+ * advance of rcv_nxt adds to bytes_received, the FIN's included).
+ */
+static __always_inline struct tcp_hol_state *
+tcp_hol_state_of(struct sock *sk, struct tcp_sock *tp, bool typed)
+{
+	struct tcp_hol_state fresh = {}, *st;
+	__u64 key = (__u64)sk;
+
+	if (tracing_sk_storage)
+		return bpf_sk_storage_get(&netstacklat_tcp_hol, sk, NULL,
+					  BPF_SK_STORAGE_GET_F_CREATE);
+	fresh.isn = TCP_FIELD(tp, typed, rcv_nxt) -
+		    (__u32)TCP_FIELD(tp, typed, bytes_received);
+	st = bpf_map_lookup_elem(&netstacklat_tcp_hol_lru, &key);
+	if (st && st->isn == fresh.isn)
+		return st;
+	bpf_map_update_elem(&netstacklat_tcp_hol_lru, &key, &fresh, BPF_ANY);
+	return bpf_map_lookup_elem(&netstacklat_tcp_hol_lru, &key);
+}
+
 static __always_inline bool tcp_hol_blocked(struct sock *sk, bool typed,
 					    __u32 pending)
 {
@@ -340,8 +404,7 @@ static __always_inline bool tcp_hol_blocked(struct sock *sk, bool typed,
 	ooopack = TCP_FIELD(tp, typed, rcv_ooopack);
 	if (!ooopack)
 		return false;
-	st = bpf_sk_storage_get(&netstacklat_tcp_hol, sk, NULL,
-				BPF_SK_STORAGE_GET_F_CREATE);
+	st = tcp_hol_state_of(sk, tp, typed);
 	if (!st)
 		return false;
 	if (st->ooopack != ooopack) {
@@ -645,7 +708,9 @@ static __always_inline void record_now(__s64 tstamp_ns,
 				       struct sock *sk,
 				       enum netstacklat_hook hook)
 {
-	__s64 now = bpf_ktime_get_tai_ns() - tai_offset_ns;
+	__s64 now = (monotonic_clock ? (__s64)bpf_ktime_get_ns()
+				     : (__s64)bpf_ktime_get_tai_ns()) -
+		    clock_offset_ns;
 
 	/* A timestamp from the future means a clock step: not a latency. */
 	if (now < tstamp_ns) {
@@ -713,9 +778,11 @@ record_read(__s64 tstamp_ns, const struct sk_buff *skb, struct sock *sk,
 
 /*
  * skb->tstamp may hold a preserved TX/delivery time (forwarded or looped
- * packets); only CLOCK_REALTIME RX stamps are latencies from RX.
+ * packets); only CLOCK_REALTIME RX stamps are latencies from RX. Before
+ * 5.18 no flag says which: the magnitude does (netstacklat.h).
  */
-static __always_inline bool tstamp_is_rx(const struct sk_buff *skb)
+static __always_inline bool tstamp_is_rx(const struct sk_buff *skb,
+					 ktime_t tstamp)
 {
 	if (bpf_core_field_exists(struct sk_buff___new, tstamp_type))
 		return BPF_CORE_READ_BITFIELD((struct sk_buff___new *)skb,
@@ -723,7 +790,7 @@ static __always_inline bool tstamp_is_rx(const struct sk_buff *skb)
 	if (bpf_core_field_exists(struct sk_buff___old, mono_delivery_time))
 		return BPF_CORE_READ_BITFIELD((struct sk_buff___old *)skb,
 					      mono_delivery_time) == 0;
-	return true;
+	return nstl_tstamp_looks_realtime(tstamp);
 }
 
 /* skb->tstamp if it is an RX timestamp, else 0 (nothing to measure). */
@@ -732,7 +799,7 @@ static __always_inline ktime_t skb_rx_tstamp(const struct sk_buff *skb)
 	/* Direct BTF reads: fentry and tp_btf arguments are typed pointers. */
 	ktime_t tstamp = skb->tstamp;
 
-	return tstamp > 0 && tstamp_is_rx(skb) ? tstamp : 0;
+	return tstamp > 0 && tstamp_is_rx(skb, tstamp) ? tstamp : 0;
 }
 
 static __always_inline void record_skb(const struct sk_buff *skb,

@@ -280,6 +280,22 @@ static inline int tcp_seq_before(__u32 a, __u32 b)
 }
 
 /*
+ * Whether skb->tstamp can be a CLOCK_REALTIME RX stamp, on kernels where no
+ * flag marks a delivery time (before 5.18: skb->mono_delivery_time, later
+ * tstamp_type). TCP's pacing stamps (CLOCK_MONOTONIC) can still be there
+ * on receive, on a veth within one namespace for instance. Realtime is
+ * ~1.8e18 ns today; a monotonic value is an uptime, below 1e17 ns unless
+ * the machine has run for 3 years. (A clock set before 1973 loses every
+ * sample, which is better than a 56-year latency.)
+ */
+#define NSTL_MIN_REALTIME_NS 100000000000000000LL
+
+static inline bool nstl_tstamp_looks_realtime(__s64 tstamp_ns)
+{
+	return tstamp_ns > NSTL_MIN_REALTIME_NS;
+}
+
+/*
  * Where the out-of-order data held by a TCP socket ends, for the
  * head-of-line filter, from TCP_SKB_CB(tp->ooo_last_skb)->end_seq as read
  * without the socket lock. That skb may have been merged and freed between

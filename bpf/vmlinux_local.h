@@ -32,6 +32,7 @@ enum bpf_map_type {
 	BPF_MAP_TYPE_HASH = 1,
 	BPF_MAP_TYPE_PERCPU_HASH = 5,
 	BPF_MAP_TYPE_PERCPU_ARRAY = 6,
+	BPF_MAP_TYPE_LRU_HASH = 9,
 	BPF_MAP_TYPE_SK_STORAGE = 24,
 	BPF_MAP_TYPE_RINGBUF = 27,
 };
@@ -138,9 +139,10 @@ struct rb_root {
 struct tcp_sock {
 	__u32 rcv_nxt;
 	__u32 copied_seq;
-	__u32 rcv_ooopack; /* out-of-order segments received (since 5.4) */
-	__u32 rcv_wup;	   /* rcv_nxt at the last window update */
-	__u32 rcv_wnd;	   /* the receive window advertised then */
+	__u32 rcv_ooopack;    /* out-of-order segments received (since 5.4) */
+	__u32 rcv_wup;	      /* rcv_nxt at the last window update */
+	__u32 rcv_wnd;	      /* the receive window advertised then */
+	__u64 bytes_received; /* rcv_nxt - bytes_received: the peer's ISN + 1 */
 	struct rb_root out_of_order_queue;
 	struct sk_buff *ooo_last_skb;
 };
@@ -169,6 +171,16 @@ struct sk_buff {
  * have tstamp_type (commit 4d25ca2d6801 "net: Rename mono_delivery_time to
  * tstamp_type for scalabilty"); 5.18 .. 6.10 have mono_delivery_time.
  */
+/*
+ * The interface a socket's packets arrive on: struct sock's
+ * sk_rx_dst_ifindex since it moved there (Linux 5.16, "inet: move
+ * inet->rx_dst_ifindex to sk->sk_rx_dst_ifindex"), inet_sock's
+ * rx_dst_ifindex before (struct inet_sock starts with its struct sock).
+ */
+struct inet_sock___old {
+	int rx_dst_ifindex;
+};
+
 struct sk_buff___new {
 	__u8 tstamp_type : 2;
 };

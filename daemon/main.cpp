@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 #include <systemd/sd-daemon.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -17,12 +18,13 @@
 #include "host/name_resolver.h"
 #include "kernel/attach_probe.h"
 #include "kernel/bpf_loader.h"
+#include "kernel/clock_offset.h"
 #include "kernel/map_reader.h"
 #include "kernel/rx_timestamping.h"
-#include "kernel/tai_offset.h"
 #include "metrics/collector.h"
 #include "ops/capabilities.h"
 #include "ops/cgroup_follower.h"
+#include "ops/clock_set_watch.h"
 #include "ops/logging.h"
 #include "ops/reload.h"
 #include "ops/reporter.h"
@@ -32,7 +34,6 @@
 namespace netstacklat {
 namespace {
 
-constexpr double kTaiRefreshSeconds = 60;
 // How soon a new cgroup that a cgroup_id_map selects starts to count.
 constexpr double kCgroupPollSeconds = 1;
 
@@ -59,8 +60,10 @@ int Run(const Options& opts) {
     web = std::make_unique<WebServer>(daemon.listen_address, daemon.telemetry_path, daemon.web);
   RxTimestamping rx_timestamping;
   BpfLoader bpf;
-  TaiOffsetKeeper tai([&bpf](int64_t ns) { bpf.SetTaiOffset(ns); });
-  tai.Refresh();
+  // The clock and its offset before the programs load: none runs with 0.
+  ClockOffsetKeeper clock(bpf.ChooseClock(daemon.histogram.clock),
+                          [&bpf](int64_t ns) { bpf.SetClockOffset(ns); });
+  clock.Refresh();
   bpf.SetLatencyUnitNs(config.histograms[0].UnitNs());
   bpf.LoadAndAttach(AttachProbe(), daemon);
   // Before the drop: the ring of new cgroups is mapped, and another
@@ -68,8 +71,12 @@ int Run(const Options& opts) {
   std::optional<CgroupFollower> follower;
   if (bpf.CgroupEventsFd() >= 0) follower.emplace(bpf, daemon.filters);
   SystemNameResolver names(daemon.filters.interface_namespace);
-  DropPrivileges(daemon.run_as_user);  // still one thread: it reaches them all
-  spdlog::info("dropped all capabilities{}",
+  const bool keep_cap_bpf = BpfNeedsCapability(bpf.HistogramMapFd());
+  DropPrivileges(daemon.run_as_user, keep_cap_bpf);  // still one thread: it reaches them all
+  spdlog::info("dropped {}{}",
+               keep_cap_bpf ? "every capability but CAP_BPF (this kernel refuses every bpf() "
+                              "call, map reads included, without it)"
+                            : "all capabilities",
                daemon.run_as_user.empty() ? "" : ", running as user " + daemon.run_as_user);
 
   LatencyMaps maps(bpf.HistogramMapFd(), bpf.GroupedMapFd());
@@ -87,10 +94,11 @@ int Run(const Options& opts) {
   }
   web->Register(collector);
   web->Start();
-  if (const auto held = ThreadsHoldingCapabilities(); !held.empty())
+  if (const auto held = ThreadsHoldingCapabilities(keep_cap_bpf); !held.empty())
     throw StartupError("a thread holds capabilities: " + held.front());
-  spdlog::info("serving {} on {} (port {}); no capability in any of {} threads",
-               daemon.telemetry_path, daemon.listen_address, web->Port(), ThreadCount());
+  spdlog::info("serving {} on {} (port {}); no capability {}in any of {} threads",
+               daemon.telemetry_path, daemon.listen_address, web->Port(),
+               keep_cap_bpf ? "but CAP_BPF " : "", ThreadCount());
   // Type=notify: ready only now that the port is bound and the hooks attached.
   sd_notifyf(0, "READY=1\nSTATUS=%s", bpf.AttachedSummary().c_str());
 
@@ -98,11 +106,12 @@ int Run(const Options& opts) {
   std::optional<Reporter> reporter;
   if (opts.report_interval > 0) reporter.emplace(*collector);
   // One tick for all that is periodic: the cgroup_id_map's new cgroups (if
-  // followed, every second), the TAI offset, the terminal report.
-  const double tick = follower   ? kCgroupPollSeconds
-                      : reporter ? opts.report_interval
-                                 : kTaiRefreshSeconds;
-  double next_tai = Collector::MonotonicSeconds() + kTaiRefreshSeconds;
+  // followed, every second), the clock offset, the terminal report.
+  double tick = clock.RefreshSeconds();
+  if (follower) tick = std::min(tick, kCgroupPollSeconds);
+  if (reporter) tick = std::min(tick, static_cast<double>(opts.report_interval));
+  double next_clock = Collector::MonotonicSeconds() + clock.RefreshSeconds();
+  ClockSetWatch clock_set;
   double next_report = Collector::MonotonicSeconds() + opts.report_interval;
   const int sig = WaitForTermination(
       [&] {
@@ -113,16 +122,22 @@ int Run(const Options& opts) {
         if (follower) follower->Poll();
         // Half a tick of slack: a tick due at the same time is not skipped.
         const double now = Collector::MonotonicSeconds() + tick / 2;
-        if (now >= next_tai) {
-          tai.Refresh();
-          next_tai = now + kTaiRefreshSeconds;
+        if (now >= next_clock) {
+          clock.Refresh();
+          next_clock = now + clock.RefreshSeconds();
         }
         if (reporter && now >= next_report) {
           reporter->Print();
           next_report += opts.report_interval;
         }
       },
-      tick, signals);
+      tick, signals,
+      WatchedFd{clock_set.fd(), [&] {
+                  if (!clock_set.TakeClockSet()) return;
+                  spdlog::info("the realtime clock was set: re-reading the {} clock's offset",
+                               BpfClockName(clock.clock()));
+                  clock.Refresh();
+                }});
   sd_notify(0, "STOPPING=1");
   spdlog::info("{}: detaching and exiting", strsignal(sig));
   web->Stop();  // no scrape may run while the maps and links go

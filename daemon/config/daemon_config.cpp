@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <initializer_list>
 #include <sstream>
 
 #include "base/errors.h"
@@ -190,10 +191,30 @@ void ParseGrouping(const YAML::Node& node, const Context& ctx, Grouping* g) {
     g->label_set_idle_seconds = UnsignedIn(n, ctx.Child("label_set_idle_seconds"), 0, 604800);
 }
 
+// A scalar that names one of `choices` ("auto, tai or monotonic").
+template <typename E>
+E OneOf(const YAML::Node& n, const Context& at,
+        std::initializer_list<std::pair<const char*, E>> choices) {
+  std::string names;
+  size_t i = 0;
+  for (const auto& c : choices)
+    names += std::string(i++ == 0 ? "" : i == choices.size() ? " or " : ", ") + c.first;
+  const auto v = Scalar<std::string>(n, at, names.c_str());
+  for (const auto& c : choices)
+    if (v == c.first) return c.second;
+  at.Fail(n, "must be " + names + ", not '" + v + "'");
+}
+
 void ParseHistogram(const YAML::Node& node, const Context& ctx, HistogramRange* h) {
-  RequireMap(node, ctx,
-             {"bucket_min", "bucket_max", "atomic_increments", "exemplars",
-              "exemplar_interval_seconds", "native_histograms", "native_schema", "sample_one_in"});
+  RequireMap(
+      node, ctx,
+      {"bucket_min", "bucket_max", "atomic_increments", "exemplars", "exemplar_interval_seconds",
+       "native_histograms", "native_schema", "sample_one_in", "clock"});
+  if (const YAML::Node n = node["clock"])
+    h->clock = OneOf<ClockChoice>(n, ctx.Child("clock"),
+                                  {{"auto", ClockChoice::kAuto},
+                                   {"tai", ClockChoice::kTai},
+                                   {"monotonic", ClockChoice::kMonotonic}});
   if (const YAML::Node n = node["sample_one_in"])
     h->sample_one_in = UnsignedIn(n, ctx.Child("sample_one_in"), 1, 1u << 20);
   if (const YAML::Node n = node["native_histograms"])
@@ -210,18 +231,11 @@ void ParseHistogram(const YAML::Node& node, const Context& ctx, HistogramRange* 
     h->exemplars = Scalar<bool>(n, ctx.Child("exemplars"), "true or false");
   if (const YAML::Node n = node["exemplar_interval_seconds"])
     h->exemplar_interval_seconds = UnsignedIn(n, ctx.Child("exemplar_interval_seconds"), 0, 3600);
-  if (const YAML::Node n = node["atomic_increments"]) {
-    const Context at = ctx.Child("atomic_increments");
-    const auto v = Scalar<std::string>(n, at, "auto, true or false");
-    if (v == "auto")
-      h->atomic_increments = AtomicIncrements::kAuto;
-    else if (v == "true")
-      h->atomic_increments = AtomicIncrements::kAlways;
-    else if (v == "false")
-      h->atomic_increments = AtomicIncrements::kNever;
-    else
-      at.Fail(n, "must be auto, true or false, not '" + v + "'");
-  }
+  if (const YAML::Node n = node["atomic_increments"])
+    h->atomic_increments = OneOf<AtomicIncrements>(n, ctx.Child("atomic_increments"),
+                                                   {{"auto", AtomicIncrements::kAuto},
+                                                    {"true", AtomicIncrements::kAlways},
+                                                    {"false", AtomicIncrements::kNever}});
   if (const YAML::Node n = node["bucket_min"])
     h->bucket_min = UnsignedIn(n, ctx.Child("bucket_min"), 0, HIST_MAX_BUCKET);
   if (const YAML::Node n = node["bucket_max"])

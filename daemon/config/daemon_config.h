@@ -53,6 +53,11 @@ struct Grouping {
 // needed where programs are preemptible (PREEMPT_RT), a cost elsewhere.
 enum class AtomicIncrements { kAuto, kAlways, kNever };
 
+// The clock the BPF programs read "now" from: auto is TAI where the kernel
+// has bpf_ktime_get_tai_ns (6.1), else monotonic plus an offset the daemon
+// keeps (kernel/clock_offset.h); either can be forced, to compare them.
+enum class ClockChoice { kAuto, kTai, kMonotonic };
+
 // The coarsest native schema Prometheus reads; the finest is the kernel's
 // (NATIVE_SCHEMA, netstacklat.h).
 inline constexpr int32_t kNativeSchemaMin = -4;
@@ -74,6 +79,7 @@ struct HistogramRange {
   // cost of the rest is a countdown. Counts, sums, native buckets and
   // exemplars are then of the sampled events only (not scaled up).
   uint32_t sample_one_in = 1;
+  ClockChoice clock = ClockChoice::kAuto;
 
   bool operator==(const HistogramRange&) const = default;
 };

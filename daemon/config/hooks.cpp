@@ -48,6 +48,14 @@ const std::vector<HookDef>& AllHooks() {
   return hooks;
 }
 
+const char* AttachCaveat(uint16_t hook_id, const std::string& program) {
+  if (hook_id == NETSTACKLAT_HOOK_UDP_SOCK_READ && program == "nstl_tp_sk_read")
+    return "sees only datagrams in paged skbs: udp_recvmsg() copies linear ones with "
+           "copy_linear_skb(), which fires no tracepoint (most datagrams under ~16 KB on "
+           "loopback; docs/kernels.md)";
+  return "";
+}
+
 namespace {
 
 HookChoice ChooseForHook(const HookDef& hook, const ProbeFn& probe) {

@@ -30,6 +30,10 @@ struct HookChoice {
   std::string reason;                 // why not (or why only partly) attached
 };
 
+// What a hook does not see at this attach point, said where it attaches
+// (the log, the hook_attached metric's help); "" if it sees everything.
+const char* AttachCaveat(uint16_t hook_id, const std::string& program);
+
 // Per hook: the first alternative whose programs all pass the probe; if
 // none does, the first one where some do (e.g. IPv4 only); else nothing.
 std::vector<HookChoice> ChooseAttachPoints(const std::vector<HookDef>& hooks, const ProbeFn& probe);

@@ -6,6 +6,8 @@
 #include <linux/bpf.h>
 #include <unistd.h>
 
+#include <string_view>
+
 #include "base/errors.h"
 
 namespace netstacklat {
@@ -67,6 +69,31 @@ std::string AttachProbe::Check(const std::string& section) const {
   if (link < 0) return section + ": attach refused: " + ErrnoText(link);
   close(link);
   return "";
+}
+
+bool AttachProbe::TracingHasHelper(int func_id) const {
+  if (!vmlinux_) return false;
+  const int id = btf__find_by_name_kind(vmlinux_, "btf_trace_netif_receive_skb", BTF_KIND_TYPEDEF);
+  if (id < 0) return false;
+  // The call's arguments are never set up: a helper the program type has
+  // is refused for them ("R1 !read_ok"), one it lacks before that.
+  const struct bpf_insn insns[] = {
+      {BPF_JMP | BPF_CALL, 0, 0, 0, func_id},             // call helper
+      {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0},  // r0 = 0
+      {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},                   // exit
+  };
+  char log[4096] = "";
+  LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_RAW_TP,
+              .attach_btf_id = static_cast<__u32>(id), .log_level = 1, .log_size = sizeof(log),
+              .log_buf = log);
+  const int prog = bpf_prog_load(BPF_PROG_TYPE_TRACING, "nstl_probe", "GPL", insns, 3, &opts);
+  if (prog >= 0) {
+    close(prog);
+    return true;
+  }
+  const std::string_view text(log);
+  return text.find("unknown func") == std::string_view::npos &&
+         text.find("invalid func") == std::string_view::npos;
 }
 
 }  // namespace netstacklat

@@ -22,6 +22,13 @@ class AttachProbe {
   // Returns why it cannot attach, or "" if it can.
   std::string Check(const std::string& section) const;
 
+  // Whether a tracing program (tp_btf) may call this helper (enum
+  // bpf_func_id): loads one that does and reads the verifier's refusal.
+  // The helpers a tracing program may call grew after the program types
+  // did (socket storage and the BTF task pointer in 5.11), so ask the
+  // kernel, not its version.
+  bool TracingHasHelper(int func_id) const;
+
   // Why the kernel's BTF could not be loaded; "" if it was.
   const std::string& BtfError() const { return btf_error_; }
 

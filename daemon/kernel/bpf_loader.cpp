@@ -3,6 +3,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -84,6 +85,29 @@ void CheckBpfPermission() {
   throw StartupError("BPF is not usable here: " + ErrnoText(fd));
 }
 
+// Kernels before 5.11 charge BPF maps to RLIMIT_MEMLOCK, not the memory
+// cgroup: the soft limit goes up to the hard one (libbpf asks for infinity,
+// which only CAP_SYS_RESOURCE gets; newer kernels ignore the limit).
+void RaiseMemlockSoftLimit() {
+  struct rlimit lim {};
+  if (getrlimit(RLIMIT_MEMLOCK, &lim) == 0 && lim.rlim_cur != lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    setrlimit(RLIMIT_MEMLOCK, &lim);
+  }
+}
+
+// What a refused load may mean on such a kernel.
+std::string MemlockHint(int err) {
+  struct rlimit lim {};
+  if (err != -EPERM || getrlimit(RLIMIT_MEMLOCK, &lim) != 0 || lim.rlim_cur == RLIM_INFINITY)
+    return "";
+  return fmt::format(
+      "; kernels before 5.11 charge BPF maps to the locked-memory limit, here {} KiB: "
+      "LimitMEMLOCK=infinity in the unit (the shipped one has it), ulimit -l unlimited, "
+      "or CAP_SYS_RESOURCE",
+      lim.rlim_cur / 1024);
+}
+
 }  // namespace
 
 void BpfLoader::LoadAndAttach(const AttachProbe& probe, const DaemonConfig& config) {
@@ -125,8 +149,10 @@ void BpfLoader::LoadAndAttach(const AttachProbe& probe, const DaemonConfig& conf
     bpf_program__set_autoload(prog, chosen.count(bpf_program__name(prog)) > 0);
   }
   ApplyConfigBeforeLoad(config);
+  ChooseHelperFallbacks(probe);
+  RaiseMemlockSoftLimit();
   if (int err = netstacklat_bpf::load(skel_.get()); err)
-    throw StartupError("loading the BPF programs: " + ErrnoText(err));
+    throw StartupError("loading the BPF programs: " + ErrnoText(err) + MemlockHint(err));
   FillFilterMaps(config);  // before attaching: no sample escapes a filter
   drops_reader_ = std::make_unique<BpfMapReader>(bpf_map__fd(skel_->maps.netstacklat_drops));
   future_reader_ =
@@ -189,7 +215,14 @@ void BpfLoader::AttachChosen(const std::vector<HookChoice>& choices) {
       status.attach_points.emplace_back(bpf_program__section_name(prog));
       status.programs.push_back(name);
     }
-    if (status.attached() && status.reason.empty()) {
+    std::string caveats;
+    for (const std::string& name : status.programs)
+      if (const char* caveat = AttachCaveat(status.id, name); *caveat)
+        caveats += std::string("; ") + caveat;
+    if (status.attached() && status.reason.empty() && !caveats.empty()) {
+      spdlog::warn("hook {} attached at {}{}", status.label, fmt::join(status.attach_points, ","),
+                   caveats);
+    } else if (status.attached() && status.reason.empty()) {
       spdlog::info("hook {} attached at {}", status.label, fmt::join(status.attach_points, ","));
     } else if (status.attached()) {
       spdlog::warn("hook {} attached at {} only: {}", status.label,
@@ -360,8 +393,47 @@ uint64_t BpfLoader::CloseExemplarInterval() {
   return __atomic_fetch_add(&skel_->bss->exemplar_gen, 1, __ATOMIC_SEQ_CST);
 }
 
-void BpfLoader::SetTaiOffset(int64_t ns) {
-  skel_->bss->tai_offset_ns = ns;
+// Helpers tracing programs gained in 5.11; before, the programs take the
+// slower way the verifier accepts (the other is dropped at load).
+void BpfLoader::ChooseHelperFallbacks(const AttachProbe& probe) {
+  const bool sk_storage = probe.TracingHasHelper(BPF_FUNC_sk_storage_get);
+  const bool task_btf = probe.TracingHasHelper(BPF_FUNC_get_current_task_btf);
+  skel_->rodata->tracing_sk_storage = sk_storage;
+  skel_->rodata->task_btf = task_btf;
+  if (sk_storage) bpf_map__set_max_entries(skel_->maps.netstacklat_tcp_hol_lru, 1);
+  if (sk_storage && task_btf) return;
+  spdlog::info(
+      "this kernel's tracing programs lack {}: the head-of-line state {}, the reader's "
+      "namespace {}",
+      !sk_storage && !task_btf ? "socket storage and bpf_get_current_task_btf"
+      : !sk_storage            ? "socket storage"
+                               : "bpf_get_current_task_btf",
+      sk_storage ? "in socket storage"
+                 : fmt::format("in an LRU hash of {} sockets",
+                               bpf_map__max_entries(skel_->maps.netstacklat_tcp_hol_lru)),
+      task_btf ? "read directly" : "by probe reads");
+}
+
+BpfClock BpfLoader::ChooseClock(ClockChoice choice) {
+  // A socket filter is the least privileged program type to ask with; the
+  // helper is in the base set every program type has.
+  const bool has_tai =
+      libbpf_probe_bpf_helper(BPF_PROG_TYPE_SOCKET_FILTER, BPF_FUNC_ktime_get_tai_ns, nullptr) == 1;
+  const BpfClock clock = ChooseBpfClock(choice, has_tai);
+  if (clock == BpfClock::kTai && !has_tai)
+    throw StartupError(
+        "histogram.clock: tai, but this kernel has no bpf_ktime_get_tai_ns "
+        "(Linux >= 6.1): use auto or monotonic");
+  skel_->rodata->monotonic_clock = clock == BpfClock::kMonotonic;  // the verifier drops the other
+  spdlog::info("clock: {} ({})", BpfClockName(clock),
+               choice != ClockChoice::kAuto ? "as configured"
+               : has_tai                    ? "the kernel has bpf_ktime_get_tai_ns"
+                                            : "the kernel has no bpf_ktime_get_tai_ns");
+  return clock;
+}
+
+void BpfLoader::SetClockOffset(int64_t ns) {
+  skel_->bss->clock_offset_ns = ns;
 }
 
 std::vector<ProgramInfo> BpfLoader::Programs() const {

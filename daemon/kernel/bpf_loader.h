@@ -11,6 +11,7 @@
 #include "config/daemon_config.h"
 #include "config/hooks.h"
 #include "kernel/attach_probe.h"
+#include "kernel/clock_offset.h"
 #include "kernel/exporter_status.h"
 #include "kernel/map_reader.h"
 
@@ -56,7 +57,10 @@ class BpfLoader : public ExporterStatus {
   // Ends the current exemplar interval and returns it; 0 when exemplars
   // are off.
   uint64_t CloseExemplarInterval();
-  void SetTaiOffset(int64_t ns);  // takes effect at once (mmapped .bss)
+  // Before LoadAndAttach: the clock the programs will read (the config's
+  // choice, or TAI where the kernel has its helper: probed).
+  BpfClock ChooseClock(ClockChoice choice);
+  void SetClockOffset(int64_t ns);  // takes effect at once (mmapped .bss)
 
   std::vector<ProgramInfo> Programs() const override;
   std::vector<HookStatus> Hooks() const override;
@@ -71,6 +75,7 @@ class BpfLoader : public ExporterStatus {
   void AttachChosen(const std::vector<HookChoice>& choices);
   void AttachCgroupWatch();
   void ApplyConfigBeforeLoad(const DaemonConfig& config);
+  void ChooseHelperFallbacks(const AttachProbe& probe);
   void FillFilterMaps(const DaemonConfig& config);
   void SetFilterFlags(const DaemonConfig& config);
   void SetIncrementKind(AtomicIncrements choice);

@@ -13,6 +13,11 @@
 #include "netstacklat.h"
 
 namespace netstacklat {
+namespace {
+
+constexpr int kKernelEnotsupp = 524;  // include/linux/errno.h, not in the UAPI
+
+}  // namespace
 
 BpfMapReader::BpfMapReader(int map_fd) : fd_(map_fd) {
   struct bpf_map_info info = {};
@@ -60,7 +65,9 @@ bool BpfMapReader::ReadBatched(RawMapContents* out, const ChunkVisitor& visit) {
     auto count = static_cast<__u32>(std::min<size_t>(kChunk, max_entries_ - total));
     const int err = bpf_map_lookup_batch(fd_, first ? nullptr : cursor.data(), cursor.data(),
                                          chunk_keys_.data(), percpu_.data(), &count, nullptr);
-    if (err == -EINVAL || err == -ENOTSUP || err == -EOPNOTSUPP) {
+    // 524: the kernel's own ENOTSUPP, which 5.10 returns for map types
+    // without batch operations (per-CPU arrays there).
+    if (err == -EINVAL || err == -ENOTSUP || err == -EOPNOTSUPP || err == -kKernelEnotsupp) {
       batch_supported_ = false;  // old kernel: fall back, once and for all
       return false;
     }

@@ -115,7 +115,9 @@ void AppendOwnMetrics(const std::vector<HookStatus>& hooks, const ScrapeCounters
                       std::vector<MetricFamily>* out) {
   MetricFamily attached =
       Family("netstacklat_exporter_hook_attached",
-             "Whether a logical hook is attached (1) or not (0), and at which attach points",
+             "Whether a logical hook is attached (1) or not (0), and at which attach points; "
+             "udp-socket-read at tp_btf/skb_copy_datagram_iovec sees only datagrams in paged "
+             "skbs (docs/kernels.md)",
              MetricType::Gauge);
   for (const HookStatus& h : hooks) {
     std::string points;

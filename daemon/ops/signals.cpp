@@ -1,9 +1,17 @@
 #include "ops/signals.h"
 
+#include <poll.h>
+#include <sys/signalfd.h>
 #include <systemd/sd-daemon.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <ctime>
+#include <memory>
+
+#include "base/errors.h"
 
 namespace netstacklat {
 namespace {
@@ -45,7 +53,15 @@ bool SleepUnlessTerminated(double seconds, const sigset_t& signals) {
 }
 
 int WaitForTermination(const std::function<void()>& reload, const std::function<void()>& tick,
-                       double tick_seconds, const sigset_t& signals) {
+                       double tick_seconds, const sigset_t& signals, const WatchedFd& watched) {
+  // The signals (blocked, so they wait in the signalfd) and the watched fd
+  // in one poll.
+  const int sigfd = signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (sigfd < 0) throw StartupError("signalfd: " + ErrnoText(errno));
+  const std::unique_ptr<const int, void (*)(const int*)> closer(&sigfd,
+                                                                [](const int* fd) { close(*fd); });
+  struct pollfd fds[2] = {{sigfd, POLLIN, 0}, {watched.fd, POLLIN, 0}};
+  const nfds_t nfds = watched.fd >= 0 ? 2 : 1;
   // The tick keeps its schedule whatever signals arrive: waiting a whole
   // tick after each signal let a SIGHUP every few ms starve it (no report
   // printed, the TAI offset never refreshed).
@@ -59,7 +75,11 @@ int WaitForTermination(const std::function<void()>& reload, const std::function<
       continue;
     }
     const struct timespec timeout = Timespec(next_tick - now);
-    const int sig = sigtimedwait(&signals, nullptr, &timeout);
+    if (ppoll(fds, nfds, &timeout, nullptr) <= 0) continue;  // the tick, or EINTR
+    if (nfds == 2 && (fds[1].revents & POLLIN)) watched.ready();
+    struct signalfd_siginfo info {};
+    if (!(fds[0].revents & POLLIN) || read(sigfd, &info, sizeof(info)) != sizeof(info)) continue;
+    const int sig = static_cast<int>(info.ssi_signo);
     if (sig == SIGINT || sig == SIGTERM) return sig;
     if (sig == SIGHUP) {
       sd_notify(0, "RELOADING=1");

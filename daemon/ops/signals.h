@@ -18,10 +18,17 @@ sigset_t BlockSignals();
 // SIGTERM did.
 bool SleepUnlessTerminated(double seconds, const sigset_t& signals);
 
+// A file descriptor waited on beside the signals: `ready` runs whenever it
+// is readable (and must make it not readable).
+struct WatchedFd {
+  int fd = -1;
+  std::function<void()> ready;
+};
+
 // Until SIGINT or SIGTERM (returned): SIGHUP runs `reload` between
 // systemd's RELOADING=1 and READY=1; every `tick_seconds`, whatever signals
-// come between, runs `tick`.
+// come between, runs `tick`; `watched.ready` when its fd is readable.
 int WaitForTermination(const std::function<void()>& reload, const std::function<void()>& tick,
-                       double tick_seconds, const sigset_t& signals);
+                       double tick_seconds, const sigset_t& signals, const WatchedFd& watched = {});
 
 }  // namespace netstacklat

@@ -179,6 +179,10 @@ CONFIGS = {
     # 1-in-32 sampling (as Cloudflare runs netstacklat), beside all-netns:
     # the mean per event of the 31 skipped (a countdown) and the one kept.
     "sampled-32": "filters: {network_namespace: all}\nhistogram: {sample_one_in: 32}\n",
+    # The clock path of kernels without bpf_ktime_get_tai_ns (before 6.1),
+    # forced, beside all-netns (TAI where the kernel has it): the monotonic
+    # clock plus the offset the daemon keeps in .bss.
+    "monotonic": "filters: {network_namespace: all}\nhistogram: {clock: monotonic}\n",
 }
 # The pathology guard: no program may average more than this many times
 # its empty reference in any cell (with enough events to judge), unless

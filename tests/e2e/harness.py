@@ -11,6 +11,7 @@ import json
 import atexit
 import os
 import re
+import resource
 import shutil
 import socket
 import statistics
@@ -177,6 +178,21 @@ def _stop_leftover_daemons():
                 proc.kill()
 
 
+def as_nobody_with(caps):
+    """A command prefix: as user nobody with exactly these capabilities
+    (setpriv syntax, "+bpf,+perfmon"), to prove they suffice."""
+    return ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+            f"--inh-caps=-all,{caps}", f"--ambient-caps=-all,{caps}",
+            f"--bounding-set=-all,{caps}"]
+
+
+def unit_memlock():
+    """In a child before exec: the locked-memory limit the shipped unit sets
+    (LimitMEMLOCK=infinity), which kernels before 5.11 charge BPF maps to
+    and which a daemon without CAP_SYS_RESOURCE cannot raise itself."""
+    resource.setrlimit(resource.RLIMIT_MEMLOCK, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+
+
 def start_daemon(path, port, timeout, caps=None, wrapper=None, extra=(), plain_http=True):
     """Starts the daemon as systemd would for Type=notify and waits for
     READY=1, which must come only once the port serves the attached hooks
@@ -191,12 +207,9 @@ def start_daemon(path, port, timeout, caps=None, wrapper=None, extra=(), plain_h
     env = dict(os.environ, NOTIFY_SOCKET=notify_path)
     cmd = (wrapper or [path]) + [f"--web.listen-address=127.0.0.1:{port}"] + list(extra)
     if caps:
-        # As user nobody with exactly these capabilities: proves they suffice.
-        cmd = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-               f"--inh-caps=-all,{caps}", f"--ambient-caps=-all,{caps}",
-               f"--bounding-set=-all,{caps}"] + cmd
+        cmd = as_nobody_with(caps) + cmd
         log(f"running the daemon as nobody with only {caps}")
-    proc = subprocess.Popen(cmd, env=env,
+    proc = subprocess.Popen(cmd, env=env, preexec_fn=unit_memlock if caps else None,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     _STARTED.append(proc)
     try:
@@ -240,21 +253,25 @@ def thread_status(pid):
     return out
 
 
-def check_no_thread_capabilities(pid, bounding, what):
-    """Every thread of PID: CapInh, CapPrm, CapEff and CapAmb 0, NoNewPrivs 1,
-    CapBnd == bounding. Logs one line per thread (name, tid, the sets)."""
+def check_no_thread_capabilities(pid, bounding, what, kept=0):
+    """Every thread of PID: CapInh and CapAmb 0, CapPrm and CapEff == kept
+    (0, or CAP_BPF's bit on kernels that refuse map reads without it),
+    NoNewPrivs 1, CapBnd == bounding. Logs one line per thread (name, tid,
+    the sets)."""
     threads = thread_status(pid)
+    want = {"CapInh": 0, "CapPrm": kept, "CapEff": kept, "CapAmb": 0}
     bad = []
     for tid, st in threads.items():
         sets = {k: int(st[k], 16) for k in CAP_SETS + ("CapBnd",)}
         log(f"  {what}: thread {st['Name']} ({tid}): " +
             " ".join(f"{k}={v:016x}" for k, v in sets.items()) +
             f" NoNewPrivs={st.get('NoNewPrivs')}")
-        if any(sets[k] for k in CAP_SETS) or sets["CapBnd"] != bounding or \
+        if any(sets[k] != want[k] for k in CAP_SETS) or sets["CapBnd"] != bounding or \
                 st.get("NoNewPrivs") != "1":
             bad.append(f"{st['Name']}({tid})")
+    held = "no capability" if not kept else f"only the capabilities {kept:#x}"
     check(len(threads) > 1 and not bad,
-          f"{what}: none of its {len(threads)} threads holds a capability, each has "
+          f"{what}: each of its {len(threads)} threads holds {held}, has "
           f"NoNewPrivs and the bounding set {bounding:#x}" +
           (f" (failing: {', '.join(bad)})" if bad else ""))
 

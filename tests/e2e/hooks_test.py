@@ -16,6 +16,25 @@ import time
 import harness
 
 
+def check_memlock_hint(args):
+    """Kernels before 5.11 charge maps to RLIMIT_MEMLOCK: without the unit's
+    LimitMEMLOCK=infinity (64 KiB, the kernel's default then) a daemon
+    without CAP_SYS_RESOURCE must stop with a line that says what to do."""
+    limit = 64 * 1024
+
+    def small_memlock():
+        import resource
+        resource.setrlimit(resource.RLIMIT_MEMLOCK, (limit, limit))
+
+    out = subprocess.run(harness.as_nobody_with(args.caps) +
+                         [args.daemon, f"--web.listen-address=127.0.0.1:{harness.free_port()}"],
+                         preexec_fn=small_memlock, capture_output=True, text=True, timeout=60)
+    text = out.stdout + out.stderr
+    harness.check(out.returncode != 0 and "LimitMEMLOCK=infinity" in text and "64 KiB" in text,
+                  f"with RLIMIT_MEMLOCK at 64 KiB the daemon stops (exit {out.returncode}) and "
+                  f"says how to raise it: {text.strip().splitlines()[-1] if text.strip() else ''}")
+
+
 def run(args):
     if not os.path.exists("/sys/kernel/btf/vmlinux"):
         harness.skip("the kernel has no BTF (/sys/kernel/btf/vmlinux)")
@@ -26,6 +45,8 @@ def run(args):
     for h in attached:
         harness.check(h in harness.list_hooks(listing) and any(ok for _, ok in harness.list_hooks(listing)[h]),
               f"--list-hooks lists {h} with an available attach point")
+    if args.expect_memlock_hint:
+        check_memlock_hint(args)
     port = harness.free_port()
     old_stats = harness.set_bpf_stats("1")
     proc = None
@@ -35,7 +56,8 @@ def run(args):
         # As nobody with only --caps the bounding set stays what setpriv left
         # (no CAP_SETPCAP to empty it); as plain root it is emptied.
         harness.check_no_thread_capabilities(proc.pid, harness.cap_bits(args.caps),
-                                     f"started with {args.caps}" if args.caps else "plain root")
+                                     f"started with {args.caps}" if args.caps else "plain root",
+                                     kept=harness.cap_bits(args.expect_kept_caps))
         before = harness.parse(harness.scrape(port))
         hooks = harness.values(before, "netstacklat_exporter_hook_attached", "hook")
         points = {l["hook"]: l["attach_point"] for n, l, _ in before
@@ -107,7 +129,13 @@ def main():
                                   help="the same for the hooks before the socket read")),
         ("--start-timeout", dict(type=float, default=60)),
         ("--caps", dict(help="run the daemon as nobody with only these capabilities, "
-                             "setpriv syntax, e.g. +bpf,+perfmon"))],
+                             "setpriv syntax, e.g. +bpf,+perfmon")),
+        ("--expect-memlock-hint", dict(action="store_true",
+                                       help="the kernel charges maps to RLIMIT_MEMLOCK (< 5.11): "
+                                            "check the error with a small limit (needs --caps)")),
+        ("--expect-kept-caps", dict(help="capabilities the daemon must keep after attaching "
+                                         "(+bpf where the kernel refuses map reads "
+                                         "without it), none by default"))],
         needs="needs root to load BPF programs (CAP_BPF, CAP_PERFMON)", tools=("bpftool",))
 
 

@@ -158,7 +158,7 @@ ls "$root"/boot/vmlinuz-* 2>/dev/null && fail "a kernel in the fresh system's /b
 [[ ! -e "$root/etc/systemd/system/multi-user.target.wants/prometheus.service" ]] ||
   fail "a prometheus service was enabled"
 ok "no kernel installed, no /boot/vmlinuz-*, no prometheus package, user or service"
-while read -r name release; do
+while read -r name release _; do
   [[ -z "$name" || "$name" == \#* ]] && continue
   vmlinuz=/var/cache/netstacklat-tests/kernels/$release/boot/vmlinuz-$release
   [[ -s "$root$vmlinuz" ]] || fail "$name's kernel not unpacked at $vmlinuz"

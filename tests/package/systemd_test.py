@@ -36,6 +36,7 @@ import argparse
 import contextlib
 import os
 import re
+import resource
 import shutil
 import signal
 import subprocess
@@ -343,11 +344,28 @@ def main_pid(c):
 
 # --- the sandbox probes -----------------------------------------------------
 
+def check_memlock(c, host_pid):
+    """LimitMEMLOCK=infinity (kernels before 5.11 charge maps to it): in
+    force as far as the container's systemd can raise it. A host's PID 1
+    raises it to infinity; here it cannot go past the hard limit this test
+    inherited (no CAP_SYS_RESOURCE on this machine), and silently clamps."""
+    with open(f"/proc/{host_pid}/limits") as f:
+        soft, hard = next(l for l in f if l.startswith("Max locked memory")).split()[3:5]
+    ours = resource.getrlimit(resource.RLIMIT_MEMLOCK)[1]
+    most = "unlimited" if ours == resource.RLIM_INFINITY else str(ours)
+    harness.check(c.prop("LimitMEMLOCK") == "infinity" and soft == hard == most,
+                  f"the locked-memory limit kernels before 5.11 charge maps to: the unit asks "
+                  f"infinity ({c.prop('LimitMEMLOCK')}), the daemon has {soft}/{hard}, the most "
+                  f"this machine allows ({most})")
+
+
 def sandbox_lines(root):
     """The shipped unit's [Service] settings that are sandboxing."""
     service = open(root + UNIT_PATH).read().split("[Service]", 1)[1].split("\n[", 1)[0]
+    # LimitMEMLOCK grants (kernels before 5.11 charge maps to it): checked
+    # on the running daemon instead.
     not_sandbox = re.compile(r"^(Type|EnvironmentFile|ExecStart|ExecReload|Restart|RestartSec|"
-                             r"TimeoutStartSec|SystemCallErrorNumber)=")
+                             r"TimeoutStartSec|SystemCallErrorNumber|LimitMEMLOCK)=")
     return [l for l in service.splitlines()
             if l.strip() and not l.startswith("#") and not not_sandbox.match(l)]
 
@@ -463,6 +481,7 @@ def run(args):
         pid = main_pid(c)
         host_pid = c.host_pid(pid)
         harness.check_no_thread_capabilities(host_pid, CAP_BPF_PERFMON, "under systemd")
+        check_memlock(c, host_pid)
         seccomp = {st["Seccomp"] for st in harness.thread_status(host_pid).values()}
         harness.check(seccomp == {"2"}, f"every thread runs under a seccomp filter ({seccomp})")
 

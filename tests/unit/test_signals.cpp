@@ -3,6 +3,7 @@
 // SIGHUP storm. Signals are sent to this thread only (pthread_kill), so no
 // other thread of the test process can take them.
 #include <pthread.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -66,4 +67,33 @@ TEST_CASE("a SIGHUP does not cut a sleep short; SIGTERM does") {
   CHECK(SleepUnlessTerminated(10, signals));
   term.join();
   Restore(signals);
+}
+
+TEST_CASE("a watched fd is served between signals, without waiting for the tick") {
+  const sigset_t signals = BlockSignals();
+  const pthread_t self = pthread_self();
+  int pipe_fds[2];
+  REQUIRE(pipe(pipe_fds) == 0);
+  std::thread writer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    REQUIRE(write(pipe_fds[1], "x", 1) == 1);
+  });
+  int ready = 0, ticks = 0;
+  const auto start = std::chrono::steady_clock::now();
+  const int sig = WaitForTermination([] {}, [&] { ++ticks; }, 10, signals,
+                                     WatchedFd{pipe_fds[0], [&] {
+                                                 char c;
+                                                 REQUIRE(read(pipe_fds[0], &c, 1) == 1);
+                                                 ++ready;
+                                                 pthread_kill(self, SIGTERM);
+                                               }});
+  const auto waited = std::chrono::steady_clock::now() - start;
+  writer.join();
+  Restore(signals);
+  close(pipe_fds[0]);
+  close(pipe_fds[1]);
+  CHECK(sig == SIGTERM);
+  CHECK(ready == 1);
+  CHECK(ticks == 0);  // a 10 s tick: the fd was served at once
+  CHECK(waited < std::chrono::seconds(5));
 }

@@ -107,6 +107,8 @@ else
 fi
 ip link set lo up
 echo "NSTL_VM_KERNEL=$(uname -r)"
+# For tests that change what is the VM's alone (its clock).
+export NSTL_IN_VM=1
 chroot /mnt /bin/sh < /cmd.sh
 echo "NSTL_VM_EXIT=$?"
 poweroff -f

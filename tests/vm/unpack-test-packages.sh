@@ -21,14 +21,30 @@ mkdir -p "$NSTL_TEST_CACHE/debs" "$NSTL_TEST_CACHE/kernels"
 # apt downloads as its unprivileged user where that user may write.
 chown _apt "$NSTL_TEST_CACHE/debs" 2>/dev/null || true
 
-# download PACKAGE: the .deb's path in the cache, downloaded when missing.
+# suite_apt SUITE: apt options reading only SUITE (Debian's archive), with
+# lists of the cache's own: the host's sources and state stay untouched.
+suite_apt() {
+  local dir=$NSTL_TEST_CACHE/apt/$1 archive=debian
+  [[ "$1" == *-security ]] && archive=debian-security
+  mkdir -p "$dir/lists/partial" "$dir/cache/archives/partial"
+  echo "deb http://deb.debian.org/$archive $1 main" >"$dir/sources.list"
+  chown -R _apt "$dir/lists" 2>/dev/null || true
+  echo "-o Dir::Etc::SourceList=$dir/sources.list -o Dir::Etc::SourceParts=/dev/null" \
+    "-o Dir::State::Lists=$dir/lists -o Dir::Cache=$dir/cache"
+}
+
+# download PACKAGE [SUITE]: the .deb's path in the cache, downloaded when
+# missing (from SUITE if given, else from the host's sources).
 download() {
-  local deb
+  local deb opts=""
   deb=$(ls "$NSTL_TEST_CACHE/debs/$1"_*.deb 2>/dev/null | head -n 1 || true)
   if [[ -z "$deb" ]]; then
-    echo "unpack-test-packages: downloading $1" >&2
-    (cd "$NSTL_TEST_CACHE/debs" && apt-get download -qq "$1" >&2) ||
-      { apt-get update -qq >&2 && (cd "$NSTL_TEST_CACHE/debs" && apt-get download -qq "$1" >&2); }
+    echo "unpack-test-packages: downloading $1${2:+ from $2}" >&2
+    [[ -z "${2:-}" ]] || opts=$(suite_apt "$2")
+    # shellcheck disable=SC2086 # opts is a list of words
+    (cd "$NSTL_TEST_CACHE/debs" && apt-get $opts download -qq "$1" >&2) ||
+      { apt-get $opts update -qq >&2 &&
+        (cd "$NSTL_TEST_CACHE/debs" && apt-get $opts download -qq "$1" >&2); }
     deb=$(ls "$NSTL_TEST_CACHE/debs/$1"_*.deb | head -n 1)
   fi
   echo "$deb"
@@ -45,8 +61,8 @@ unpack() {
   echo "unpack-test-packages: $(basename "$1") -> $2" >&2
 }
 
-while read -r name release; do
+while read -r name release suite; do
   [[ -z "$name" || "$name" == \#* ]] && continue
-  unpack "$(download "linux-image-$release")" "$(kernel_root "$release")" "$release"
+  unpack "$(download "linux-image-$release" "$suite")" "$(kernel_root "$release")" "$release"
 done <"$here/kernels.txt"
 unpack "$(download prometheus)" "$(prometheus_root)"
