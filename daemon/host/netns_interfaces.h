@@ -7,6 +7,8 @@
 #include <optional>
 #include <string>
 
+#include "base/unique_fd.h"
+
 namespace netstacklat {
 
 class NetnsInterfaces {
@@ -14,9 +16,6 @@ class NetnsInterfaces {
   // "" is the daemon's namespace. Throws StartupError if path is not a
   // network namespace that can be entered (entering needs CAP_SYS_ADMIN).
   explicit NetnsInterfaces(const std::string& netns_path = "");
-  ~NetnsInterfaces();
-  NetnsInterfaces(const NetnsInterfaces&) = delete;
-  NetnsInterfaces& operator=(const NetnsInterfaces&) = delete;
 
   // 0 if there is no such interface.
   uint32_t IndexOf(const std::string& name) const;
@@ -25,7 +24,7 @@ class NetnsInterfaces {
  private:
   // A socket made inside the namespace: interface ioctls on it resolve
   // there, from any thread and without privileges, for as long as it lives.
-  int sock_ = -1;
+  UniqueFd sock_;
 };
 
 // One NetnsInterfaces per path for the process's life: entering a

@@ -4,11 +4,12 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
-#include <unistd.h>
 
+#include <algorithm>
 #include <string_view>
 
 #include "base/errors.h"
+#include "base/unique_fd.h"
 
 namespace netstacklat {
 namespace {
@@ -33,6 +34,19 @@ bool ParseSection(const std::string& section, Target* t) {
   else
     return false;
   return true;
+}
+
+// The verifier's reason, for one log line: its last line but the
+// statistics it always ends with.
+std::string LastVerifierLine(std::string_view log) {
+  std::string_view last;
+  while (!log.empty()) {
+    const size_t end = std::min(log.find('\n'), log.size());
+    const std::string_view line = log.substr(0, end);
+    if (!line.empty() && line.rfind("processed ", 0) != 0) last = line;
+    log.remove_prefix(std::min(end + 1, log.size()));
+  }
+  return last.empty() ? "no verifier log" : std::string(last);
 }
 
 }  // namespace
@@ -62,21 +76,21 @@ std::string AttachProbe::Check(const std::string& section) const {
   };
   LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = t.type,
               .attach_btf_id = static_cast<__u32>(id));
-  const int prog = bpf_prog_load(BPF_PROG_TYPE_TRACING, "nstl_probe", "GPL", insns, 2, &opts);
-  if (prog < 0) return section + ": load refused: " + ErrnoText(prog);
-  const int link = bpf_raw_tracepoint_open(nullptr, prog);
-  close(prog);
-  if (link < 0) return section + ": attach refused: " + ErrnoText(link);
-  close(link);
+  const UniqueFd prog(bpf_prog_load(BPF_PROG_TYPE_TRACING, "nstl_probe", "GPL", insns, 2, &opts));
+  if (!prog.valid()) return section + ": load refused: " + ErrnoText(prog.get());
+  const UniqueFd link(bpf_raw_tracepoint_open(nullptr, prog.get()));
+  if (!link.valid()) return section + ": attach refused: " + ErrnoText(link.get());
   return "";
 }
 
-bool AttachProbe::TracingHasHelper(int func_id) const {
-  if (!vmlinux_) return false;
+AttachProbe::HelperAnswer AttachProbe::TracingHelper(int func_id) const {
+  if (!vmlinux_) return {false, btf_error_};
   const int id = btf__find_by_name_kind(vmlinux_, "btf_trace_netif_receive_skb", BTF_KIND_TYPEDEF);
-  if (id < 0) return false;
+  if (id < 0) return {false, "tracepoint netif_receive_skb not in the kernel's BTF"};
   // The call's arguments are never set up: a helper the program type has
-  // is refused for them ("R1 !read_ok"), one it lacks before that.
+  // is refused for them (R1 is the context: "R1 type=ctx expected=...",
+  // "R1 !read_ok" on 5.x; one without arguments loads), one it lacks
+  // before that.
   const struct bpf_insn insns[] = {
       {BPF_JMP | BPF_CALL, 0, 0, 0, func_id},             // call helper
       {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0},  // r0 = 0
@@ -86,14 +100,14 @@ bool AttachProbe::TracingHasHelper(int func_id) const {
   LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_RAW_TP,
               .attach_btf_id = static_cast<__u32>(id), .log_level = 1, .log_size = sizeof(log),
               .log_buf = log);
-  const int prog = bpf_prog_load(BPF_PROG_TYPE_TRACING, "nstl_probe", "GPL", insns, 3, &opts);
-  if (prog >= 0) {
-    close(prog);
-    return true;
-  }
+  const UniqueFd prog(bpf_prog_load(BPF_PROG_TYPE_TRACING, "nstl_probe", "GPL", insns, 3, &opts));
   const std::string_view text(log);
-  return text.find("unknown func") == std::string_view::npos &&
-         text.find("invalid func") == std::string_view::npos;
+  for (const char* lacks : {"unknown func", "invalid func", "cannot use helper"})
+    if (text.find(lacks) != std::string_view::npos) return {false, ""};
+  if (prog.valid() || text.find("R1 !read_ok") != std::string_view::npos ||
+      text.find("R1 type=") != std::string_view::npos)
+    return {true, ""};
+  return {false, "probe load refused: " + ErrnoText(prog.get()) + ": " + LastVerifierLine(text)};
 }
 
 }  // namespace netstacklat

@@ -23,11 +23,15 @@ class AttachProbe {
   std::string Check(const std::string& section) const;
 
   // Whether a tracing program (tp_btf) may call this helper (enum
-  // bpf_func_id): loads one that does and reads the verifier's refusal.
+  // bpf_func_id): loads one that does and reads the verifier's answer.
   // The helpers a tracing program may call grew after the program types
   // did (socket storage and the BTF task pointer in 5.11), so ask the
   // kernel, not its version.
-  bool TracingHasHelper(int func_id) const;
+  struct HelperAnswer {
+    bool has = false;
+    std::string unsure;  // why the probe told neither way ("" if it told)
+  };
+  HelperAnswer TracingHelper(int func_id) const;
 
   // Why the kernel's BTF could not be loaded; "" if it was.
   const std::string& BtfError() const { return btf_error_; }

@@ -13,6 +13,7 @@
 #include <set>
 
 #include "base/errors.h"
+#include "base/unique_fd.h"
 #include "config/metrics_config.h"
 #include "kernel/grouped_map_memory.h"
 #include "kernel/kernel_preempt.h"
@@ -74,15 +75,12 @@ namespace {
 // Every attach point would fail the same way without BPF rights; say so in
 // one line instead of listing each refusal.
 void CheckBpfPermission() {
-  const int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "nstl_perm", 4, 4, 1, nullptr);
-  if (fd >= 0) {
-    close(fd);
-    return;
-  }
-  if (fd == -EPERM || fd == -EACCES)
-    throw StartupError("no permission to use BPF (" + ErrnoText(fd) +
+  const UniqueFd fd(bpf_map_create(BPF_MAP_TYPE_ARRAY, "nstl_perm", 4, 4, 1, nullptr));
+  if (fd.valid()) return;
+  if (fd.get() == -EPERM || fd.get() == -EACCES)
+    throw StartupError("no permission to use BPF (" + ErrnoText(fd.get()) +
                        "): run as root or with CAP_BPF and CAP_PERFMON");
-  throw StartupError("BPF is not usable here: " + ErrnoText(fd));
+  throw StartupError("BPF is not usable here: " + ErrnoText(fd.get()));
 }
 
 // Kernels before 5.11 charge BPF maps to RLIMIT_MEMLOCK, not the memory
@@ -96,10 +94,26 @@ void RaiseMemlockSoftLimit() {
   }
 }
 
-// What a refused load may mean on such a kernel.
+// Whether this kernel charges maps to RLIMIT_MEMLOCK, asked directly: with
+// the soft limit at 0 for a moment, a one-entry map is refused (lowering
+// the soft limit and restoring it needs no privilege).
+bool MapsChargedToMemlock() {
+  struct rlimit saved {};
+  if (getrlimit(RLIMIT_MEMLOCK, &saved) != 0 || saved.rlim_cur == 0) return false;
+  struct rlimit zero = saved;
+  zero.rlim_cur = 0;
+  if (setrlimit(RLIMIT_MEMLOCK, &zero) != 0) return false;
+  const UniqueFd fd(bpf_map_create(BPF_MAP_TYPE_ARRAY, "nstl_memlock", 4, 4, 1, nullptr));
+  setrlimit(RLIMIT_MEMLOCK, &saved);
+  return fd.get() == -EPERM;
+}
+
+// What a refused load means on such a kernel; on others EPERM is something
+// else (lockdown, an LSM) and gets no advice about limits.
 std::string MemlockHint(int err) {
   struct rlimit lim {};
-  if (err != -EPERM || getrlimit(RLIMIT_MEMLOCK, &lim) != 0 || lim.rlim_cur == RLIM_INFINITY)
+  if (err != -EPERM || getrlimit(RLIMIT_MEMLOCK, &lim) != 0 || lim.rlim_cur == RLIM_INFINITY ||
+      !MapsChargedToMemlock())
     return "";
   return fmt::format(
       "; kernels before 5.11 charge BPF maps to the locked-memory limit, here {} KiB: "
@@ -393,11 +407,25 @@ uint64_t BpfLoader::CloseExemplarInterval() {
   return __atomic_fetch_add(&skel_->bss->exemplar_gen, 1, __ATOMIC_SEQ_CST);
 }
 
+namespace {
+
+// The fallbacks work on every kernel: a probe that cannot tell takes them,
+// and says why, so a later refusal is not blamed on the helper.
+bool HasHelper(const AttachProbe& probe, int func_id, const char* name) {
+  const AttachProbe::HelperAnswer answer = probe.TracingHelper(func_id);
+  if (!answer.unsure.empty())
+    spdlog::warn("could not tell whether tracing programs may call {} ({}): doing without it", name,
+                 answer.unsure);
+  return answer.has;
+}
+
+}  // namespace
+
 // Helpers tracing programs gained in 5.11; before, the programs take the
 // slower way the verifier accepts (the other is dropped at load).
 void BpfLoader::ChooseHelperFallbacks(const AttachProbe& probe) {
-  const bool sk_storage = probe.TracingHasHelper(BPF_FUNC_sk_storage_get);
-  const bool task_btf = probe.TracingHasHelper(BPF_FUNC_get_current_task_btf);
+  const bool sk_storage = HasHelper(probe, BPF_FUNC_sk_storage_get, "bpf_sk_storage_get");
+  const bool task_btf = HasHelper(probe, BPF_FUNC_get_current_task_btf, "bpf_get_current_task_btf");
   skel_->rodata->tracing_sk_storage = sk_storage;
   skel_->rodata->task_btf = task_btf;
   if (sk_storage) bpf_map__set_max_entries(skel_->maps.netstacklat_tcp_hol_lru, 1);

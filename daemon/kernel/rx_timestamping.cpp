@@ -2,7 +2,6 @@
 
 #include <linux/net_tstamp.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <cerrno>
 
@@ -10,19 +9,11 @@
 
 namespace netstacklat {
 
-RxTimestamping::RxTimestamping() {
-  fd_ = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd_ < 0) throw StartupError("RX timestamping socket: " + ErrnoText(errno));
+RxTimestamping::RxTimestamping() : fd_(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) {
+  if (!fd_.valid()) throw StartupError("RX timestamping socket: " + ErrnoText(errno));
   const int flags = SOF_TIMESTAMPING_RX_SOFTWARE;
-  if (setsockopt(fd_, SOL_SOCKET, SO_TIMESTAMPING, &flags, sizeof(flags)) != 0) {
-    const int err = errno;
-    close(fd_);
-    throw StartupError("enabling software RX timestamps: " + ErrnoText(err));
-  }
-}
-
-RxTimestamping::~RxTimestamping() {
-  close(fd_);
+  if (setsockopt(fd_.get(), SOL_SOCKET, SO_TIMESTAMPING, &flags, sizeof(flags)) != 0)
+    throw StartupError("enabling software RX timestamps: " + ErrnoText(errno));
 }
 
 }  // namespace netstacklat

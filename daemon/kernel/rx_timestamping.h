@@ -3,17 +3,16 @@
 // (skb->tstamp), which is what the BPF programs measure from.
 #pragma once
 
+#include "base/unique_fd.h"
+
 namespace netstacklat {
 
 class RxTimestamping {
  public:
   RxTimestamping();  // throws StartupError
-  ~RxTimestamping();
-  RxTimestamping(const RxTimestamping&) = delete;
-  RxTimestamping& operator=(const RxTimestamping&) = delete;
 
  private:
-  int fd_ = -1;
+  UniqueFd fd_;
 };
 
 }  // namespace netstacklat

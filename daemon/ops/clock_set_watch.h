@@ -5,23 +5,22 @@
 // on every discontinuous change of CLOCK_REALTIME (slewing is not one).
 #pragma once
 
+#include "base/unique_fd.h"
+
 namespace netstacklat {
 
 class ClockSetWatch {
  public:
   ClockSetWatch();  // throws StartupError
-  ~ClockSetWatch();
-  ClockSetWatch(const ClockSetWatch&) = delete;
-  ClockSetWatch& operator=(const ClockSetWatch&) = delete;
 
-  int fd() const { return fd_; }  // readable once the clock was set
+  int fd() const { return fd_.get(); }  // readable once the clock was set
   // After fd() became readable: true if the clock was set (and the watch
   // armed again for the next time).
   bool TakeClockSet();
 
  private:
   void Arm();
-  int fd_ = -1;
+  UniqueFd fd_;
 };
 
 }  // namespace netstacklat

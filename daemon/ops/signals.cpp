@@ -9,9 +9,9 @@
 #include <csignal>
 #include <cstring>
 #include <ctime>
-#include <memory>
 
 #include "base/errors.h"
+#include "base/unique_fd.h"
 
 namespace netstacklat {
 namespace {
@@ -56,11 +56,9 @@ int WaitForTermination(const std::function<void()>& reload, const std::function<
                        double tick_seconds, const sigset_t& signals, const WatchedFd& watched) {
   // The signals (blocked, so they wait in the signalfd) and the watched fd
   // in one poll.
-  const int sigfd = signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK);
-  if (sigfd < 0) throw StartupError("signalfd: " + ErrnoText(errno));
-  const std::unique_ptr<const int, void (*)(const int*)> closer(&sigfd,
-                                                                [](const int* fd) { close(*fd); });
-  struct pollfd fds[2] = {{sigfd, POLLIN, 0}, {watched.fd, POLLIN, 0}};
+  const UniqueFd sigfd(signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK));
+  if (!sigfd.valid()) throw StartupError("signalfd: " + ErrnoText(errno));
+  struct pollfd fds[2] = {{sigfd.get(), POLLIN, 0}, {watched.fd, POLLIN, 0}};
   const nfds_t nfds = watched.fd >= 0 ? 2 : 1;
   // The tick keeps its schedule whatever signals arrive: waiting a whole
   // tick after each signal let a SIGHUP every few ms starve it (no report
@@ -75,10 +73,18 @@ int WaitForTermination(const std::function<void()>& reload, const std::function<
       continue;
     }
     const struct timespec timeout = Timespec(next_tick - now);
-    if (ppoll(fds, nfds, &timeout, nullptr) <= 0) continue;  // the tick, or EINTR
+    const int ready = ppoll(fds, nfds, &timeout, nullptr);
+    if (ready < 0 && errno != EINTR) {
+      // Not expected with fds of its own; sleeping out the wait keeps a
+      // lasting failure from spinning a core until the next tick.
+      nanosleep(&timeout, nullptr);
+      continue;
+    }
+    if (ready <= 0) continue;  // the tick, or a signal outside the set
     if (nfds == 2 && (fds[1].revents & POLLIN)) watched.ready();
     struct signalfd_siginfo info {};
-    if (!(fds[0].revents & POLLIN) || read(sigfd, &info, sizeof(info)) != sizeof(info)) continue;
+    if (!(fds[0].revents & POLLIN) || read(sigfd.get(), &info, sizeof(info)) != sizeof(info))
+      continue;
     const int sig = static_cast<int>(info.ssi_signo);
     if (sig == SIGINT || sig == SIGTERM) return sig;
     if (sig == SIGHUP) {

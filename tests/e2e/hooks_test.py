@@ -35,6 +35,17 @@ def check_memlock_hint(args):
                   f"says how to raise it: {text.strip().splitlines()[-1] if text.strip() else ''}")
 
 
+def check_helper_probe(args, log):
+    """The helpers tracing programs gained in 5.11 are probed, not judged by
+    version: the fallbacks where they are missing, never where they exist,
+    and a probe that told either way."""
+    lacking = "tracing programs lack socket storage and bpf_get_current_task_btf" in log
+    harness.check(lacking == args.expect_helper_fallbacks,
+                  "the daemon took the 5.10 helper fallbacks" if args.expect_helper_fallbacks
+                  else "the daemon used socket storage and the BTF task pointer")
+    harness.check("could not tell whether" not in log, "each helper probe told yes or no")
+
+
 def run(args):
     if not os.path.exists("/sys/kernel/btf/vmlinux"):
         harness.skip("the kernel has no BTF (/sys/kernel/btf/vmlinux)")
@@ -106,6 +117,7 @@ def run(args):
         left = harness.our_leftovers(ids)
         harness.check(not left, f"no BPF program of ours left after SIGTERM ({left})")
         harness.log("daemon log:\n" + output)
+        check_helper_probe(args, output)
     finally:
         harness.set_bpf_stats(old_stats)
         if proc and proc.poll() is None:
@@ -133,6 +145,9 @@ def main():
         ("--expect-memlock-hint", dict(action="store_true",
                                        help="the kernel charges maps to RLIMIT_MEMLOCK (< 5.11): "
                                             "check the error with a small limit (needs --caps)")),
+        ("--expect-helper-fallbacks", dict(action="store_true",
+                                           help="the kernel's tracing programs lack socket storage "
+                                                "and bpf_get_current_task_btf (< 5.11)")),
         ("--expect-kept-caps", dict(help="capabilities the daemon must keep after attaching "
                                          "(+bpf where the kernel refuses map reads "
                                          "without it), none by default"))],

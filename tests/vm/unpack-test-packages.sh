@@ -41,7 +41,13 @@ download() {
   if [[ -z "$deb" ]]; then
     echo "unpack-test-packages: downloading $1${2:+ from $2}" >&2
     [[ -z "${2:-}" ]] || opts=$(suite_apt "$2")
+    # A suite's private lists start empty: read them first, not after a
+    # failed download has printed "Unable to locate package".
     # shellcheck disable=SC2086 # opts is a list of words
+    if [[ -n "${2:-}" && -z "$(find "$NSTL_TEST_CACHE/apt/$2/lists" -maxdepth 1 -name '*_Packages*' -print -quit)" ]]; then
+      apt-get $opts update -qq >&2
+    fi
+    # shellcheck disable=SC2086
     (cd "$NSTL_TEST_CACHE/debs" && apt-get $opts download -qq "$1" >&2) ||
       { apt-get $opts update -qq >&2 &&
         (cd "$NSTL_TEST_CACHE/debs" && apt-get $opts download -qq "$1" >&2); }
