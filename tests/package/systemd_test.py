@@ -58,6 +58,8 @@ BPF_NAME = re.compile(r"name (nstl_\S+|netstack\S*)")
 PROOF = {
     "CapabilityBoundingSet": ["mknod", "cap-sys-admin-bounding", "packet-socket", "realtime"],
     "NoNewPrivileges": ["no-new-privs-unset"],
+    # Root without a capability still owns root's files and processes.
+    "User": ["read-shadow", "signal-root-process"],
     "ProtectSystem": ["write-usr", "write-etc", "write-var"],
     "ProtectHome": ["see-home-files"],
     "PrivateTmp": ["see-shared-tmp"],
@@ -78,7 +80,10 @@ PROOF = {
 # What no probe can show alone here, and why; the test fails if the unit
 # gains a directive that is in neither table.
 UNPROVABLE = {
-    "AmbientCapabilities": "empty: it grants nothing (CapAmb 0 is checked per thread)",
+    "AmbientCapabilities": "grants CAP_BPF and CAP_PERFMON to the non-root User= (alone, "
+                           "root has them already); the daemon drops them: CapAmb 0 is "
+                           "checked per thread",
+    "Group": "User='s own group (alone, as root, there is nothing for it to refuse)",
     "SecureBits": "noroot-locked: with the bounding set and NoNewPrivileges an exec gains "
                   "nothing anyway; the full sandbox refuses clear-noroot-securebit",
     "DevicePolicy": "closed: nspawn's device cgroup already allows only what it allows "
@@ -87,15 +92,16 @@ UNPROVABLE = {
     "ProtectKernelLogs": "nspawn grants no CAP_SYSLOG, and ProcSubset=pid hides /proc/kmsg",
     "ProtectControlGroups": "nspawn's cgroup file system refuses writes already",
     "ProtectClock": "nspawn's seccomp filter refuses adjtimex already",
-    "ProtectProc": "invisible: hidepid exempts gid 0, and the unit runs as root "
-                   "(see-other-users is allowed even in the full sandbox)",
+    "ProtectProc": "invisible: alone the probe runs as root, whom hidepid exempts; with "
+                   "the unit's User= the full sandbox refuses see-other-users and see-pid1",
     "KeyringMode": "private: no keyutils in a minimal root to look at keyrings",
-    "RemoveIPC": "applies only to units with a non-root User=",
+    "RemoveIPC": "applies only with a non-root User= (alone the probe runs as root)",
     "SystemCallArchitectures": "native: this kernel refuses x32 system calls already",
 }
 # Allowed without a sandbox, allowed with the unit's: what the unit lets
-# through on purpose (see UNPROVABLE: ProtectProc).
-ALLOWED_IN_FULL = {"see-pid1", "see-other-users"}
+# through on purpose (nothing since it runs as its own user; before, as
+# root, hidepid let it see PID 1 and other users' processes).
+ALLOWED_IN_FULL = set()
 
 
 class Timer:
@@ -344,6 +350,27 @@ def main_pid(c):
 
 # --- the sandbox probes -----------------------------------------------------
 
+def system_user(root):
+    """netstacklat-exporter's passwd entry in ROOT, split, or None."""
+    return next((l.strip().split(":") for l in open(f"{root}/etc/passwd")
+                 if l.startswith("netstacklat-exporter:")), None)
+
+
+def check_dedicated_user(root, host_pid, what):
+    """Least privilege: a capability-less uid 0 still reads root's files
+    (/etc/shadow, host keys) and signals root's processes; every thread
+    runs as the package's system user, with its own group and no other."""
+    entry = system_user(root)
+    want = ("\t".join([entry[2]] * 4), "\t".join([entry[3]] * 4))
+    ids = {(st["Uid"], st["Gid"]) for st in harness.thread_status(host_pid).values()}
+    # systemd's initgroups() lists the user's own group again, no other.
+    groups = {st.get("Groups", "") for st in harness.thread_status(host_pid).values()}
+    harness.check(ids == {want} and groups <= {"", entry[3]},
+                  f"{what}: every thread's real, effective, saved and file uid/gid are "
+                  f"netstacklat-exporter's ({entry[2]}/{entry[3]}), no other group "
+                  f"({sorted(ids)}, groups {sorted(groups)})")
+
+
 def check_memlock(c, host_pid):
     """LimitMEMLOCK=infinity (kernels before 5.11 charge maps to it): in
     force as far as the container's systemd can raise it. A host's PID 1
@@ -404,8 +431,9 @@ def check_sandbox(c):
         harness.log(f"  {a:24s} {none[a]:8s} {unit.get(a)}")
     leaks = [a for a in none if none[a] == "ALLOWED" and unit.get(a) == "ALLOWED"
              and a not in ALLOWED_IN_FULL]
-    harness.check(not leaks, "the unit's sandbox refuses every probe action a bare unit may do, "
-              f"but {sorted(ALLOWED_IN_FULL)} ({leaks or 'none other'})")
+    harness.check(not leaks, "the unit's sandbox refuses every probe action a bare unit may do"
+              + (f", but {sorted(ALLOWED_IN_FULL)}" if ALLOWED_IN_FULL else "")
+              + f" (let through: {leaks or 'none'})")
     unknown = [d for d in directives if d not in PROOF and d not in UNPROVABLE]
     harness.check(not unknown, f"every sandbox directive of the unit has a proof or a reason "
               f"({len(directives)} directives; without either: {unknown})")
@@ -439,6 +467,12 @@ def run(args):
             subprocess.run(["tar", "-C", root, "-xf", cached_rootfs(args.cache)], check=True)
         with timer.step("apt-get install the .deb"):
             install(root, debs[-1])
+        # At install, not at the next boot (systemd-sysusers.service): the
+        # unit starts before that on a running host.
+        entry = system_user(root)
+        harness.check(entry is not None and entry[2] != "0" and entry[6] == "/usr/sbin/nologin",
+                      f"installing the package created the system user netstacklat-exporter, "
+                      f"no login ({entry})")
         port = harness.free_port()
         add_option(root, f"--web.listen-address=127.0.0.1:{port}")
         prepare_probes(root)
@@ -481,6 +515,7 @@ def run(args):
         pid = main_pid(c)
         host_pid = c.host_pid(pid)
         harness.check_no_thread_capabilities(host_pid, CAP_BPF_PERFMON, "under systemd")
+        check_dedicated_user(root, host_pid, "under systemd")
         check_memlock(c, host_pid)
         seccomp = {st["Seccomp"] for st in harness.thread_status(host_pid).values()}
         harness.check(seccomp == {"2"}, f"every thread runs under a seccomp filter ({seccomp})")
@@ -527,6 +562,7 @@ def run(args):
         harness.check(new not in (0, pid), f"Restart=on-failure: back with main pid {new} "
                   f"(was {pid}), NRestarts={c.prop('NRestarts')}")
         harness.check_no_thread_capabilities(c.host_pid(new), CAP_BPF_PERFMON, "after the restart")
+        check_dedicated_user(root, c.host_pid(new), "after the restart")
 
         with timer.step("systemctl stop"):
             c.systemctl("stop", UNIT)
