@@ -27,6 +27,7 @@
 #include "ops/clock_set_watch.h"
 #include "ops/logging.h"
 #include "ops/reload.h"
+#include "ops/reload_status.h"
 #include "ops/reporter.h"
 #include "ops/signals.h"
 #include "serve/web_server.h"
@@ -36,6 +37,18 @@ namespace {
 
 // How soon a new cgroup that a cgroup_id_map selects starts to count.
 constexpr double kCgroupPollSeconds = 1;
+// How long --reload waits for the outcome: under the unit's 60 s timeout.
+constexpr double kReloadWaitSeconds = 50;
+
+// A reload's outcome where systemd and `systemctl reload` see it: the
+// unit's status line and the file --reload waits for.
+void PublishReload(const ReloadOutcome& outcome, const std::string& attached,
+                   ReloadStatusFile& file) {
+  file.Publish(outcome);
+  const std::string status =
+      outcome.ok ? attached : "reload failed, running the previous config: " + outcome.message;
+  sd_notifyf(0, "STATUS=%s", status.c_str());
+}
 
 int Run(const Options& opts) {
   if (opts.list_hooks) {
@@ -112,11 +125,12 @@ int Run(const Options& opts) {
   if (reporter) tick = std::min(tick, static_cast<double>(opts.report_interval));
   double next_clock = Collector::MonotonicSeconds() + clock.RefreshSeconds();
   ClockSetWatch clock_set;
+  ReloadStatusFile reload_status(RuntimeDirectory());
   double next_report = Collector::MonotonicSeconds() + opts.report_interval;
   const int sig = WaitForTermination(
       [&] {
-        Reload(opts, &running, bpf, *collector);
-        web->ReloadTls();
+        PublishReload(Reload(opts, &running, bpf, *collector, *web), bpf.AttachedSummary(),
+                      reload_status);
       },
       [&] {
         if (follower) follower->Poll();
@@ -160,6 +174,8 @@ int main(int argc, char** argv) {
     std::fputs(info->c_str(), stdout);
     return 0;
   }
+  if (opts.reload_pid > 0)
+    return RequestReload(opts.reload_pid, RuntimeDirectory(), kReloadWaitSeconds);
   SetUpLogging(opts.log_level, opts.log_no_timestamps);
   try {
     return Run(opts);

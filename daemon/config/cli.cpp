@@ -46,6 +46,18 @@ const std::map<std::string, Setter>& ValueFlags() {
        }},
       {"--report-once",
        [](Options& o, const std::string& v) { o.report_once = Seconds("--report-once", v); }},
+      {"--reload",
+       [](Options& o, const std::string& v) {
+         size_t used = 0;
+         long pid = 0;
+         try {
+           pid = std::stol(v, &used);
+         } catch (const std::exception&) {
+         }
+         if (used != v.size() || pid <= 0 || pid > (1L << 22))
+           throw ConfigError("--reload: must be a process id, not '" + v + "'");
+         o.reload_pid = static_cast<int>(pid);
+       }},
       {"--metrics.config", [](Options& o, const std::string& v) { o.metrics_config = v; }},
       {"--log.level",
        [](Options& o, const std::string& v) {
@@ -122,7 +134,10 @@ std::string UsageText() {
          "                              2: invalid); touches neither kernel nor network.\n"
          "      --runas.user=USER       After attaching, run as USER (when started as root).\n"
          "      --web.config.file=FILE  TLS and basic auth, in Prometheus exporter-toolkit's\n"
-         "                              web config format (read at start).\n"
+         "                              web config format (read at start and reload).\n"
+         "      --reload=PID            Ask the daemon PID to reload (SIGHUP) and wait for\n"
+         "                              the outcome: exit 0 applied, 1 not (the unit's\n"
+         "                              ExecReload; needs its RuntimeDirectory=).\n"
          "      --log.level=info        debug, info, warn or error.\n"
          "      --debug                 Same as --log.level=debug.\n"
          "      --log.no-timestamps     Leave timestamps out of log lines (journald has them).\n";

@@ -27,6 +27,7 @@ struct Options {
   bool list_hooks = false;     // print the hooks and exit
   double report_interval = 0;  // > 0: print a terminal report this often
   double report_once = 0;      // > 0: print one report of this many seconds, exit
+  int reload_pid = 0;          // > 0: ask that daemon to reload, wait for the outcome, exit
   bool show_help = false;
   bool show_version = false;
 };

@@ -344,6 +344,10 @@ std::vector<std::string> RestartOnlyChanges(const DaemonConfig& running, const D
   reloaded.filters = next.filters;
   reloaded.filters.interface_namespace = running.filters.interface_namespace;
   reloaded.grouping = next.grouping;
+  // The web config's users and TLS settings: WebServer::Prepare says what
+  // of it needs a restart.
+  reloaded.web_config_file = next.web_config_file;
+  reloaded.web = next.web;
   if (reloaded == next) return {};
   std::vector<std::string> names;
   const auto note = [&](bool differs, const char* name) {
@@ -351,8 +355,6 @@ std::vector<std::string> RestartOnlyChanges(const DaemonConfig& running, const D
   };
   note(next.listen_address != running.listen_address, "web.listen_address");
   note(next.telemetry_path != running.telemetry_path, "web.telemetry_path");
-  note(next.web_config_file != running.web_config_file || next.web != running.web,
-       "web.config_file");
   note(next.metrics_config != running.metrics_config, "metrics_config");
   note(next.hooks != running.hooks, "hooks");
   note(next.run_as_user != running.run_as_user, "run_as_user");

@@ -112,7 +112,8 @@ DaemonConfig LoadDaemonConfigFile(const std::string& path);
 
 // What a SIGHUP cannot apply: the settings of `next` that differ from
 // `running`, by name (empty: a reload can apply it). A reload changes the
-// filters (but interface_namespace) and the grouping; everything else,
+// filters (but interface_namespace), the grouping and the web config (its
+// users and TLS settings; TLS on or off: WebServer::Prepare); everything else,
 // including any field added later, needs a restart: the decision compares
 // whole configs, the names are only for the message.
 std::vector<std::string> RestartOnlyChanges(const DaemonConfig& running, const DaemonConfig& next);

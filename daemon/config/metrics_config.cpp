@@ -31,6 +31,7 @@ DecoderSpec ParseDecoder(const YAML::Node& node, const Context& ctx) {
   if (d.name == "static_map") {
     const Context mctx = ctx.Child("static_map");
     if (!map || !map.IsMap()) ctx.Fail(node, "static_map decoder needs a 'static_map' mapping");
+    RejectDuplicateKeys(map, mctx);
     for (const auto& kv : map)
       d.static_map[Scalar<std::string>(kv.first, mctx, "a string")] =
           Scalar<std::string>(kv.second, mctx.Child(kv.first.Scalar()), "a string");

@@ -133,6 +133,7 @@ bool IsBcrypt(const std::string& h) {
 
 void ParseUsers(const YAML::Node& node, const Context& ctx, WebConfig* c) {
   if (!node.IsMap()) ctx.Fail(node, "must be a mapping of user names to bcrypt hashes");
+  RejectDuplicateKeys(node, ctx);
   for (const auto& kv : node) {
     if (!kv.first.IsScalar() || kv.first.Scalar().empty())
       ctx.Fail(kv.first, "user names must be non-empty strings");

@@ -41,7 +41,7 @@ struct TlsConfig {
   // with AES-GCM or ChaCha20 only (forward secret). Go's names in the file;
   // TLS 1.3's suites are not configurable, as in Go.
   std::string cipher_list;
-  std::string groups;  // curve_preferences in OpenSSL's names; empty: OpenSSL's
+  std::string groups;  // curve_preferences in OpenSSL's names; empty: Go's (X25519, P-256/384/521)
   bool prefer_server_ciphers = true;
 
   bool operator==(const TlsConfig&) const = default;

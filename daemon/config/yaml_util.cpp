@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 namespace netstacklat {
@@ -15,6 +16,17 @@ void Context::Fail(const YAML::Node& node, const std::string& what) const {
   throw ConfigError(msg.str());
 }
 
+void RejectDuplicateKeys(const YAML::Node& node, const Context& ctx) {
+  std::map<std::string, int> first_line;
+  for (const auto& kv : node) {
+    if (!kv.first.IsScalar()) continue;
+    const auto [it, fresh] = first_line.emplace(kv.first.Scalar(), kv.first.Mark().line + 1);
+    if (!fresh)
+      ctx.Child(it->first).Fail(kv.first,
+                                "given twice (first on line " + std::to_string(it->second) + ")");
+  }
+}
+
 void RequireMap(const YAML::Node& node, const Context& ctx, const std::set<std::string>& allowed) {
   if (!node.IsMap()) ctx.Fail(node, "must be a mapping");
   for (const auto& kv : node) {
@@ -22,6 +34,7 @@ void RequireMap(const YAML::Node& node, const Context& ctx, const std::set<std::
     const std::string key = kv.first.Scalar();
     if (!allowed.count(key)) ctx.Child(key).Fail(kv.first, "unknown or unsupported key");
   }
+  RejectDuplicateKeys(node, ctx);
 }
 
 YAML::Node Required(const YAML::Node& parent, const std::string& key, const Context& ctx) {

@@ -30,8 +30,12 @@ class Context {
   std::string path_;
 };
 
-// A mapping whose keys are all in `allowed`.
+// A mapping whose keys are all in `allowed`, each given once.
 void RequireMap(const YAML::Node& node, const Context& ctx, const std::set<std::string>& allowed);
+
+// A key given twice is an error: yaml-cpp answers a lookup with the first,
+// so the second would be ignored (a map read by iteration keeps the last).
+void RejectDuplicateKeys(const YAML::Node& node, const Context& ctx);
 
 YAML::Node Required(const YAML::Node& parent, const std::string& key, const Context& ctx);
 

@@ -56,13 +56,33 @@ bool DecodeBase64(const std::string& in, std::string* out) {
   return true;
 }
 
-BasicAuth::BasicAuth(std::map<std::string, std::string> users) : users_(std::move(users)) {
+AuthUsers::AuthUsers(std::map<std::string, std::string> users_in) : users(std::move(users_in)) {
   int cost = 4;
-  for (const auto& [user, hash] : users_) cost = std::max(cost, BcryptCost(hash));
-  if (enabled()) dummy_hash_ = DummyHash(cost);
+  for (const auto& [user, hash] : users) cost = std::max(cost, BcryptCost(hash));
+  if (!users.empty()) dummy_hash = DummyHash(cost);
 }
 
-bool BasicAuth::Parse(const char* authorization, Credentials* out) const {
+BasicAuth::BasicAuth(std::shared_ptr<const AuthUsers> users) : users_(std::move(users)) {}
+
+std::shared_ptr<const AuthUsers> BasicAuth::Users() const {
+  const std::lock_guard<std::mutex> lock(mu_);
+  return users_;
+}
+
+bool BasicAuth::enabled() const {
+  return !Users()->users.empty();
+}
+
+std::string BasicAuth::dummy_hash() const {
+  return Users()->dummy_hash;
+}
+
+void BasicAuth::Replace(std::shared_ptr<const AuthUsers> users) {
+  const std::lock_guard<std::mutex> lock(mu_);
+  users_ = std::move(users);
+}
+
+bool BasicAuth::Parse(const AuthUsers& users, const char* authorization, Credentials* out) {
   static const char kScheme[] = "Basic ";
   if (!authorization || strncasecmp(authorization, kScheme, sizeof(kScheme) - 1) != 0) return false;
   std::string decoded;
@@ -71,16 +91,18 @@ bool BasicAuth::Parse(const char* authorization, Credentials* out) const {
   if (colon == std::string::npos) return false;
   out->user = decoded.substr(0, colon);
   out->password = decoded.substr(colon + 1);
-  const auto it = users_.find(out->user);
-  out->hash = it == users_.end() ? &dummy_hash_ : &it->second;
-  out->key = Digest(out->user + '\0' + out->password + '\0' + *out->hash);
+  const auto it = users.users.find(out->user);
+  out->known = it != users.users.end();
+  out->hash = out->known ? it->second : users.dummy_hash;
+  out->key = Digest(out->user + '\0' + out->password + '\0' + out->hash);
   return true;
 }
 
 AuthVerdict BasicAuth::Quick(const char* authorization) {
-  if (!enabled()) return AuthVerdict::kAllow;
+  const auto users = Users();
+  if (users->users.empty()) return AuthVerdict::kAllow;
   Credentials c;
-  if (!Parse(authorization, &c)) return AuthVerdict::kDeny;
+  if (!Parse(*users, authorization, &c)) return AuthVerdict::kDeny;
   const std::lock_guard<std::mutex> lock(mu_);
   return verified_.count(c.key) ? AuthVerdict::kAllow : AuthVerdict::kVerify;
 }
@@ -91,14 +113,15 @@ bool BasicAuth::Allows(const char* authorization) {
 }
 
 bool BasicAuth::Verify(const char* authorization) {
-  if (!enabled()) return true;
+  const auto users = Users();
+  if (users->users.empty()) return true;
   Credentials c;
-  if (!Parse(authorization, &c)) return false;
+  if (!Parse(*users, authorization, &c)) return false;
   // An unknown user costs a bcrypt run of the same cost (the dummy hash),
   // so timing does not tell which user names exist.
   auto data = std::make_unique<struct crypt_data>();  // ~32 KB: not on the stack
-  const char* out = crypt_r(c.password.c_str(), c.hash->c_str(), data.get());
-  const bool ok = out && c.hash != &dummy_hash_ && ConstantTimeEqual(out, *c.hash);
+  const char* out = crypt_r(c.password.c_str(), c.hash.c_str(), data.get());
+  const bool ok = out && c.known && ConstantTimeEqual(out, c.hash);
   if (ok) {
     const std::lock_guard<std::mutex> lock(mu_);
     if (verified_.size() >= kMaxRemembered) verified_.clear();

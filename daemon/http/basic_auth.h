@@ -8,6 +8,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <string>
@@ -16,14 +17,27 @@ namespace netstacklat {
 
 enum class AuthVerdict { kAllow, kDeny, kVerify };
 
+// The users and the hash unknown ones are checked against: one bcrypt run
+// at the highest cost of `users`, so that timing does not tell a known
+// user from an unknown one. Made before it is used (a reload makes the
+// next one while the running one serves).
+struct AuthUsers {
+  explicit AuthUsers(std::map<std::string, std::string> users);  // name -> bcrypt hash
+  std::map<std::string, std::string> users;
+  std::string dummy_hash;
+};
+
 class BasicAuth {
  public:
-  // Makes the hash that unknown users are checked against: one bcrypt run
-  // at the highest cost of `users`, so that timing does not tell a known
-  // user from an unknown one.
-  explicit BasicAuth(std::map<std::string, std::string> users);
+  explicit BasicAuth(std::map<std::string, std::string> users)
+      : BasicAuth(std::make_shared<const AuthUsers>(std::move(users))) {}
+  explicit BasicAuth(std::shared_ptr<const AuthUsers> users);
 
-  bool enabled() const { return !users_.empty(); }
+  bool enabled() const;  // false: no users, every request allowed
+  // From the next request on (a reload): revoked passwords fail at once.
+  // Credentials remembered for a user whose hash did not change stay good
+  // (the digest covers the hash), so a reload costs the scraper no bcrypt run.
+  void Replace(std::shared_ptr<const AuthUsers> users);
   // `authorization`: the Authorization header's value, "Basic <b64>"
   // (nullptr if none). Cheap: kAllow for credentials that verified before,
   // kDeny for a missing or malformed header, kVerify for the rest.
@@ -33,19 +47,20 @@ class BasicAuth {
   // Quick(), then Verify() if needed.
   bool Allows(const char* authorization);
   // What unknown users are checked against (for tests).
-  const std::string& dummy_hash() const { return dummy_hash_; }
+  std::string dummy_hash() const;
 
  private:
   struct Credentials {
     std::string user, password;
-    const std::string* hash;  // the user's, or the dummy
-    std::string key;          // digest of user, password and hash
+    std::string hash;  // the user's, or the dummy
+    bool known = false;
+    std::string key;  // digest of user, password and hash
   };
-  bool Parse(const char* authorization, Credentials* out) const;
+  std::shared_ptr<const AuthUsers> Users() const;
+  static bool Parse(const AuthUsers& users, const char* authorization, Credentials* out);
 
-  std::map<std::string, std::string> users_;  // name -> bcrypt hash
-  std::string dummy_hash_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
+  std::shared_ptr<const AuthUsers> users_;
   std::set<std::string> verified_;  // digests of user:password:hash that passed
 };
 

@@ -40,14 +40,20 @@ class TlsContext {
   // Re-reads the files now; false (and the old certificate kept) if they
   // do not load.
   bool Reload();
+  // A reload's new settings (files, client auth, versions, suites), made
+  // and checked as `next` while this one served: new connections use them
+  // from now on. `next` is left empty.
+  void Adopt(TlsContext& next);
+  // A reload whose new settings did not load (counted; this one stays).
+  void NoteFailedReload();
   TlsStatus Status() const;
 
  private:
   bool ReloadLocked();
   std::string FilesStamp() const;  // changes when a file is replaced or written
 
-  const TlsConfig tls_;
-  const std::string source_;
+  TlsConfig tls_;
+  std::string source_;
   mutable std::mutex mu_;
   SSL_CTX* ctx_ = nullptr;
   std::string stamp_;

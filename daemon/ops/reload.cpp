@@ -6,7 +6,8 @@
 
 namespace netstacklat {
 
-void Reload(const Options& opts, DaemonConfig* running, BpfLoader& bpf, Collector& collector) {
+ReloadOutcome Reload(const Options& opts, DaemonConfig* running, BpfLoader& bpf,
+                     Collector& collector, WebServer& web) {
   try {
     DaemonConfig next = ResolveConfig(opts);
     // The metrics config is read at start only: its cgroup_id_map stays,
@@ -23,14 +24,21 @@ void Reload(const Options& opts, DaemonConfig* running, BpfLoader& bpf, Collecto
       throw ConfigError(next.source + ": " + names +
                         " changed: that needs a restart; reload changes filters and grouping only");
     }
+    // What can fail first, while nothing has changed: the web config made
+    // and checked, then the filters (which refuse before writing).
+    WebServer::Pending web_next = web.Prepare(next.web);
     bpf.Reconfigure(next);
+    web.Apply(std::move(web_next));
     collector.SetLabelSetIdleSeconds(next.grouping.label_set_idle_seconds);
     collector.SetReloadResult(true, Collector::UnixSeconds());
-    spdlog::info("reloaded {}", next.source);
+    ReloadOutcome outcome{true, "reloaded " + next.source};
+    spdlog::info("{}", outcome.message);
     *running = std::move(next);
+    return outcome;
   } catch (const std::exception& e) {
     collector.SetReloadResult(false, 0);
     spdlog::error("reload failed, keeping the running config: {}", e.what());
+    return {false, e.what()};
   }
 }
 

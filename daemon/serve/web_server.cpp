@@ -56,9 +56,9 @@ const char* Authorization(const HttpRequest& request) {
 }
 
 // With basic_auth_users every path but the health check asks first: the
-// cached check on the loop, bcrypt on the server's gate thread.
+// cached check on the loop, bcrypt on the server's gate thread. Without
+// users Quick() allows all (a reload may add some).
 RequestGate AuthGate(BasicAuth* auth) {
-  if (!auth) return {};
   RequestGate gate;
   gate.quick = [auth](const HttpRequest& request) {
     if (request.path == kHealthPath) return RequestGate::Verdict::kAllow;
@@ -88,8 +88,7 @@ WebServer::WebServer(const std::string& listen_address, const std::string& telem
                      const WebConfig& web, const HttpLimits& limits)
     : telemetry_path_(telemetry_path),
       tls_(web.tls.enabled ? std::make_unique<TlsContext>(web.tls, web.source) : nullptr),
-      auth_(web.basic_auth_users.empty() ? nullptr
-                                         : std::make_unique<BasicAuth>(web.basic_auth_users)) {
+      auth_(std::make_unique<BasicAuth>(web.basic_auth_users)) {
   const int fd = BindListenSocket(listen_address, kListenBacklog);
   server_ = std::make_unique<HttpServer>(
       fd, tls_.get(), [this](const HttpRequest& r) { return Handle(r); }, limits,
@@ -117,8 +116,31 @@ int WebServer::Port() const {
   return server_->Port();
 }
 
-void WebServer::ReloadTls() {
-  if (tls_) tls_->Reload();
+WebServer::Pending::Pending() = default;
+WebServer::Pending::Pending(Pending&&) noexcept = default;
+WebServer::Pending::~Pending() = default;
+
+WebServer::Pending WebServer::Prepare(const WebConfig& web) {
+  if (web.tls.enabled != (tls_ != nullptr))
+    throw ConfigError(web.source + ": tls_server_config " +
+                      (web.tls.enabled ? "added" : "removed") +
+                      ": serving TLS or plain HTTP changes at a restart only");
+  Pending next;
+  if (tls_) {
+    try {
+      next.tls = std::make_unique<TlsContext>(web.tls, web.source);
+    } catch (const ConfigError&) {
+      tls_->NoteFailedReload();
+      throw;
+    }
+  }
+  next.users = std::make_shared<const AuthUsers>(web.basic_auth_users);
+  return next;
+}
+
+void WebServer::Apply(Pending next) {
+  if (tls_) tls_->Adopt(*next.tls);
+  auth_->Replace(std::move(next.users));
 }
 
 const HttpStats& WebServer::Stats() const {

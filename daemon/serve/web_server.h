@@ -2,7 +2,9 @@
 // registered collectables in the text format ebpf_exporter serves
 // (text_exposition.h says why not Exposer's own), "/" a landing page and
 // kHealthPath "OK"; all over TLS when the web config has a certificate, all
-// but the health check behind basic auth when it has users.
+// but the health check behind basic auth when it has users. A reload
+// changes users and TLS settings in place (as exporter-toolkit re-reads its
+// web config for each connection).
 //
 // The port is bound at construction, before any BPF is loaded, so a port
 // conflict is reported first. Its threads start at Start(), once the hooks
@@ -29,6 +31,7 @@ namespace netstacklat {
 
 class BasicAuth;
 class TlsContext;
+struct AuthUsers;
 
 // Throws ConfigError for what WebServer's constructor would refuse before
 // binding: a listen host that does not resolve, TLS files that do not load.
@@ -49,8 +52,25 @@ class WebServer {
   void Start();  // the HTTP threads: connections queued since the bind are served
   int Port() const;
   const HttpStats& Stats() const;
-  void ReloadTls();  // SIGHUP: re-read the certificate files now (tls_context.h)
-  void Stop();       // before what the collectables read goes away
+  void Stop();  // before what the collectables read goes away
+
+  // A reload's web config (users, TLS files and settings), made and
+  // checked while the running one serves; nothing changes until Apply().
+  class Pending {
+   public:
+    Pending();
+    Pending(Pending&&) noexcept;
+    ~Pending();
+
+   private:
+    friend class WebServer;
+    std::unique_ptr<TlsContext> tls;
+    std::shared_ptr<const AuthUsers> users;
+  };
+  // Throws ConfigError: files that do not load, or TLS turned on or off
+  // (the listening socket's protocol changes at a restart only).
+  Pending Prepare(const WebConfig& web);
+  void Apply(Pending next);  // from the next request on; cannot fail
 
   // The request handler, as the server's workers call it (authenticated
   // already: basic auth is the server's gate, see AuthGate).
@@ -63,7 +83,7 @@ class WebServer {
 
   std::string telemetry_path_;
   std::unique_ptr<TlsContext> tls_;  // null: plain HTTP
-  std::unique_ptr<BasicAuth> auth_;  // null: no basic_auth_users
+  std::unique_ptr<BasicAuth> auth_;  // with no users, it allows every request
   std::mutex mu_;
   std::vector<std::weak_ptr<prometheus::Collectable>> collectables_;
   SharedScrapes scrapes_;

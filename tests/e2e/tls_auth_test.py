@@ -226,6 +226,159 @@ def rotation(daemon, d):
         stop(proc)
 
 
+def padded_client_certificate(d, name, names):
+    """A self-signed client certificate padded with `names` DNS names
+    (~35 bytes each): 800 make ~28 KB, 2,500 ~88 KB (under OpenSSL's
+    default limit of 100 KB, far over what a real chain needs)."""
+    san = ",".join(f"DNS:host{i:05d}.padding.example.invalid" for i in range(names))
+    harness.write(d, f"{name}.cnf", f"[req]\ndistinguished_name=dn\n[dn]\n[ext]\nsubjectAltName={san}\n")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-keyout", f"{d}/{name}.key", "-out",
+                    f"{d}/{name}.crt", "-subj", f"/CN={name}", "-days", "2", "-config",
+                    f"{d}/{name}.cnf", "-extensions", "ext"], check=True, capture_output=True)
+
+
+def handshake_flood(port, ctxs, n):
+    """n full handshakes (no resumption), each context in turn."""
+    for i in range(n):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as raw, \
+                    ctxs[i % len(ctxs)].wrap_socket(raw, server_hostname="127.0.0.1") as s:
+                s.sendall(b"GET /-/healthy HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                while s.recv(65536):
+                    pass
+        except (OSError, ssl.SSLError):
+            pass  # refused: what a bounded server may do
+
+
+def tls_memory(daemon, d):
+    """TLS costs memory a client chooses, bounded: with RequireAnyClientCert
+    any self-signed certificate is accepted, and OpenSSL's defaults kept
+    each session, certificate included (up to 100 KB), in a server cache of
+    20,480 for 300 s: a few hundred handshakes outgrew the DaemonSet's
+    128 Mi. Now no server-side cache (Go's crypto/tls keeps none either:
+    resumption by tickets the client holds), client certificate chains up
+    to 32 KiB, and exporter-toolkit's curves: no finite-field groups, whose
+    8192-bit key shares cost the server many X25519s each."""
+    padded_client_certificate(d, "big", 2500)
+    padded_client_certificate(d, "mid", 800)
+    cfg = harness.write(d, "any.yml", f"tls_server_config:\n  cert_file: {d}/server.crt\n"
+                        f"  key_file: {d}/server.key\n  client_auth_type: RequireAnyClientCert\n")
+    proc, port = run_daemon(daemon, cfg)
+    try:
+        # TLS 1.2 without tickets: the server keeps the session (TLS 1.3's
+        # tickets and a ticket-taking client leave nothing on the server).
+        def no_tickets(name):
+            ctx = client_context(d, ssl.TLSVersion.TLSv1_2, cert=False)
+            ctx.options |= ssl.OP_NO_TICKET
+            ctx.load_cert_chain(f"{d}/{name}.crt", f"{d}/{name}.key")
+            return ctx
+        status, why, _, _ = tls_get(port, no_tickets("big"))
+        harness.check(status == 0, f"an 88 KB client certificate: refused ({why})")
+        status = tls_get(port, no_tickets("mid"))[0]
+        harness.check(status == 200, f"a 28 KB one: accepted ({status})")
+        handshake_flood(port, [no_tickets("mid")], 20)  # the allocator's first growth
+        before = harness.rss_kb(proc.pid)
+        n = 400
+        t0 = time.monotonic()
+        handshake_flood(port, [no_tickets("mid"), no_tickets("big")], n)
+        took = time.monotonic() - t0
+        grew = (harness.rss_kb(proc.pid) - before) / 1024
+        harness.log(f"{n} handshakes with 28 KB and 88 KB client certificates, no tickets, in "
+                    f"{took:.1f} s: RSS grew {grew:.1f} MB")
+        harness.check(grew < 16, f"a flood of handshakes with large client certificates: RSS "
+                                 f"grows {grew:.1f} MB (bound: 16 MB; before 2026-12-04, 185 MB "
+                                 f"for 400 with the 88 KB one)")
+        status = tls_get(port, client_context(d, ssl.TLSVersion.TLSv1_3))[0]
+        harness.check(status == 200, f"a client with a real certificate is served after it "
+                                     f"({status})")
+        out = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-tls1_3",
+                              "-groups", "ffdhe8192", "-cert", f"{d}/client.crt", "-key",
+                              f"{d}/client.key"], input="", capture_output=True, text=True,
+                             timeout=30)
+        harness.check("Server Temp Key" not in out.stdout and out.returncode != 0,
+                      f"TLS 1.3 offering only ffdhe8192: refused (s_client exit {out.returncode})")
+    finally:
+        stop(proc)
+
+
+def wait_reload(port, before, auths, scheme="http", timeout=10):
+    """The reload's outcome as exported, (successful 0/1, success
+    timestamp), once it differs from `before`; asked with each of `auths`
+    (the password in force may be either)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        for auth in auths:
+            now = reload_state(port, auth, scheme)
+            if now[0] is not None and now != before:
+                return now
+        time.sleep(0.2)
+    raise harness.Failure("no reload outcome exported within 10 s")
+
+
+def reload_state(port, auth, scheme="http"):
+    """(last reload successful, its timestamp) as served to `auth`;
+    (None, None) while it is refused."""
+    _, status, body = harness.curl(port, *auth, scheme=scheme)
+    if status != 200:
+        return None, None
+    samples = {n: v for n, _, v in harness.parse(body)}
+    return (samples.get("netstacklat_exporter_config_last_reload_successful"),
+            samples.get("netstacklat_exporter_config_last_reload_success_timestamp_seconds"))
+
+
+def socket_reads(port, auth):
+    _, _, body = harness.curl(port, *auth, scheme="http")
+    return harness.by_hook(harness.parse(body), "_count").get("tcp-socket-read", 0)
+
+
+def web_config_reload(daemon, d):
+    """SIGHUP applies a changed web config, as exporter-toolkit re-reads it
+    per connection: a revoked password gets 401 at once. A reload that
+    cannot apply (here TLS turned on, which needs a restart) changes
+    nothing, not even the filters edited with it. Before 2026-12-04 every
+    web config change was refused: the old password kept working."""
+    old_pw, new_pw = "old-pass-1", "new-pass-2"
+    bcrypt = lambda pw: crypt.crypt(pw, crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=1 << 10))
+    web = harness.write(d, "reload-web.yml", f"basic_auth_users:\n  {USER}: '{bcrypt(old_pw)}'\n")
+    cfg = harness.write(d, "reload.yml", f"web:\n  config_file: {web}\n")
+    port = harness.free_port()
+    proc = harness.start_daemon(daemon, port, 60, extra=[f"--config.file={cfg}"], plain_http=False)
+    old, new = ["-u", f"{USER}:{old_pw}"], ["-u", f"{USER}:{new_pw}"]
+    try:
+        status = harness.curl(port, *old, scheme="http")[1]
+        harness.check(status == 200, f"before: the old password gets {status}")
+        before = reload_state(port, old)
+        harness.write(d, "reload-web.yml", f"basic_auth_users:\n  {USER}: '{bcrypt(new_pw)}'\n")
+        time.sleep(0.05)  # a distinct success timestamp
+        proc.send_signal(signal.SIGHUP)
+        ok, _ = wait_reload(port, before, (old, new))
+        s_old, s_new = (harness.curl(port, *a, scheme="http")[1] for a in (old, new))
+        harness.check(ok == 1 and s_old == 401 and s_new == 200,
+                      f"a reload that changes the password: successful ({ok}); the revoked one "
+                      f"gets {s_old}, the new one {s_new}")
+
+        # TLS on needs a restart: refused whole, the pid filter edited
+        # with it (only PID 1's reads would count) not applied either.
+        before = reload_state(port, new)
+        harness.write(d, "reload-web.yml", f"tls_server_config:\n  cert_file: {d}/server.crt\n"
+                      f"  key_file: {d}/server.key\nbasic_auth_users:\n  {USER}: '{bcrypt(old_pw)}'\n")
+        harness.write(d, "reload.yml", f"web:\n  config_file: {web}\nfilters:\n  pids: [1]\n")
+        proc.send_signal(signal.SIGHUP)
+        ok, _ = wait_reload(port, before, (old, new))
+        reads = socket_reads(port, new)
+        harness.send_traffic()
+        time.sleep(0.3)
+        grew = socket_reads(port, new) - reads
+        s_old, s_new = (harness.curl(port, *a, scheme="http")[1] for a in (old, new))
+        harness.check(ok == 0 and s_new == 200 and s_old == 401 and grew > 0,
+                      f"a reload that cannot apply: failed ({ok}), nothing of it applied: plain "
+                      f"HTTP, the password in force gets {s_new}, the one in the file {s_old}, "
+                      f"socket reads of every process still counted (+{grew:.0f})")
+    finally:
+        stop(proc)
+
+
 def bad_files(daemon, d):
     mismatched = harness.write(d, "mismatch.yml", f"tls_server_config:\n  cert_file: {d}/server.crt\n"
                        f"  key_file: {d}/client.key\n")
@@ -263,6 +416,8 @@ def run(args):
         mutual_tls(args.daemon, d)
         tls_settings(args.daemon, d)
         rotation(args.daemon, d)
+        web_config_reload(args.daemon, d)
+        tls_memory(args.daemon, d)
         bad_files(args.daemon, d)
 
 

@@ -371,6 +371,33 @@ def check_dedicated_user(root, host_pid, what):
                   f"({sorted(ids)}, groups {sorted(groups)})")
 
 
+def check_failed_reload(c, root, pid):
+    """A reload that applies nothing fails `systemctl reload` itself and
+    shows in the status line; the daemon serves on with the running config,
+    and the next good reload clears it. Before 2026-12-04 the unit's
+    `kill -HUP` made every reload exit 0 and only the journal knew."""
+    path = f"{root}/etc/netstacklat-exporter/netstacklat-exporter.yaml"
+    good = open(path).read()
+    try:
+        with open(path, "a") as f:
+            f.write("\nno_such_key: 1\n")
+        r = c.systemctl("reload", UNIT)
+        status = c.prop("StatusText")
+        harness.check(r.returncode != 0 and "no_such_key" in r.stderr + c.journal(UNIT) and
+                      status.startswith("reload failed") and "no_such_key" in status,
+                      f"a reload that cannot apply: `systemctl reload` exits {r.returncode}, "
+                      f"the status line says why ({status!r})")
+        harness.check(c.systemctl("is-active", UNIT).stdout.strip() == "active" and
+                      int(c.prop("MainPID")) == pid, "after it: still active, same main pid")
+    finally:
+        with open(path, "w") as f:
+            f.write(good)
+    r = c.systemctl("reload", UNIT)
+    status = c.prop("StatusText")
+    harness.check(r.returncode == 0 and "hooks attached" in status,
+                  f"the next good reload exits 0 and restores the status line ({status!r})")
+
+
 def check_memlock(c, host_pid):
     """LimitMEMLOCK=infinity (kernels before 5.11 charge maps to it): in
     force as far as the container's systemd can raise it. A host's PID 1
@@ -391,8 +418,10 @@ def sandbox_lines(root):
     service = open(root + UNIT_PATH).read().split("[Service]", 1)[1].split("\n[", 1)[0]
     # LimitMEMLOCK grants (kernels before 5.11 charge maps to it): checked
     # on the running daemon instead.
+    # RuntimeDirectory: where the reload's outcome is written, a grant.
     not_sandbox = re.compile(r"^(Type|EnvironmentFile|ExecStart|ExecReload|Restart|RestartSec|"
-                             r"TimeoutStartSec|SystemCallErrorNumber|LimitMEMLOCK)=")
+                             r"TimeoutStartSec|SystemCallErrorNumber|LimitMEMLOCK|"
+                             r"RuntimeDirectory)=")
     return [l for l in service.splitlines()
             if l.strip() and not l.startswith("#") and not not_sandbox.match(l)]
 
@@ -528,6 +557,7 @@ def run(args):
                   + ("" if r.returncode == 0 else f" ({r.stderr.strip()}; {c.journal(UNIT)})"))
         c1 = sum(counts(port).values())
         harness.check(c1 >= c0, f"reload keeps the counts ({c0:.0f} -> {c1:.0f})")
+        check_failed_reload(c, root, pid)
         log = c.journal(UNIT)
         for line in ("attached at", "dropped all capabilities", "no capability in any of",
                      "serving /metrics", "reloaded"):

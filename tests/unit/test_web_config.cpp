@@ -104,6 +104,14 @@ TEST_CASE("bad web configs name file, line and key") {
       {"basic_auth_users:\n  alice: $2y$13$" + std::string(53, 'a'),
        "basic_auth_users.alice: bcrypt cost 13 is outside 4..12"},
       {"basic_auth_users: {alice: ", "w.yaml:"},
+      // YAML keeps the last of two equal keys: the first password would
+      // silently stop working.
+      {std::string("basic_auth_users:\n  alice: ") + kSecretHash + "\n  alice: " + kSecretHash,
+       "w.yaml:3:3: basic_auth_users.alice: given twice (first on line 2)"},
+      {tls + "\n  cert_file: " + kFile,
+       "w.yaml:4:3: tls_server_config.cert_file: given twice (first on line 2)"},
+      {"basic_auth_users: {}\nbasic_auth_users: {}",
+       "w.yaml:2:1: basic_auth_users: given twice (first on line 1)"},
   };
   for (const Case& c : cases) {
     INFO(c.yaml);
@@ -162,4 +170,27 @@ TEST_CASE("unknown users are checked at the highest configured cost") {
   CHECK(auth.dummy_hash().substr(0, 7) == "$2b$05$");
   CHECK(auth.dummy_hash().size() == 60);
   CHECK(auth.Verify("Basic Y2Fyb2w6c2VjcmV0"));  // carol:secret
+}
+
+TEST_CASE(
+    "a reload replaces the users: revoked passwords fail at once, unchanged ones stay cached") {
+  // Cost 5, "secret" (as above); kSecretHash is "secret" at cost 4.
+  const std::string cost5 = "$2b$05$deq11quk1fLC74tZeHiCEudZ2CjhTIY8oLxEvKYBdFpa4KWDOQMWW";
+  BasicAuth auth(std::map<std::string, std::string>{{"alice", kSecretHash}, {"carol", cost5}});
+  REQUIRE(auth.Verify("Basic YWxpY2U6c2VjcmV0"));  // alice:secret
+  REQUIRE(auth.Verify("Basic Y2Fyb2w6c2VjcmV0"));  // carol:secret
+  // alice's hash changes (another password), carol's stays, bob is new.
+  auth.Replace(std::make_shared<const AuthUsers>(
+      std::map<std::string, std::string>{{"alice", cost5 + "x"}, {"carol", cost5}}));
+  CHECK(auth.Quick("Basic YWxpY2U6c2VjcmV0") == AuthVerdict::kVerify);  // not from the cache
+  CHECK_FALSE(auth.Verify("Basic YWxpY2U6c2VjcmV0"));
+  CHECK(auth.Quick("Basic Y2Fyb2w6c2VjcmV0") == AuthVerdict::kAllow);  // no bcrypt run
+  // No users: open; users again: closed.
+  auth.Replace(std::make_shared<const AuthUsers>(std::map<std::string, std::string>{}));
+  CHECK_FALSE(auth.enabled());
+  CHECK(auth.Allows(nullptr));
+  auth.Replace(std::make_shared<const AuthUsers>(
+      std::map<std::string, std::string>{{"alice", kSecretHash}}));
+  CHECK_FALSE(auth.Allows(nullptr));
+  CHECK(auth.Allows("Basic YWxpY2U6c2VjcmV0"));
 }
