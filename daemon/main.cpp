@@ -15,6 +15,7 @@
 #include "base/errors.h"
 #include "config/cli.h"
 #include "config/daemon_config.h"
+#include "config/secret_files.h"
 #include "host/name_resolver.h"
 #include "kernel/attach_probe.h"
 #include "kernel/bpf_loader.h"
@@ -61,6 +62,7 @@ int Run(const Options& opts) {
   const MetricsConfig config = ServedMetricsConfig(daemon);
   ApplyCgroupIdMap(config, &daemon);
   CheckServingConfig(daemon.listen_address, daemon.web);
+  for (const std::string& warning : ExposedSecretFiles(daemon.web)) spdlog::warn("{}", warning);
   if (opts.config_check) {
     std::printf("%s: config OK\n%s: config OK\n", daemon.source.c_str(), config.source.c_str());
     return 0;

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "base/errors.h"
+#include "config/secret_files.h"
 
 namespace netstacklat {
 
@@ -27,6 +28,7 @@ ReloadOutcome Reload(const Options& opts, DaemonConfig* running, BpfLoader& bpf,
     // What can fail first, while nothing has changed: the web config made
     // and checked, then the filters (which refuse before writing).
     WebServer::Pending web_next = web.Prepare(next.web);
+    for (const std::string& warning : ExposedSecretFiles(next.web)) spdlog::warn("{}", warning);
     bpf.Reconfigure(next);
     web.Apply(std::move(web_next));
     collector.SetLabelSetIdleSeconds(next.grouping.label_set_idle_seconds);
