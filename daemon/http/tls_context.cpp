@@ -204,6 +204,11 @@ void TlsContext::Adopt(TlsContext& next) {
   ++status_.reloads_ok;
 }
 
+TlsConfig TlsContext::Config() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return tls_;
+}
+
 void TlsContext::NoteFailedReload() {
   std::lock_guard<std::mutex> lock(mu_);
   ++status_.reloads_failed;

@@ -46,6 +46,7 @@ class TlsContext {
   void Adopt(TlsContext& next);
   // A reload whose new settings did not load (counted; this one stays).
   void NoteFailedReload();
+  TlsConfig Config() const;  // the settings in force
   TlsStatus Status() const;
 
  private:

@@ -126,7 +126,11 @@ WebServer::Pending WebServer::Prepare(const WebConfig& web) {
                       (web.tls.enabled ? "added" : "removed") +
                       ": serving TLS or plain HTTP changes at a restart only");
   Pending next;
-  if (tls_) {
+  // Unchanged settings: only the files' contents may have changed, which
+  // is a rotation, not a config change: re-read at Apply, and a rotation
+  // caught half done (the key renamed, not yet the certificate) keeps the
+  // certificate in use, as between reloads, instead of failing the reload.
+  if (tls_ && web.tls != tls_->Config()) {
     try {
       next.tls = std::make_unique<TlsContext>(web.tls, web.source);
     } catch (const ConfigError&) {
@@ -139,7 +143,11 @@ WebServer::Pending WebServer::Prepare(const WebConfig& web) {
 }
 
 void WebServer::Apply(Pending next) {
-  if (tls_) tls_->Adopt(*next.tls);
+  if (next.tls) {
+    tls_->Adopt(*next.tls);
+  } else if (tls_) {
+    tls_->Reload();
+  }
   auth_->Replace(std::move(next.users));
 }
 

@@ -67,8 +67,9 @@ class WebServer {
     std::unique_ptr<TlsContext> tls;
     std::shared_ptr<const AuthUsers> users;
   };
-  // Throws ConfigError: files that do not load, or TLS turned on or off
-  // (the listening socket's protocol changes at a restart only).
+  // Throws ConfigError: changed TLS settings whose files do not load, or
+  // TLS turned on or off (the listening socket's protocol changes at a
+  // restart only). Unchanged settings: the files are re-read at Apply().
   Pending Prepare(const WebConfig& web);
   void Apply(Pending next);  // from the next request on; cannot fail
 
