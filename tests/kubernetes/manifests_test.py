@@ -160,6 +160,14 @@ def wiring(daemon, promtool, work, docs):
     pod = ds["spec"]["template"]["spec"]
     c = pod["containers"][0]
     ports = {p["name"]: p for p in c["ports"]}
+    # The daemon never talks to the API server: no token in the pod.
+    sc = c["securityContext"]
+    harness.check(pod.get("automountServiceAccountToken") is False and
+                  sc.get("allowPrivilegeEscalation") is False and
+                  sc.get("readOnlyRootFilesystem") is True and sc.get("privileged") is False and
+                  sc["capabilities"] == {"drop": ["ALL"], "add": ["BPF", "PERFMON"]},
+                  "the pod mounts no service-account token; the container: no privilege "
+                  "escalation, a read-only root, ALL capabilities dropped but BPF and PERFMON")
     for probe in ("readinessProbe", "livenessProbe"):
         get = c[probe]["httpGet"]
         harness.check(get["path"] == "/-/healthy" and get["port"] in ports,
