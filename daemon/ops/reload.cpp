@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "base/errors.h"
+#include "base/host_text.h"
 #include "config/secret_files.h"
 
 namespace netstacklat {
@@ -23,7 +24,8 @@ ReloadOutcome Reload(const Options& opts, DaemonConfig* running, BpfLoader& bpf,
       std::string names;
       for (const std::string& n : changed) names += (names.empty() ? "" : ", ") + n;
       throw ConfigError(next.source + ": " + names +
-                        " changed: that needs a restart; reload changes filters and grouping only");
+                        " changed: that needs a restart; a reload changes filters, grouping and "
+                        "the web config only");
     }
     // What can fail first, while nothing has changed: the web config made
     // and checked, then the filters (which refuse before writing).
@@ -40,7 +42,9 @@ ReloadOutcome Reload(const Options& opts, DaemonConfig* running, BpfLoader& bpf,
   } catch (const std::exception& e) {
     collector.SetReloadResult(false, 0);
     spdlog::error("reload failed, keeping the running config: {}", e.what());
-    return {false, e.what()};
+    // It goes to systemd's status line (where a newline would start another
+    // assignment) and a one-line file; it quotes the file, any bytes.
+    return {false, PrintableText(e.what())};
   }
 }
 

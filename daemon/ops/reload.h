@@ -17,7 +17,7 @@ namespace netstacklat {
 
 struct ReloadOutcome {
   bool ok = false;
-  std::string message;  // "reloaded FILE" or why nothing was applied
+  std::string message;  // "reloaded FILE" or why nothing was applied; one printable line
 };
 
 ReloadOutcome Reload(const Options& opts, DaemonConfig* running, BpfLoader& bpf,

@@ -39,15 +39,11 @@ ReloadStatusFile::ReloadStatusFile(std::string dir) : dir_(std::move(dir)) {}
 void ReloadStatusFile::Publish(const ReloadOutcome& outcome) {
   ++reloads_;
   if (dir_.empty()) return;
-  // One line: a message of several lines would end the status early.
-  std::string message = outcome.message;
-  for (char& c : message)
-    if (c == '\n' || c == '\r') c = ' ';
   const std::string path = dir_ + kFileName, partial = path + ".partial";
   {
     std::ofstream out(partial, std::ios::trunc);
-    out << getpid() << ' ' << reloads_ << ' ' << (outcome.ok ? "ok" : "failed") << ' ' << message
-        << '\n';
+    out << getpid() << ' ' << reloads_ << ' ' << (outcome.ok ? "ok" : "failed") << ' '
+        << outcome.message << '\n';
     if (!out) {
       spdlog::warn("cannot write {}: {}", partial, ErrnoText(errno));
       return;
