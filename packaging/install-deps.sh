@@ -16,8 +16,11 @@ test=(catch2 clang-format python3 curl openssl iproute2 util-linux wrk iperf3 so
       debhelper lintian dpkg-dev systemd
       # a copy of the package this machine had, saved and put back by package_deb
       dpkg-repack
-      # the package on a fresh root file system, and the OCI image
-      mmdebstrap buildah podman python3-yaml
+      # the package on a fresh root file system, and the OCI image: built
+      # with buildah, run with runc under containerd's default seccomp
+      # profile (made by containerd's own Go code) and containers-common's
+      mmdebstrap buildah libcap2-bin python3-yaml runc golang-go
+      golang-github-containerd-containerd-dev golang-github-containers-common
       # the .deb under a real systemd as PID 1 (systemd-nspawn --boot)
       systemd-container
       # a strict OpenMetrics parser for the exemplar test

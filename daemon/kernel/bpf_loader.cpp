@@ -15,6 +15,7 @@
 #include "base/errors.h"
 #include "base/unique_fd.h"
 #include "config/metrics_config.h"
+#include "kernel/bpf_permission.h"
 #include "kernel/grouped_map_memory.h"
 #include "kernel/kernel_preempt.h"
 #include "kernel/map_reader.h"
@@ -71,17 +72,6 @@ void BpfLoader::CheckProgramsMatchHookTable() const {
 }
 
 namespace {
-
-// Every attach point would fail the same way without BPF rights; say so in
-// one line instead of listing each refusal.
-void CheckBpfPermission() {
-  const UniqueFd fd(bpf_map_create(BPF_MAP_TYPE_ARRAY, "nstl_perm", 4, 4, 1, nullptr));
-  if (fd.valid()) return;
-  if (fd.get() == -EPERM || fd.get() == -EACCES)
-    throw StartupError("no permission to use BPF (" + ErrnoText(fd.get()) +
-                       "): run as root or with CAP_BPF and CAP_PERFMON");
-  throw StartupError("BPF is not usable here: " + ErrnoText(fd.get()));
-}
 
 // Kernels before 5.11 charge BPF maps to RLIMIT_MEMLOCK, not the memory
 // cgroup: the soft limit goes up to the hard one (libbpf asks for infinity,

@@ -4,7 +4,8 @@
 # image): the stripped binary, exactly the shared libraries it loads (ldd),
 # the default config, and /etc/passwd and /etc/group for root and nobody.
 # No shell, no package manager, no CA bundle: the daemon needs none of them
-# (it serves, it never connects out). Writes an OCI archive and prints its
+# (it serves, it never connects out). It runs as nobody (65534), with
+# CAP_BPF and CAP_PERFMON as file capabilities. Writes an OCI archive and prints its
 # path.
 #
 #   packaging/container/build-image.sh BINARY OUT_DIR
@@ -16,7 +17,9 @@ set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 bin=${1:?usage: $0 BINARY OUT_DIR}
 out=$(mkdir -p "${2:?usage: $0 BINARY OUT_DIR}" && cd "$2" && pwd)
-command -v buildah >/dev/null || { echo "build-image: buildah is not installed" >&2; exit 1; }
+for tool in buildah setcap; do
+  command -v $tool >/dev/null || { echo "build-image: $tool is not installed" >&2; exit 1; }
+done
 
 # "netstacklat-exporter, version 0.1.0 (revision: 31f8db9e7f9b)"
 banner=$("$bin" --version)
@@ -35,6 +38,12 @@ trap cleanup EXIT
 root=$stage/root
 install -D -m 0755 "$bin" "$root/usr/bin/netstacklat-exporter"
 strip --strip-unneeded "$root/usr/bin/netstacklat-exporter"
+# The image runs as nobody: CAP_BPF and CAP_PERFMON come from the binary's
+# file capabilities (kept in the layer as an xattr). A runtime gives a
+# non-root process the capabilities the pod adds in its permitted set until
+# exec, and the kernel keeps at exec only those the file names and that set
+# holds, no_new_privs or not: no uid 0 and nothing beyond the pod's "add".
+setcap cap_bpf,cap_perfmon+ep "$root/usr/bin/netstacklat-exporter"
 # The libraries at the paths the dynamic loader looks them up by (the
 # loader itself at the binary's PT_INTERP path).
 ldd "$bin" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}' |
@@ -58,7 +67,7 @@ buildah copy --quiet "$ctr" "$root" / >/dev/null
 # The DaemonSet's args complete the entrypoint (listen address, log style).
 buildah config \
   --entrypoint '["/usr/bin/netstacklat-exporter", "--config.file=/etc/netstacklat-exporter/netstacklat-exporter.yaml"]' \
-  --cmd '[]' --user 0:0 --workingdir / --port 9661/tcp \
+  --cmd '[]' --user 65534:65534 --workingdir / --port 9661/tcp \
   --label org.opencontainers.image.title=netstacklat-exporter \
   --label org.opencontainers.image.description="Network stack latency of received packets, for Prometheus (eBPF)" \
   --label org.opencontainers.image.version="$version" \

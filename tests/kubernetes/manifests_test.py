@@ -165,9 +165,13 @@ def wiring(daemon, promtool, work, docs):
     harness.check(pod.get("automountServiceAccountToken") is False and
                   sc.get("allowPrivilegeEscalation") is False and
                   sc.get("readOnlyRootFilesystem") is True and sc.get("privileged") is False and
-                  sc["capabilities"] == {"drop": ["ALL"], "add": ["BPF", "PERFMON"]},
+                  sc["capabilities"] == {"drop": ["ALL"], "add": ["BPF", "PERFMON"]} and
+                  sc.get("runAsNonRoot") is True and sc.get("runAsUser", 0) != 0 and
+                  sc.get("seccompProfile") == {"type": "RuntimeDefault"} and
+                  sc.get("appArmorProfile") == {"type": "RuntimeDefault"},
                   "the pod mounts no service-account token; the container: no privilege "
-                  "escalation, a read-only root, ALL capabilities dropped but BPF and PERFMON")
+                  "escalation, a read-only root, ALL capabilities dropped but BPF and PERFMON, "
+                  "not root, the runtime's default seccomp and AppArmor profiles")
     for probe in ("readinessProbe", "livenessProbe"):
         get = c[probe]["httpGet"]
         harness.check(get["path"] == "/-/healthy" and get["port"] in ports,
