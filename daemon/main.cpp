@@ -71,8 +71,12 @@ int Run(const Options& opts) {
 
   // Bound now: connections wait in the backlog until the HTTP threads start.
   std::unique_ptr<WebServer> web;
-  if (opts.report_once == 0)
-    web = std::make_unique<WebServer>(daemon.listen_address, daemon.telemetry_path, daemon.web);
+  if (opts.report_once == 0) {
+    HttpLimits limits;
+    limits.ipv6_source_prefix = daemon.client_ipv6_prefix;
+    web = std::make_unique<WebServer>(daemon.listen_address, daemon.telemetry_path, daemon.web,
+                                      limits);
+  }
   RxTimestamping rx_timestamping;
   BpfLoader bpf;
   // The clock and its offset before the programs load: none runs with 0.

@@ -247,7 +247,9 @@ void ParseHistogram(const YAML::Node& node, const Context& ctx, HistogramRange* 
 }
 
 void ParseWeb(const YAML::Node& node, const Context& ctx, DaemonConfig* c) {
-  RequireMap(node, ctx, {"listen_address", "telemetry_path", "config_file"});
+  RequireMap(node, ctx, {"listen_address", "telemetry_path", "config_file", "client_ipv6_prefix"});
+  if (const YAML::Node n = node["client_ipv6_prefix"])
+    c->client_ipv6_prefix = UnsignedIn(n, ctx.Child("client_ipv6_prefix"), 1, 128);
   if (const YAML::Node f = node["config_file"])
     c->web_config_file = Scalar<std::string>(f, ctx.Child("config_file"), "a file path");
   if (const YAML::Node a = node["listen_address"]) {
@@ -355,6 +357,7 @@ std::vector<std::string> RestartOnlyChanges(const DaemonConfig& running, const D
   };
   note(next.listen_address != running.listen_address, "web.listen_address");
   note(next.telemetry_path != running.telemetry_path, "web.telemetry_path");
+  note(next.client_ipv6_prefix != running.client_ipv6_prefix, "web.client_ipv6_prefix");
   note(next.metrics_config != running.metrics_config, "metrics_config");
   note(next.hooks != running.hooks, "hooks");
   note(next.run_as_user != running.run_as_user, "run_as_user");

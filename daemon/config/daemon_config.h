@@ -88,6 +88,8 @@ struct DaemonConfig {
   std::string source = "<defaults>";  // file name, for messages
   std::string listen_address = ":9661";
   std::string telemetry_path = "/metrics";
+  // IPv6 clients share the per-client limits per network of this many bits.
+  uint32_t client_ipv6_prefix = 64;
   std::string metrics_config;   // ebpf_exporter-schema file; "" = built in
   std::set<uint16_t> hooks;     // enabled hook ids; default: all
   std::string run_as_user;      // switch to it after attaching; "" = stay

@@ -1,6 +1,10 @@
 #include "http/client_sources.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <algorithm>
+#include <cstdint>
 
 namespace netstacklat {
 
@@ -15,23 +19,57 @@ size_t ClientSources::Connections(const std::string& address) const {
 }
 
 void ClientSources::Trust(const std::string& address, Clock::time_point now) {
-  if (known_.size() >= max_known_ && !known_.count(address)) Prune(now);
-  known_[address] = now;
+  Record(known_, address, now);
+  failed_.erase(address);
 }
 
 bool ClientSources::Known(const std::string& address, Clock::time_point now) const {
-  const auto it = known_.find(address);
-  return it != known_.end() && now - it->second < trust_ttl_;
+  return Recent(known_, address, now);
 }
 
-// Drops the expired entries, and if the table is still full the one heard
-// from longest ago: the table stays bounded whoever scrapes.
-void ClientSources::Prune(Clock::time_point now) {
-  for (auto it = known_.begin(); it != known_.end();)
-    it = now - it->second >= trust_ttl_ ? known_.erase(it) : std::next(it);
-  if (known_.size() < max_known_) return;
-  known_.erase(std::min_element(known_.begin(), known_.end(),
-                                [](const auto& a, const auto& b) { return a.second < b.second; }));
+void ClientSources::Failed(const std::string& address, Clock::time_point now) {
+  Record(failed_, address, now);
+}
+
+bool ClientSources::Suspect(const std::string& address, Clock::time_point now) const {
+  return Recent(failed_, address, now);
+}
+
+bool ClientSources::Recent(const Table& table, const std::string& address,
+                           Clock::time_point now) const {
+  const auto it = table.find(address);
+  return it != table.end() && now - it->second < trust_ttl_;
+}
+
+// When the table is full: drops the expired entries, and if it is still
+// full the one heard from longest ago: bounded whoever connects.
+void ClientSources::Record(Table& table, const std::string& address, Clock::time_point now) {
+  if (table.size() >= max_known_ && !table.count(address)) {
+    for (auto it = table.begin(); it != table.end();)
+      it = now - it->second >= trust_ttl_ ? table.erase(it) : std::next(it);
+    if (table.size() >= max_known_)
+      table.erase(std::min_element(table.begin(), table.end(), [](const auto& a, const auto& b) {
+        return a.second < b.second;
+      }));
+  }
+  table[address] = now;
+}
+
+std::string SourceOf(const sockaddr_storage& peer, unsigned ipv6_prefix) {
+  char text[INET6_ADDRSTRLEN] = "";
+  if (peer.ss_family == AF_INET) {
+    const auto& v4 = reinterpret_cast<const sockaddr_in&>(peer);
+    return inet_ntop(AF_INET, &v4.sin_addr, text, sizeof(text)) ? text : "";
+  }
+  if (peer.ss_family != AF_INET6) return "";
+  in6_addr addr = reinterpret_cast<const sockaddr_in6&>(peer).sin6_addr;
+  if (IN6_IS_ADDR_V4MAPPED(&addr))
+    return inet_ntop(AF_INET, &addr.s6_addr[12], text, sizeof(text)) ? text : "";
+  const unsigned prefix = std::min(ipv6_prefix, 128u);
+  for (unsigned bit = prefix; bit < 128; ++bit)
+    addr.s6_addr[bit / 8] &= static_cast<uint8_t>(~(0x80u >> (bit % 8)));
+  if (!inet_ntop(AF_INET6, &addr, text, sizeof(text))) return "";
+  return prefix == 128 ? text : std::string(text) + "/" + std::to_string(prefix);
 }
 
 }  // namespace netstacklat

@@ -10,6 +10,8 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "http/client_sources.h"
+
 namespace netstacklat {
 namespace {
 
@@ -79,15 +81,11 @@ Io Discard(int fd, size_t max) {
   return Io::kWantRead;  // more may come: on the next wake-up
 }
 
-std::string PeerAddress(int fd) {
+std::string PeerSource(int fd, unsigned ipv6_prefix) {
   sockaddr_storage a{};
   socklen_t len = sizeof(a);
-  char text[INET6_ADDRSTRLEN] = "";
   if (getpeername(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) return "";
-  const void* addr = a.ss_family == AF_INET6
-                         ? static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(&a)->sin6_addr)
-                         : static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(&a)->sin_addr);
-  return inet_ntop(a.ss_family, addr, text, sizeof(text)) ? text : "";
+  return SourceOf(a, ipv6_prefix);
 }
 
 int Unacknowledged(int fd) {

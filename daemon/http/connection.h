@@ -30,7 +30,7 @@ struct Connection {
   int fd = -1;
   SSL* ssl = nullptr;
   State state = State::kReading;
-  bool known = false;       // the client's address is known (client_sources.h)
+  bool known = false;       // the client's source is known (client_sources.h)
   bool tls_busy = false;    // with the handshake thread: its SSL is not ours now
   bool idle_check = false;  // kept and idle: check at the deadline that it read ours
   Clock::time_point deadline;
@@ -39,7 +39,7 @@ struct Connection {
   Clock::time_point last_progress;  // the client last took bytes of it
   uint64_t completed = 0;           // requests answered on this connection
   bool got_bytes = false;           // of the request being read
-  std::string client;               // the peer's address (no port)
+  std::string client;               // its source: the peer's address, an IPv6 /N
   std::string in;
   size_t scanned = 0;  // of `in`, searched for the head's end already
   HttpOutput out;
@@ -60,8 +60,9 @@ Io Send(Connection& c, const char* buf, size_t len, size_t* n);
 // kClosed at EOF or an error.
 Io Discard(int fd, size_t max);
 
-// The client's address without its port ("127.0.0.2", "::1").
-std::string PeerAddress(int fd);
+// The client's source (client_sources.h: SourceOf): "127.0.0.2",
+// "2001:db8::/64"; "" if the socket has no peer.
+std::string PeerSource(int fd, unsigned ipv6_prefix);
 // Bytes sent on the socket that the peer has not acknowledged yet.
 int Unacknowledged(int fd);
 // Makes close() send a reset instead of a FIN.

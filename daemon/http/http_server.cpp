@@ -196,7 +196,7 @@ class HttpServer::Loop {
         }
         return;
       }
-      std::string client = PeerAddress(fd);
+      std::string client = PeerSource(fd, limits_.ipv6_source_prefix);
       // At its address's cap it takes the place of one of that address's
       // own; at the server's, of anyone's; if nothing there may go, it is
       // refused (every slot has a request in progress).
@@ -420,7 +420,7 @@ class HttpServer::Loop {
   // Parses the buffered bytes; true if that ended the reading (a request
   // went to a worker, or a malformed one is being answered).
   bool TakeRequest(Connection& c, Clock::time_point now) {
-    Job job{c.id, {}, c.client};
+    Job job{c.id, {}, c.client, sources_.Suspect(c.client, now)};
     const HttpParseResult r =
         ParseHttpRequest(c.in, limits_.max_head_bytes, &job.request, c.scanned);
     job.request.received = now;
@@ -448,16 +448,24 @@ class HttpServer::Loop {
         ++stats_.gate_denied;
         Answer(c, job.request, gate_.denied(), now);
         break;
-      case RequestGate::Verdict::kSlowCheck:
-        if (!threads_.EnqueueSlowCheck(std::move(job))) {
-          ++stats_.gate_throttled;
-          HttpResponse busy{429, "text/plain; charset=utf-8", "too many password checks\n", {}};
-          busy.headers.emplace_back("Retry-After", "1");
-          Answer(c, job.request, busy, now);
+      case RequestGate::Verdict::kSlowCheck: {
+        SlowAdmission admission = threads_.EnqueueSlowCheck(std::move(job));
+        if (!admission.queued) TooManyChecks(c, job.request, now);
+        if (admission.displaced) {
+          Connection* other = Find(admission.displaced->id);
+          if (other) TooManyChecks(*other, admission.displaced->request, now);
         }
         break;
+      }
     }
     return true;
+  }
+
+  void TooManyChecks(Connection& c, const HttpRequest& request, Clock::time_point now) {
+    ++stats_.gate_throttled;
+    HttpResponse busy{429, "text/plain; charset=utf-8", "too many password checks\n", {}};
+    busy.headers.emplace_back("Retry-After", "1");
+    Answer(c, request, busy, now);
   }
 
   // A response made on the loop thread (no worker needed).
@@ -475,6 +483,7 @@ class HttpServer::Loop {
         sources_.Trust(c->client, now);
         c->known = true;
       }
+      if (d.check_failed) sources_.Failed(c->client, now);
       StartWriting(*c, std::move(d.output), d.close, now);
     }
   }

@@ -84,9 +84,13 @@ struct HttpLimits {
   std::chrono::milliseconds linger_timeout{1000};  // draining after "Connection: close"
   int workers = 2;
   // Slow gate checks (bcrypt) waiting or running, in all and per client
-  // address; beyond either the request is answered 429 at once.
+  // source; beyond either the request is answered 429 at once, unless it
+  // can take the place of a suspect source's waiting check (server_threads.h).
   size_t max_slow_checks = 4;
   size_t max_slow_checks_per_client = 1;
+  // IPv6 clients count per network of this many bits for every per-client
+  // bound above (client_sources.h); 128: per address.
+  unsigned ipv6_source_prefix = 64;
 };
 
 // Counters for the exporter's own metrics (read while the server runs).

@@ -5,6 +5,8 @@
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace netstacklat {
 namespace {
 
@@ -67,19 +69,50 @@ void ServerThreads::Enqueue(Job job) {
   cv_.notify_one();
 }
 
-bool ServerThreads::EnqueueSlowCheck(Job&& job) {
+SlowAdmission ServerThreads::EnqueueSlowCheck(Job&& job) {
+  SlowAdmission admission;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    size_t& mine = slow_by_client_[job.client];
-    if (slow_jobs_count_ >= limits_.max_slow_checks || mine >= limits_.max_slow_checks_per_client) {
-      if (mine == 0) slow_by_client_.erase(job.client);
-      return false;
+    if (SlowChecksOf(job.client) >= limits_.max_slow_checks_per_client) return admission;
+    if (slow_jobs_count_ >= limits_.max_slow_checks) {
+      if (job.suspect) return admission;
+      const auto newest_suspect = std::find_if(slow_jobs_.rbegin(), slow_jobs_.rend(),
+                                               [](const Job& j) { return j.suspect; });
+      if (newest_suspect == slow_jobs_.rend()) return admission;
+      admission.displaced = std::move(*newest_suspect);
+      slow_jobs_.erase(std::next(newest_suspect).base());
+      SlowCheckEnded(admission.displaced->client);
     }
-    ++mine;
+    ++slow_by_client_[job.client];
     ++slow_jobs_count_;
     slow_jobs_.push_back(std::move(job));
+    admission.queued = true;
   }
   slow_cv_.notify_one();
+  return admission;
+}
+
+size_t ServerThreads::SlowChecksOf(const std::string& client) const {
+  const auto it = slow_by_client_.find(client);
+  return it == slow_by_client_.end() ? 0 : it->second;
+}
+
+void ServerThreads::SlowCheckEnded(const std::string& client) {
+  --slow_jobs_count_;
+  if (--slow_by_client_[client] == 0) slow_by_client_.erase(client);
+}
+
+// The next slow check: the oldest of a source that is not suspect, else the
+// oldest; false once the server stops.
+bool ServerThreads::PopSlowCheck(Job* job) {
+  std::unique_lock<std::mutex> lock(mu_);
+  slow_cv_.wait(lock, [&] { return stopping_ || !slow_jobs_.empty(); });
+  if (stopping_) return false;
+  auto next =
+      std::find_if(slow_jobs_.begin(), slow_jobs_.end(), [](const Job& j) { return !j.suspect; });
+  if (next == slow_jobs_.end()) next = slow_jobs_.begin();
+  *job = std::move(*next);
+  slow_jobs_.erase(next);
   return true;
 }
 
@@ -144,13 +177,12 @@ void ServerThreads::WorkerMain() {
 }
 
 void ServerThreads::GateMain() {
-  for (Job job; Pop(slow_cv_, slow_jobs_, &job);) {
+  for (Job job; PopSlowCheck(&job);) {
     ++stats_.gate_slow;
     const bool allowed = gate_.slow(job.request);
     {
       std::lock_guard<std::mutex> lock(mu_);
-      --slow_jobs_count_;  // counted until done: the check is the cost
-      if (--slow_by_client_[job.client] == 0) slow_by_client_.erase(job.client);
+      SlowCheckEnded(job.client);  // counted until done: the check is the cost
     }
     if (allowed) {
       Enqueue(std::move(job));
@@ -159,7 +191,7 @@ void ServerThreads::GateMain() {
     ++stats_.gate_denied;
     const bool close = CloseAfter(job.request);
     Finish(Done{job.id, SerializeHttpResponse(gate_.denied(), job.request.method == "HEAD", close),
-                close});
+                close, 401, true});
   }
 }
 

@@ -11,6 +11,7 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -26,7 +27,8 @@ namespace netstacklat {
 struct Job {
   uint64_t id;  // the connection's
   HttpRequest request;
-  std::string client;  // the peer's address, for the per-client slow-check bound
+  std::string client;    // the peer's source, for the per-client slow-check bound
+  bool suspect = false;  // its source's last password check failed (client_sources.h)
 };
 
 struct Done {
@@ -34,6 +36,14 @@ struct Done {
   HttpOutput output;
   bool close;
   int status = 0;
+  bool check_failed = false;  // the slow check refused it: the source becomes suspect
+};
+
+// What EnqueueSlowCheck did: queued the job or not, and whether a waiting
+// check of a suspect source gave way to it (to be answered 429).
+struct SlowAdmission {
+  bool queued = false;
+  std::optional<Job> displaced;
 };
 
 // A handshake step the TLS thread ran: for the connection `id`, or, if that
@@ -58,8 +68,13 @@ class ServerThreads {
   void Stop();
 
   void Enqueue(Job job);
-  // False if the slow-check queue is full, in all or for this client.
-  bool EnqueueSlowCheck(Job&& job);  // moved from only if queued
+  // Not queued if the client's source has its checks already, or if the
+  // queue is full and nothing in it may give way. A job of a source that
+  // is not suspect takes the place of the newest waiting one of a suspect
+  // source; GateMain runs the waiting checks of sources that are not
+  // suspect first. So sprayers, suspect after their first failure, never
+  // keep a first check out, even when nothing is remembered (a restart).
+  SlowAdmission EnqueueSlowCheck(Job&& job);  // moved from only if queued
   void PushHandshake(HandshakeQueue::Item item);
   // False if the step is running now (the TLS thread holds the SSL).
   bool CancelHandshake(uint64_t id, const std::string& client, bool known);
@@ -69,6 +84,9 @@ class ServerThreads {
 
  private:
   bool Pop(std::condition_variable& cv, std::deque<Job>& queue, Job* job);
+  bool PopSlowCheck(Job* job);
+  size_t SlowChecksOf(const std::string& client) const;  // under mu_
+  void SlowCheckEnded(const std::string& client);        // under mu_
   void Finish(Done done);
   void WorkerMain();
   void GateMain();

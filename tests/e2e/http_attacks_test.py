@@ -3,6 +3,11 @@
 passwords, flood handshakes or shape requests for smuggling (issue 20),
 each attack on the real daemon over loopback.
 
+  cold_spray: a fresh daemon (nothing remembered): 4 sprayers from 4
+             addresses hold the bcrypt queue; every scrape answered within 1 s.
+  ipv6_spray: a fresh daemon in a network namespace of the test's own, where
+             one IPv6 /64 is local: 16 sprayers, each request from a new
+             random address of it; every scrape answered within 1 s.
   spray:     40 clients from other loopback addresses send wrong passwords
              (basic auth on, bcrypt cost 10) as fast as they are answered;
              the scraper (right password, a new connection every 0.45 s,
@@ -23,7 +28,11 @@ each attack on the real daemon over loopback.
 
 Prints what it saw. Exit 0 pass, 1 fail, 77 skipped (never under CI=true).
 """
+import ctypes
+import os
+import random
 import socket
+import subprocess
 import sys
 import tempfile
 import threading
@@ -143,26 +152,31 @@ class Attackers:
 
 
 class Sprayers(Attackers):
-    """N clients, each from its own loopback address (127.0.0.2...), sending
-    wrong passwords on a kept connection as fast as they are answered."""
+    """N clients sending wrong passwords as fast as they are answered: each
+    from its own loopback address (127.0.0.2...) on a kept connection, or,
+    with `source`, each request on a new connection from source(i)."""
 
-    def __init__(self, port, n=40):
-        self.answers = {}
+    def __init__(self, port, n=40, source=None):
+        self.answers, self.source = {}, source
         super().__init__(port, n)
 
     def attack(self, i):
         while not self.stop.is_set():
             try:
-                with socket.socket() as s:
-                    s.bind((f"127.0.0.{2 + i % 250}", 0))
+                family, address = ((socket.AF_INET, f"127.0.0.{2 + i % 250}")
+                                   if self.source is None else self.source(i))
+                with socket.socket(family) as s:
+                    s.bind((address, 0))
                     s.settimeout(5)
-                    s.connect(("127.0.0.1", self.port))
+                    s.connect(("127.0.0.1" if family == socket.AF_INET else "::1", self.port))
                     while not self.stop.is_set():
                         s.sendall(harness.request("/metrics", harness.basic(USER, f"wrong {i} {time.time()}")))
                         status, _ = harness.read_response(s)
                         if status == 0:
                             break
                         self.answers[status] = self.answers.get(status, 0) + 1
+                        if self.source is not None:
+                            break
             except OSError:
                 time.sleep(0.01)
 
@@ -180,6 +194,107 @@ def spray(port, pid):
             f"checks/s)")
     harness.check(answered == attempted, "spray: every scrape with the right password answered "
               "within 1 s")
+
+
+def cold_spray(daemon, d):
+    """Just after a start no credentials are remembered: 4 sprayers from 4
+    addresses keep the bcrypt queue busy before the scraper's first
+    request. Each scrape must still be answered within 1 s."""
+    proc, port = start(daemon, d)
+    try:
+        with Sprayers(port, n=4) as sprayers:
+            time.sleep(1)  # every sprayer has a check queued or running
+            answered, attempted, slowest = scraper_under(port, lambda: True)
+            got = dict(sprayers.answers)
+        harness.log(f"cold_spray: {answered}/{attempted} scrapes answered within 1 s, slowest "
+                    f"{slowest * 1000:.0f} ms; the 4 sprayers got {got}")
+        harness.check(answered == attempted, "cold_spray: after a start, with the bcrypt queue "
+                      "held by 4 sprayers, every scrape answered within 1 s")
+    finally:
+        stop_daemon(proc)
+
+
+V6_NET = "fd00:6464:0:1"
+
+
+def random_v6_source(i):
+    """A new address of the sprayers' /64 for each connection: an IPv6 host
+    has 2^64 of them."""
+    return socket.AF_INET6, V6_NET + "".join(f":{random.getrandbits(16):x}" for _ in range(4))
+
+
+def ipv6_spray(daemon, d):
+    """Sprayers from one IPv6 /64, each request from a new address of it
+    (the daemon in a network namespace of the test's own, where the whole
+    /64 is local). The scraper (IPv4, kept by the dual-stack socket) must
+    have every scrape answered within 1 s."""
+    with Netns(V6_NET + "::/64"):
+        proc, port = start(daemon, d, listen=":")
+        try:
+            with Sprayers(port, n=16, source=random_v6_source) as sprayers:
+                time.sleep(1)
+                answered, attempted, slowest = scraper_under(port, lambda: True)
+                got = dict(sprayers.answers)
+            harness.log(f"ipv6_spray: {answered}/{attempted} scrapes answered within 1 s, "
+                        f"slowest {slowest * 1000:.0f} ms; 16 sprayers from random addresses of "
+                        f"{V6_NET}::/64 got {got}")
+            harness.check(got.get(401, 0) + got.get(429, 0) > 100,
+                          "ipv6_spray: the sprayers were answered (the /64 is reachable)")
+            harness.check(answered == attempted, "ipv6_spray: with one /64 spraying from new "
+                          "addresses, every scrape answered within 1 s")
+        finally:
+            stop_daemon(proc)
+
+
+CLONE_NEWNET = 0x40000000
+
+
+class Netns:
+    """A network namespace of the test's own: loopback up, `prefix` routed
+    to it (any address of the /64 can be bound), entered by this thread, so
+    the daemon started next and the threads started next live in it."""
+
+    def __init__(self, prefix):
+        self.name, self.prefix = f"nstl-v6-{os.getpid()}", prefix
+        self.libc = ctypes.CDLL(None, use_errno=True)
+
+    def setns(self, path):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            if self.libc.setns(fd, CLONE_NEWNET) != 0:
+                raise OSError(ctypes.get_errno(), f"setns {path}")
+        finally:
+            os.close(fd)
+
+    def __enter__(self):
+        if not harness.have_ipv6():
+            harness.skip("the kernel has no IPv6")
+        subprocess.run(["ip", "netns", "add", self.name], check=True)
+        for cmd in (["link", "set", "lo", "up"],
+                    ["-6", "route", "add", "local", self.prefix, "dev", "lo"]):
+            subprocess.run(["ip", "-n", self.name] + cmd, check=True)
+        subprocess.run(["ip", "netns", "exec", self.name, "sysctl", "-qw",
+                        "net.ipv6.ip_nonlocal_bind=1"], check=True)
+        self.back = f"/proc/self/fd/{os.open('/proc/self/ns/net', os.O_RDONLY)}"
+        self.setns(f"/run/netns/{self.name}")
+        return self
+
+    def __exit__(self, *exc):
+        self.setns(self.back)
+        subprocess.run(["ip", "netns", "del", self.name], check=False)
+
+
+def start(daemon, d, listen="127.0.0.1:"):
+    port = harness.free_port()
+    proc = harness.start_daemon(daemon, port, 60, plain_http=False, extra=[
+        f"--web.config.file={harness.write_web_config(d, USER, PASSWORD)}",
+        f"--web.listen-address={listen}{port}"])
+    return proc, port
+
+
+def stop_daemon(proc):
+    proc.terminate()
+    proc.wait(timeout=30)
 
 
 class NonReaders(Attackers):
@@ -283,27 +398,34 @@ def nonreaders(port, pid):
 
 
 ATTACKS = {"smuggling": smuggling, "spray": spray, "nonreaders": nonreaders}
+# Each on a daemon of its own, started for it: nothing remembered yet.
+COLD_ATTACKS = {"cold_spray": cold_spray, "ipv6_spray": ipv6_spray}
 
 
 def run(args):
-    port = harness.free_port()
     d = tempfile.mkdtemp(prefix="nstl-attacks-")
-    proc = harness.start_daemon(args.daemon, port, 60, plain_http=False,
-                            extra=[f"--web.config.file={harness.write_web_config(d, USER, PASSWORD)}"])
+    names = args.attacks.split(",")
+    for name in names:
+        if name in COLD_ATTACKS:
+            COLD_ATTACKS[name](args.daemon, d)
+    warm = [name for name in names if name in ATTACKS]
+    if not warm:
+        return
+    proc, port = start(args.daemon, d)
     try:
         harness.check(scrape_with_password(port, timeout=5) is not None,
                   "serving with basic auth (bcrypt cost 10)")
-        for name in args.attacks.split(","):
+        for name in warm:
             ATTACKS[name](port, proc.pid)
         harness.check(proc.poll() is None, "the daemon is still serving")
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        stop_daemon(proc)
 
 
 def main():
     return harness.root_test_main(__doc__, run, [
-        ("--attacks", dict(default=",".join(ATTACKS), help="which attacks, comma-separated"))])
+        ("--attacks", dict(default=",".join(list(COLD_ATTACKS) + list(ATTACKS)),
+                           help="which attacks, comma-separated"))])
 
 if __name__ == "__main__":
     sys.exit(main())

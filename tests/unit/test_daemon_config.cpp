@@ -36,6 +36,8 @@ TEST_CASE("the shipped config file is valid and equals the defaults but for the 
   const DaemonConfig defaults = DefaultDaemonConfig();
   CHECK(shipped.listen_address == defaults.listen_address);
   CHECK(shipped.telemetry_path == defaults.telemetry_path);
+  CHECK(shipped.client_ipv6_prefix == defaults.client_ipv6_prefix);
+  CHECK(defaults.client_ipv6_prefix == 64);
   CHECK(shipped.hooks == defaults.hooks);
   CHECK(shipped.metrics_config == "/etc/netstacklat-exporter/netstacklat.yaml");
 }
@@ -80,6 +82,9 @@ TEST_CASE("bad config files name the file, line, column and key") {
       {"web:\n  listen_address: [a]", "d.yaml:2:19: web.listen_address: must be a string"},
       {"web:\n  telemetry_path: metrics", "d.yaml:2:19: web.telemetry_path: must start with '/'"},
       {"web:\n  telemetry_path: /", "web.telemetry_path: must start with '/' and not be '/'"},
+      {"web:\n  client_ipv6_prefix: 0", "d.yaml:2:23: web.client_ipv6_prefix: must be"},
+      {"web:\n  client_ipv6_prefix: 129", "d.yaml:2:23: web.client_ipv6_prefix: must be"},
+      {"web:\n  client_ipv6_prefix: /64", "d.yaml:2:23: web.client_ipv6_prefix:"},
       // The health check answers without credentials: metrics there would too.
       {"web:\n  telemetry_path: /-/healthy", "d.yaml:2:19: web.telemetry_path: is the health"},
       {"metrics_config: {a: b}", "d.yaml:1:17: metrics_config: must be a file path"},
@@ -265,6 +270,7 @@ TEST_CASE(
     const std::vector<std::pair<Change, std::string>> restart = {
         {[](DaemonConfig& c) { c.listen_address = ":9999"; }, "web.listen_address"},
         {[](DaemonConfig& c) { c.telemetry_path = "/m"; }, "web.telemetry_path"},
+        {[](DaemonConfig& c) { c.client_ipv6_prefix = 56; }, "web.client_ipv6_prefix"},
         {[](DaemonConfig& c) { c.metrics_config = "/m.yaml"; }, "metrics_config"},
         {[](DaemonConfig& c) { c.hooks.erase(c.hooks.begin()); }, "hooks"},
         // Missed by the hand-written comparison this replaced.
