@@ -15,6 +15,7 @@
 #include "base/errors.h"
 #include "config/cli.h"
 #include "config/daemon_config.h"
+#include "config/exemplar_exposure.h"
 #include "config/secret_files.h"
 #include "host/name_resolver.h"
 #include "kernel/attach_probe.h"
@@ -63,6 +64,7 @@ int Run(const Options& opts) {
   ApplyCgroupIdMap(config, &daemon);
   CheckServingConfig(daemon.listen_address, daemon.web);
   for (const std::string& warning : ExposedSecretFiles(daemon.web)) spdlog::warn("{}", warning);
+  if (const std::string w = ExemplarExposureWarning(daemon); !w.empty()) spdlog::warn("{}", w);
   if (opts.config_check) {
     std::printf("%s: config OK\n%s: config OK\n", daemon.source.c_str(), config.source.c_str());
     return 0;
@@ -105,6 +107,7 @@ int Run(const Options& opts) {
   collector->SetLabelSetIdleSeconds(daemon.grouping.label_set_idle_seconds);
   collector->SetNativeHistograms(daemon.histogram.native_histograms,
                                  daemon.histogram.native_schema);
+  collector->SetExemplarLabels(daemon.histogram.exemplar_labels);
   collector->SetExemplarIntervals([&bpf] { return bpf.CloseExemplarInterval(); },
                                   web ? daemon.histogram.exemplar_interval_seconds : 0);
   if (!web) {

@@ -33,6 +33,25 @@ std::set<uint16_t> AllHookIds() {
   return ids;
 }
 
+// A list of exemplar label names, each known and named once.
+uint32_t ExemplarLabels(const YAML::Node& node, const Context& ctx) {
+  if (!node.IsSequence()) ctx.Fail(node, "must be a list of label names");
+  uint32_t bits = 0;
+  for (size_t i = 0; i < node.size(); ++i) {
+    const Context item = ctx.Index(i);
+    const auto name = Scalar<std::string>(node[i], item, "a label name");
+    uint32_t bit = 0;
+    for (const auto& known : kExemplarLabelNames)
+      if (name == known.name) bit = known.bit;
+    if (!bit)
+      item.Fail(node[i], "unknown exemplar label '" + name +
+                             "' (labels: " + ExemplarLabelList(kAllExemplarLabels) + ")");
+    if (bits & bit) item.Fail(node[i], "label '" + name + "' is listed twice");
+    bits |= bit;
+  }
+  return bits;
+}
+
 // A list of hook labels, each known and named once.
 std::set<uint16_t> HookList(const YAML::Node& node, const Context& ctx) {
   if (!node.IsSequence()) ctx.Fail(node, "must be a list of hook labels");
@@ -209,7 +228,9 @@ void ParseHistogram(const YAML::Node& node, const Context& ctx, HistogramRange* 
   RequireMap(
       node, ctx,
       {"bucket_min", "bucket_max", "atomic_increments", "exemplars", "exemplar_interval_seconds",
-       "native_histograms", "native_schema", "sample_one_in", "clock"});
+       "exemplar_labels", "native_histograms", "native_schema", "sample_one_in", "clock"});
+  if (const YAML::Node n = node["exemplar_labels"])
+    h->exemplar_labels = ExemplarLabels(n, ctx.Child("exemplar_labels"));
   if (const YAML::Node n = node["clock"])
     h->clock = OneOf<ClockChoice>(n, ctx.Child("clock"),
                                   {{"auto", ClockChoice::kAuto},
@@ -293,6 +314,13 @@ DaemonConfig ParseRoot(const YAML::Node& root, const std::string& source) {
 }
 
 }  // namespace
+
+std::string ExemplarLabelList(uint32_t bits) {
+  std::string out;
+  for (const auto& label : kExemplarLabelNames)
+    if (bits & label.bit) out += (out.empty() ? "" : ", ") + std::string(label.name);
+  return out;
+}
 
 DaemonConfig DefaultDaemonConfig() {
   DaemonConfig c;

@@ -62,6 +62,34 @@ enum class ClockChoice { kAuto, kTai, kMonotonic };
 // (NATIVE_SCHEMA, netstacklat.h).
 inline constexpr int32_t kNativeSchemaMin = -4;
 
+// The labels an exemplar may carry (metrics/exemplar.h), a bit each. Those
+// in kIdentifyingExemplarLabels name other parties and workloads: peers'
+// addresses and ports, processes, cgroups (pod UIDs). The default serves
+// only what describes the host's own stack (docs/security.md).
+enum ExemplarLabelBit : uint32_t {
+  kExemplarFlow = 1u << 0,
+  kExemplarComm = 1u << 1,
+  kExemplarPid = 1u << 2,
+  kExemplarCpu = 1u << 3,
+  kExemplarIface = 1u << 4,
+  kExemplarCgroup = 1u << 5,
+};
+struct ExemplarLabelName {
+  const char* name;
+  uint32_t bit;
+};
+inline constexpr ExemplarLabelName kExemplarLabelNames[] = {
+    {"flow", kExemplarFlow}, {"comm", kExemplarComm},   {"pid", kExemplarPid},
+    {"cpu", kExemplarCpu},   {"iface", kExemplarIface}, {"cgroup", kExemplarCgroup}};
+inline constexpr uint32_t kAllExemplarLabels =
+    kExemplarFlow | kExemplarComm | kExemplarPid | kExemplarCpu | kExemplarIface | kExemplarCgroup;
+inline constexpr uint32_t kIdentifyingExemplarLabels =
+    kExemplarFlow | kExemplarComm | kExemplarPid | kExemplarCgroup;
+inline constexpr uint32_t kDefaultExemplarLabels = kExemplarCpu | kExemplarIface;
+
+// "flow, comm": the names of `bits`, in kExemplarLabelNames' order.
+std::string ExemplarLabelList(uint32_t bits);
+
 struct HistogramRange {
   uint32_t bucket_min = 0;
   uint32_t bucket_max = 34;
@@ -70,6 +98,7 @@ struct HistogramRange {
   // An exemplar interval ends at most this often, whoever scrapes; until
   // the next one ends, every OpenMetrics scrape gets the last one's.
   uint32_t exemplar_interval_seconds = 30;
+  uint32_t exemplar_labels = kDefaultExemplarLabels;  // ExemplarLabelBit
   // Native (exponential) buckets per hook beside the classic ones, served
   // in the protobuf format at this schema (each power of two split into
   // 2^schema buckets; the kernel counts schema 3, lower ones are merged).

@@ -46,6 +46,9 @@ class Collector : public ExtrasCollectable {
     exemplar_min_seconds_ = min_seconds;
   }
 
+  // The labels exemplars carry (ExemplarLabelBit); all until set.
+  void SetExemplarLabels(uint32_t labels) { exemplar_labels_ = labels; }
+
   // Native buckets served at `schema`, if `on`. The kernel counts them in
   // ns whatever the classic buckets' unit, so they are seconds with any
   // bucket_multiplier.
@@ -73,6 +76,7 @@ class Collector : public ExtrasCollectable {
   NameResolver& names_;
   IntervalCloser close_interval_;
   double exemplar_min_seconds_ = 0;
+  uint32_t exemplar_labels_ = kAllExemplarLabels;
   bool native_on_ = false;
   mutable uint64_t exemplar_gen_ = 0;  // the last ended interval (0: none yet)
   mutable double exemplar_ended_ = 0;  // when, by clock_

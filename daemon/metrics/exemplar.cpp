@@ -41,7 +41,8 @@ std::string FormatFlow(const struct nstl_exemplar& e) {
          Endpoint(e.family, e.daddr, e.dport);
 }
 
-Exemplar MakeExemplar(const ExemplarRow& row, NameResolver& names, double multiplier) {
+Exemplar MakeExemplar(const ExemplarRow& row, NameResolver& names, double multiplier,
+                      uint32_t labels) {
   const struct nstl_exemplar& e = row.sample;
   Exemplar out;
   // comm, interface names and cgroup paths are any local user's choice of
@@ -49,14 +50,18 @@ Exemplar MakeExemplar(const ExemplarRow& row, NameResolver& names, double multip
   auto add = [&out](const char* name, const std::string& value) {
     if (!value.empty()) out.labels.push_back({name, ValidUtf8(value)});
   };
-  add("flow", FormatFlow(e));
-  char comm[sizeof(e.comm) + 1] = {};
-  std::memcpy(comm, e.comm, sizeof(e.comm));
-  add("comm", comm);
-  if (e.pid) add("pid", std::to_string(e.pid));
-  add("cpu", std::to_string(row.cpu));
-  if (e.ifindex) add("iface", names.InterfaceName(e.ifindex).value_or(std::to_string(e.ifindex)));
-  if (e.cgroup) add("cgroup", names.CgroupPath(e.cgroup).value_or(std::to_string(e.cgroup)));
+  if (labels & kExemplarFlow) add("flow", FormatFlow(e));
+  if (labels & kExemplarComm) {
+    char comm[sizeof(e.comm) + 1] = {};
+    std::memcpy(comm, e.comm, sizeof(e.comm));
+    add("comm", comm);
+  }
+  if ((labels & kExemplarPid) && e.pid) add("pid", std::to_string(e.pid));
+  if (labels & kExemplarCpu) add("cpu", std::to_string(row.cpu));
+  if ((labels & kExemplarIface) && e.ifindex)
+    add("iface", names.InterfaceName(e.ifindex).value_or(std::to_string(e.ifindex)));
+  if ((labels & kExemplarCgroup) && e.cgroup)
+    add("cgroup", names.CgroupPath(e.cgroup).value_or(std::to_string(e.cgroup)));
   out.labels = FitExemplarLabels(std::move(out.labels));
   // ns / 1e9 rather than ns * 1e-9: 851 ns is 8.51e-07, not 8.510000000000001e-07.
   const double per_unit = std::round(1 / multiplier);

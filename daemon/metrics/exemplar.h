@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "config/daemon_config.h"
 #include "host/name_resolver.h"
 #include "kernel/map_reader.h"
 #include "metrics/text_exposition.h"
@@ -19,9 +20,11 @@ namespace netstacklat {
 std::string FormatFlow(const struct nstl_exemplar& e);
 
 // Labels flow, comm, pid (socket reads: the reading process), cpu, iface
-// (its name, else its index), cgroup (socket reads; its path, else its id);
-// value: the latency in the histogram's unit; timestamp: when the packet
-// was seen by the hook, Unix seconds.
-Exemplar MakeExemplar(const ExemplarRow& row, NameResolver& names, double multiplier);
+// (its name, else its index), cgroup (socket reads; its path, else its id),
+// those of them in `labels` (ExemplarLabelBit; names are looked up only for
+// those); value: the latency in the histogram's unit; timestamp: when the
+// packet was seen by the hook, Unix seconds.
+Exemplar MakeExemplar(const ExemplarRow& row, NameResolver& names, double multiplier,
+                      uint32_t labels);
 
 }  // namespace netstacklat

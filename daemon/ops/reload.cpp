@@ -4,6 +4,7 @@
 
 #include "base/errors.h"
 #include "base/host_text.h"
+#include "config/exemplar_exposure.h"
 #include "config/secret_files.h"
 
 namespace netstacklat {
@@ -31,6 +32,7 @@ ReloadOutcome Reload(const Options& opts, DaemonConfig* running, BpfLoader& bpf,
     // and checked, then the filters (which refuse before writing).
     WebServer::Pending web_next = web.Prepare(next.web);
     for (const std::string& warning : ExposedSecretFiles(next.web)) spdlog::warn("{}", warning);
+    if (const std::string w = ExemplarExposureWarning(next); !w.empty()) spdlog::warn("{}", w);
     bpf.Reconfigure(next);
     web.Apply(std::move(web_next));
     collector.SetLabelSetIdleSeconds(next.grouping.label_set_idle_seconds);

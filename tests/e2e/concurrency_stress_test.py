@@ -197,7 +197,8 @@ def setup(d):
     config = harness.write(d, "config.yaml", f"filters: {{cgroups: [{base}], "
                                              f"cgroups_include_children: true}}\n"
                                              "grouping: {by_interface: true, by_cgroup: true}\n"
-                                             "histogram: {exemplar_interval_seconds: 0}\n")
+                                             "histogram: {exemplar_interval_seconds: 0, "
+                                             f"exemplar_labels: {harness.ALL_EXEMPLAR_LABELS}}}\n")
     return base, web, config
 
 

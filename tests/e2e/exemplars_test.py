@@ -3,7 +3,9 @@
 ms before it reads; an OpenMetrics scrape must carry, on the tcp-socket-read
 bucket that holds 300 ms, an exemplar whose value is in that bucket and
 whose labels name that flow (both ports) and the reading process (this
-test's pid and comm). Over IPv4 and IPv6. A text 0.0.4 scrape carries none;
+test's pid and comm) when exemplar_labels asks for them (by default only
+cpu and iface, and no warning; with them on an open port, a warning at
+start). Over IPv4 and IPv6. A text 0.0.4 scrape carries none;
 with exemplar_interval_seconds 0 the interval a scrape ends is not served
 again; the output parses as OpenMetrics (prometheus_client's strict
 parser). A stranger's OpenMetrics scrape every 0.3 s cannot take the
@@ -19,6 +21,7 @@ import json
 import os
 import re
 import socket
+import subprocess
 import tempfile
 import threading
 import time
@@ -110,11 +113,36 @@ def check_flow(port, family, addr, bracket):
     return text
 
 
-def config(workdir, interval):
-    path = os.path.join(workdir, f"exemplars-{interval}.yaml")
+def config(workdir, interval, labels=harness.ALL_EXEMPLAR_LABELS):
+    path = os.path.join(workdir, f"exemplars-{interval}-{bool(labels)}.yaml")
     with open(path, "w") as f:
         f.write(f"histogram:\n  exemplar_interval_seconds: {interval}\n")
+        if labels:
+            f.write(f"  exemplar_labels: {labels}\n")
     return path
+
+
+def default_labels(args):
+    """Without exemplar_labels, an exemplar names the CPU and interface
+    only: no flow, process or cgroup to whoever reaches the port. With them
+    on an open port, the daemon says so at start."""
+    port = harness.free_port()
+    proc = harness.start_daemon(args.daemon, port, 60,
+                                extra=[f"--config.file={config(args.workdir, 0, None)}"])
+    try:
+        scrape(port, OPENMETRICS)
+        delayed_read(socket.AF_INET, "127.0.0.1")
+        found = exemplars(scrape(port, OPENMETRICS)[1], "tcp-socket-read")
+        harness.log(f"default labels: tcp-socket-read exemplars: {found}")
+        harness.check(len(found) == 1 and "cpu" in found[0][3] and
+                      set(found[0][3]) <= {"cpu", "iface"},
+                      f"by default an exemplar carries cpu and iface only "
+                      f"({sorted(found[0][3]) if found else None})")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    log = proc.stdout.read()
+    harness.check("exemplars carry" not in log, "and the default draws no exposure warning")
 
 
 def stranger(args):
@@ -154,6 +182,7 @@ def stranger(args):
 
 
 def run(args):
+    default_labels(args)
     stranger(args)
     port = harness.free_port()
     proc = harness.start_daemon(args.daemon, port, 60,
@@ -179,6 +208,14 @@ def run(args):
             prom.wait(timeout=30)
         proc.terminate()
         proc.wait(timeout=20)
+    # Every label on a port open to all (the tests' daemons listen on
+    # loopback, which draws no warning): the start says so.
+    out = subprocess.run([args.daemon, f"--config.file={config(args.workdir, 0)}",
+                          "--web.listen-address=:9661", "--config.check"],
+                         capture_output=True, text=True)
+    warning = "exemplars carry flow, comm, pid, cgroup (histogram.exemplar_labels) to anyone"
+    harness.check(out.returncode == 0 and warning in out.stdout + out.stderr,
+                  f"every label on an open port draws a warning at start: {out.stderr.strip()}")
 
 
 def dashboard_exemplar_queries(path):

@@ -230,6 +230,10 @@ def start_daemon(path, port, timeout, caps=None, wrapper=None, extra=(), plain_h
 
 CAP_SETS = ("CapInh", "CapPrm", "CapEff", "CapAmb")
 
+# histogram.exemplar_labels that serves every label (the default serves
+# only cpu and iface: docs/security.md).
+ALL_EXEMPLAR_LABELS = "[flow, comm, pid, cpu, iface, cgroup]"
+
 
 CAP_NUMBERS = {"bpf": 39, "perfmon": 38}
 

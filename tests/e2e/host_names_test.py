@@ -270,7 +270,8 @@ def run(args):
         config = os.path.join(workdir, "config.yaml")
         with open(config, "w") as f:
             f.write("grouping: {by_interface: true, by_cgroup: true}\n"
-                    "histogram: {exemplar_interval_seconds: 1}\n")
+                    "histogram: {exemplar_interval_seconds: 1, "
+                    f"exemplar_labels: {harness.ALL_EXEMPLAR_LABELS}}}\n")
         setup()
         reader = Reader()
         port = harness.free_port()

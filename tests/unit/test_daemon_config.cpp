@@ -37,6 +37,7 @@ TEST_CASE("the shipped config file is valid and equals the defaults but for the 
   CHECK(shipped.listen_address == defaults.listen_address);
   CHECK(shipped.telemetry_path == defaults.telemetry_path);
   CHECK(shipped.client_ipv6_prefix == defaults.client_ipv6_prefix);
+  CHECK(shipped.histogram.exemplar_labels == defaults.histogram.exemplar_labels);
   CHECK(defaults.client_ipv6_prefix == 64);
   CHECK(shipped.hooks == defaults.hooks);
   CHECK(shipped.metrics_config == "/etc/netstacklat-exporter/netstacklat.yaml");
@@ -82,6 +83,13 @@ TEST_CASE("bad config files name the file, line, column and key") {
       {"web:\n  listen_address: [a]", "d.yaml:2:19: web.listen_address: must be a string"},
       {"web:\n  telemetry_path: metrics", "d.yaml:2:19: web.telemetry_path: must start with '/'"},
       {"web:\n  telemetry_path: /", "web.telemetry_path: must start with '/' and not be '/'"},
+      {"histogram:\n  exemplar_labels: [cpu, uid]",
+       "d.yaml:2:26: histogram.exemplar_labels[1]: unknown exemplar label 'uid' (labels: flow, "
+       "comm, pid, cpu, iface, cgroup)"},
+      {"histogram:\n  exemplar_labels: [cpu, cpu]",
+       "d.yaml:2:26: histogram.exemplar_labels[1]: label 'cpu' is listed twice"},
+      {"histogram:\n  exemplar_labels: cpu",
+       "d.yaml:2:20: histogram.exemplar_labels: must be a list"},
       {"web:\n  client_ipv6_prefix: 0", "d.yaml:2:23: web.client_ipv6_prefix: must be"},
       {"web:\n  client_ipv6_prefix: 129", "d.yaml:2:23: web.client_ipv6_prefix: must be"},
       {"web:\n  client_ipv6_prefix: /64", "d.yaml:2:23: web.client_ipv6_prefix:"},

@@ -114,7 +114,7 @@ TEST_CASE("an exemplar names flow, process, CPU, interface and cgroup, within 12
   std::memcpy(row.sample.comm, "python3", 8);
   row.sample.ifindex = 1;
   row.sample.cgroup = 4242;
-  const Exemplar e = MakeExemplar(row, names, 1e-9);
+  const Exemplar e = MakeExemplar(row, names, 1e-9, kAllExemplarLabels);
   CHECK(e.value == 0.300000851);  // not 0.30000085100000003
   CHECK(e.timestamp == Approx(1764072000.300000851).margin(1e-6));
   std::vector<std::string> names_kept;
@@ -127,8 +127,36 @@ TEST_CASE("an exemplar names flow, process, CPU, interface and cgroup, within 12
   row.sample.pid = 0;
   row.sample.comm[0] = 0;
   std::vector<std::string> labels;
-  for (const auto& l : MakeExemplar(row, names, 1e-9).labels) labels.push_back(l.name);
+  for (const auto& l : MakeExemplar(row, names, 1e-9, kAllExemplarLabels).labels)
+    labels.push_back(l.name);
   CHECK(labels == std::vector<std::string>{"flow", "cpu", "iface"});
+}
+
+TEST_CASE("an exemplar carries only the labels configured, and by default none that identify") {
+  FakeNameResolver names;
+  names.interfaces = {{1, "lo"}};
+  names.cgroups = {{7, "/kubepods/pod1234"}};
+  ExemplarRow row;
+  row.cpu = 3;
+  row.sample = TcpV4("10.0.0.1", 40000, "10.0.0.2", 443);
+  row.sample.latency_ns = 1000;
+  row.sample.pid = 4711;
+  std::memcpy(row.sample.comm, "secretd", 8);
+  row.sample.ifindex = 1;
+  row.sample.cgroup = 7;
+  const auto served = [&](uint32_t bits) {
+    std::vector<std::string> out;
+    for (const auto& l : MakeExemplar(row, names, 1e-9, bits).labels)
+      out.push_back(l.name + "=" + l.value);
+    return out;
+  };
+  CHECK(served(DefaultDaemonConfig().histogram.exemplar_labels) ==
+        std::vector<std::string>{"cpu=3", "iface=lo"});
+  CHECK(served(kExemplarFlow | kExemplarCgroup) ==
+        std::vector<std::string>{"flow=tcp 10.0.0.1:40000->10.0.0.2:443",
+                                 "cgroup=/kubepods/pod1234"});
+  CHECK(served(0).empty());
+  CHECK(ExemplarLabelList(kAllExemplarLabels) == "flow, comm, pid, cpu, iface, cgroup");
 }
 
 TEST_CASE("only OpenMetrics scrapes end an interval, and each gets its own") {

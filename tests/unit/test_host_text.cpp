@@ -118,7 +118,7 @@ TEST_CASE("an exemplar of a process named with any bytes is valid in every forma
   row.sample.pid = 4711;
   std::memcpy(row.sample.comm, kHostile.data(), kHostile.size());
   row.sample.cgroup = 5;
-  const Exemplar e = MakeExemplar(row, names, 1e-9);
+  const Exemplar e = MakeExemplar(row, names, 1e-9, kAllExemplarLabels);
   for (const auto& l : e.labels) CHECK(IsValidUtf8(l.value));
 
   prometheus::MetricFamily f;
