@@ -53,7 +53,9 @@ std::vector<prometheus::MetricFamily> Collector::CollectLocked(HistogramExtras* 
         snapshot_, &counters_.decoder_errors, snapshot_.exemplar_gen ? &best : nullptr,
         extras && extras->want_native && native_on_ ? &native : nullptr));
     for (const auto& [metric, row] : best)
-      extras->exemplars[{0, metric}] = MakeExemplar(*row, names_, kSecondsPerNs, exemplar_labels_);
+      extras->exemplars[{0, metric}] =
+          MakeExemplar(*row, names_, kSecondsPerNs,
+                       extras->every_exemplar_label ? kAllExemplarLabels : exemplar_labels_);
     for (auto& [metric, h] : native) extras->native[{0, metric}] = std::move(h);
   } catch (const std::exception& e) {
     // Serve the rest; the error shows in the log and in a counter.

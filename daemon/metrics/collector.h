@@ -46,7 +46,8 @@ class Collector : public ExtrasCollectable {
     exemplar_min_seconds_ = min_seconds;
   }
 
-  // The labels exemplars carry (ExemplarLabelBit); all until set.
+  // The labels served exemplars carry (ExemplarLabelBit); all until set,
+  // and all for a local reader (HistogramExtras::every_exemplar_label).
   void SetExemplarLabels(uint32_t labels) { exemplar_labels_ = labels; }
 
   // Native buckets served at `schema`, if `on`. The kernel counts them in

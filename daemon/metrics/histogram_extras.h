@@ -22,6 +22,9 @@ struct HistogramExtras {
   // Set by the asker: only the protobuf format serves native buckets, so
   // an OpenMetrics scrape need not build them.
   bool want_native = true;
+  // Set by a local reader (the terminal report): histogram.exemplar_labels
+  // limits what is served to scrapers, not what the operator reads.
+  bool every_exemplar_label = false;
 };
 
 // A Collectable that also hands out the extras: the exemplars of the

@@ -14,6 +14,7 @@ namespace {
 // the exemplars of the interval it ends (the collector's histogram family
 // comes first, so their keys are (0, series)).
 prometheus::MetricFamily Histograms(Collector& collector, HistogramExtras* extras) {
+  extras->every_exemplar_label = true;  // the operator's terminal, not a scraper
   for (auto& f : collector.CollectWithExtras(extras))
     if (f.type == prometheus::MetricType::Histogram) return std::move(f);
   return {};

@@ -189,6 +189,39 @@ TEST_CASE("only OpenMetrics scrapes end an interval, and each gets its own") {
                   "127.0.0.1:40000->127.0.0.1:9661\",cpu=\"0\"} 0.0004 ") != std::string::npos);
 }
 
+TEST_CASE("served exemplars carry the configured labels; the terminal report all of them") {
+  FakeHistogramSource source;
+  source.rows = {{{0, 0, 7, 19}, 2}};
+  ExemplarRow row;
+  row.key = {0, 0, 7, 0};
+  row.sample = TcpV4("127.0.0.1", 40000, "127.0.0.1", 9661);
+  row.sample.latency_ns = 400000;
+  row.sample.done = 400000;
+  row.sample.pid = 77;
+  source.exemplars = {row};
+  FakeNameResolver names;
+  const FakeExporterStatus status;
+  Collector collector("netstacklat", BuiltinSpec(), source, status, names,
+                      Collector::MonotonicSeconds);
+  uint64_t gen = 10;
+  collector.SetExemplarIntervals([&gen] { return gen++; }, 0);
+  collector.SetExemplarLabels(DefaultDaemonConfig().histogram.exemplar_labels);
+  const auto names_of = [](const HistogramExtras& e) {
+    std::vector<std::string> out;
+    for (const auto& l : e.exemplars.begin()->second.labels) out.push_back(l.name);
+    return out;
+  };
+  HistogramExtras scrape;
+  collector.CollectWithExtras(&scrape);
+  REQUIRE(scrape.exemplars.size() == 1);
+  CHECK(names_of(scrape) == std::vector<std::string>{"cpu"});
+  HistogramExtras report;
+  report.every_exemplar_label = true;
+  collector.CollectWithExtras(&report);
+  REQUIRE(report.exemplars.size() == 1);
+  CHECK(names_of(report) == std::vector<std::string>{"flow", "pid", "cpu"});
+}
+
 // Before: every OpenMetrics scrape ended the interval, so a stranger's curl
 // every second left Prometheus no exemplar. Now an interval ends at most
 // once per min_seconds, whoever scrapes, and all scrapes until the next end
