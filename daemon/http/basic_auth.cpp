@@ -62,6 +62,12 @@ AuthUsers::AuthUsers(std::map<std::string, std::string> users_in) : users(std::m
   if (!users.empty()) dummy_hash = DummyHash(cost);
 }
 
+std::shared_ptr<const AuthUsers> UsersFor(std::shared_ptr<const AuthUsers> running,
+                                          const std::map<std::string, std::string>& users) {
+  if (running && running->users == users) return running;
+  return std::make_shared<const AuthUsers>(users);
+}
+
 BasicAuth::BasicAuth(std::shared_ptr<const AuthUsers> users) : users_(std::move(users)) {}
 
 std::shared_ptr<const AuthUsers> BasicAuth::Users() const {

@@ -27,6 +27,11 @@ struct AuthUsers {
   std::string dummy_hash;
 };
 
+// The table for `users`: `running` if it holds the same users (a new one
+// costs a bcrypt run for its dummy hash, on the reloading thread), else new.
+std::shared_ptr<const AuthUsers> UsersFor(std::shared_ptr<const AuthUsers> running,
+                                          const std::map<std::string, std::string>& users);
+
 class BasicAuth {
  public:
   explicit BasicAuth(std::map<std::string, std::string> users)
@@ -48,6 +53,9 @@ class BasicAuth {
   bool Allows(const char* authorization);
   // What unknown users are checked against (for tests).
   std::string dummy_hash() const;
+  // The table in use (a reload with the same users keeps it: no new dummy
+  // hash, no bcrypt run on the reloading thread).
+  std::shared_ptr<const AuthUsers> Users() const;
 
  private:
   struct Credentials {
@@ -56,7 +64,6 @@ class BasicAuth {
     bool known = false;
     std::string key;  // digest of user, password and hash
   };
-  std::shared_ptr<const AuthUsers> Users() const;
   static bool Parse(const AuthUsers& users, const char* authorization, Credentials* out);
 
   mutable std::mutex mu_;

@@ -138,7 +138,7 @@ WebServer::Pending WebServer::Prepare(const WebConfig& web) {
       throw;
     }
   }
-  next.users = std::make_shared<const AuthUsers>(web.basic_auth_users);
+  next.users = UsersFor(auth_->Users(), web.basic_auth_users);
   return next;
 }
 

@@ -194,3 +194,16 @@ TEST_CASE(
   CHECK_FALSE(auth.Allows(nullptr));
   CHECK(auth.Allows("Basic YWxpY2U6c2VjcmV0"));
 }
+
+TEST_CASE("a reload with the same users keeps the running table (no bcrypt run)") {
+  const std::map<std::string, std::string> users{{"alice", kSecretHash}};
+  const auto running = std::make_shared<const AuthUsers>(users);
+  CHECK(UsersFor(running, users) == running);
+  auto more = users;
+  more["bob"] = kSecretHash;
+  const auto changed = UsersFor(running, more);
+  CHECK(changed != running);
+  CHECK(changed->users == more);
+  CHECK_FALSE(changed->dummy_hash.empty());
+  CHECK(UsersFor(nullptr, users)->users == users);
+}
