@@ -9,6 +9,7 @@
 #include "http/basic_auth.h"
 #include "http/tls_context.h"
 #include "metrics/histogram_extras.h"
+#include "metrics/process_metrics.h"
 #include "metrics/protobuf_exposition.h"
 #include "metrics/text_exposition.h"
 #include "serve/content_negotiation.h"
@@ -207,6 +208,7 @@ std::string WebServer::Collect(ExpositionFormat format) {
                     std::make_move_iterator(more.end()));
   }
   AppendHttpMetrics(server_->Stats(), &families);
+  AppendProcessMetrics(&families);
   if (tls_) AppendTlsMetrics(tls_->Status(), &families);
   switch (format) {
     case ExpositionFormat::kText004:

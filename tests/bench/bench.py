@@ -18,6 +18,11 @@ side by side in the same run, and their ratio.
      native buckets and one not, over the same traffic matrix: each
      program's ns/event with them against without, per cell (both attach
      orders, since the first program on a hook pays the cache misses).
+  6. Start-up: start to READY=1 (load, verify, attach, bind), the verifier's
+     instruction count per program (a change that makes it walk more paths
+     shows here), and what kernel.bpf_stats_enabled=1 itself adds to each
+     run of any program (the kernel's own timing of a minimal program, off
+     against on).
 
 Prints a table, then one machine-readable line per figure:
   BENCH section=<s> name=<n> ours=<v> ref=<v> ratio=<v> unit=<u>
@@ -533,6 +538,44 @@ def bench_footprint(args):
     row("footprint", f"idle-cpu-{args.idle:g}s", idle, args.idle, "s", "CPU seconds while idle")
 
 
+# --- 6. start-up and the verifier, and what the stats cost ------------------
+
+def verified_insns(tool, ids):
+    """program id -> instructions the verifier processed (kernel >= 5.16;
+    0 where it does not say), from bpf_prog_info (nstl-bench-prog-info)."""
+    out = sh(tool, *[str(i) for i in ids])
+    return {int(line.split()[0]): int(line.split("verified_insns=")[1])
+            for line in out.splitlines()}
+
+
+def bench_startup(args):
+    """Start to READY=1 (load, verify, attach, bind), the median of 3
+    starts; the verifier's instruction count per program; and what
+    kernel.bpf_stats_enabled=1 adds to each run of any program."""
+    took, insns = [], {}
+    for _ in range(1 if args.smoke else 3):
+        port = harness.free_port()
+        t0 = time.monotonic()
+        daemon = harness.start_daemon(args.daemon, port, 120)
+        took.append(time.monotonic() - t0)
+        try:
+            ids = program_ids(port)
+            counts = verified_insns(args.prog_info, ids.values())
+            insns = {name: counts[prog_id] for name, prog_id in ids.items()}
+        finally:
+            daemon.terminate()
+            daemon.wait(timeout=30)
+    row("startup", "start-to-ready", statistics.median(took) * 1000, 0, "ms",
+        "load + verify + attach + bind, median of the starts")
+    for name, n in sorted(insns.items()):
+        if n:
+            row("startup", f"verified-insns:{name}", n, 0, "insns")
+    out = sh(args.stats_cost).split()
+    fields = dict(f.split("=") for f in out[1:])
+    row("startup", "bpf-stats-added-per-run", float(fields["added"]), float(fields["off"]), "ns",
+        "kernel.bpf_stats_enabled=1 on a minimal program, BPF_PROG_TEST_RUN")
+
+
 def print_matrix_summary():
     """Per config variant and program: the range of ours/necessary and
     ours/empty over the traffic cells, and the worst cell."""
@@ -596,7 +639,9 @@ def main():
     p.add_argument("--daemon", required=True)
     p.add_argument("--floor", required=True, help="nstl-bench-floor")
     p.add_argument("--scrape", required=True, help="nstl-bench-scrape")
-    p.add_argument("--sections", default="bpf,scrape,packet,footprint,native")
+    p.add_argument("--stats-cost", required=True, help="nstl-bench-stats-cost")
+    p.add_argument("--prog-info", required=True, help="nstl-bench-prog-info")
+    p.add_argument("--sections", default="bpf,scrape,packet,footprint,native,startup")
     p.add_argument("--label", default="host", help="names the kernel in bpf rows")
     p.add_argument("--variants", default=",".join(CONFIGS),
                    help="config variants of the bpf section: " + ", ".join(CONFIGS))
@@ -631,12 +676,14 @@ def main():
         if "native" in sections:
             bench_native(args, args.label, on_first=True)
             bench_native(args, args.label, on_first=False)
+        if "startup" in sections:
+            bench_startup(args)
     finally:
         teardown_veth()
     print_native_summary()
     print_table()
     print_matrix_summary()
-    expected = {"bpf": 4, "scrape": 15, "packet": 3, "footprint": 3, "native": 4}
+    expected = {"bpf": 4, "scrape": 15, "packet": 3, "footprint": 3, "native": 4, "startup": 2}
     missing = [s for s in sections
                if sum(1 for r in rows if r[0].startswith(s)) < expected[s]]
     if args.parts_first and "bpf" in sections:

@@ -8,6 +8,9 @@ replaced by real label values, must return a non-empty result without
 error from the Prometheus it is written for: queries of the native series
 from the native one, of the classic series from the classic one, queries
 that fall back from one to the other (`or`) and the rest from both.
+kernel.bpf_stats_enabled is 1 meanwhile (and restored after), as an
+operator sets it to read what the exporter costs: the cost rules and
+panels need it.
 
 Exit codes: 0 pass, 1 fail, 77 skipped (never under CI=true)."""
 import json
@@ -79,6 +82,7 @@ def run(args):
     proms = {"native": harness.free_port(), "classic": harness.free_port()}
     procs = []
     stop = threading.Event()
+    old_stats = harness.set_bpf_stats("1")
     try:
         procs.append(harness.start_daemon(args.daemon, port, 60))
         rules = os.path.abspath(args.rules)
@@ -126,6 +130,7 @@ def run(args):
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
                 proc.wait(timeout=30)
+        harness.set_bpf_stats(old_stats)
         shutil.rmtree(workdir, ignore_errors=True)
 
 if __name__ == "__main__":
