@@ -8,17 +8,30 @@
 using namespace netstacklat;
 
 namespace {
-// pid (comm) state, then fields 4..24 numbered as proc(5) counts them.
+// Field `field` of the stat line below, as proc(5) numbers them.
+const char* Field(int field) {
+  switch (field) {
+    case 14:
+      return "250";  // utime, ticks
+    case 15:
+      return "50";  // stime
+    case 22:
+      return "1000";  // starttime, ticks after boot
+    case 23:
+      return "104857600";  // vsize, bytes
+    case 24:
+      return "2560";  // rss, pages
+    default:
+      return "0";
+  }
+}
+
+// pid (comm) state, then fields 4..52.
 std::string Stat(const std::string& comm) {
   std::string s = "4242 (" + comm + ") S";
   for (int field = 4; field <= 52; ++field) {
-    std::string v = "0";
-    if (field == 14) v = "250";        // utime, ticks
-    if (field == 15) v = "50";         // stime
-    if (field == 22) v = "1000";       // starttime, ticks after boot
-    if (field == 23) v = "104857600";  // vsize, bytes
-    if (field == 24) v = "2560";       // rss, pages
-    s += " " + v;
+    s += ' ';
+    s += Field(field);
   }
   return s + "\n";
 }
