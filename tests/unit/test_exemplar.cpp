@@ -58,6 +58,16 @@ struct PerCpuArray {
   }
 };
 
+// A udp-socket-read series with one exemplar: a 400 us TCP read.
+ExemplarRow SlowRead() {
+  ExemplarRow row;
+  row.key = {0, 0, 7, 0};
+  row.sample = TcpV4("127.0.0.1", 40000, "127.0.0.1", 9661);
+  row.sample.latency_ns = 400000;
+  row.sample.done = 400000;
+  return row;
+}
+
 }  // namespace
 
 TEST_CASE("a scrape takes the slowest complete record of the interval it ends, over CPUs") {
@@ -162,12 +172,7 @@ TEST_CASE("an exemplar carries only the labels configured, and by default none t
 TEST_CASE("only OpenMetrics scrapes end an interval, and each gets its own") {
   FakeHistogramSource source;
   source.rows = {{{0, 0, 7, 19}, 2}, {{0, 0, 7, HIST_SUM_SLOT}, 600000}};  // udp-socket-read
-  ExemplarRow row;
-  row.key = {0, 0, 7, 0};
-  row.sample = TcpV4("127.0.0.1", 40000, "127.0.0.1", 9661);
-  row.sample.latency_ns = 400000;
-  row.sample.done = 400000;
-  source.exemplars = {row};
+  source.exemplars = {SlowRead()};
   FakeNameResolver names;
   const FakeExporterStatus status;
   Collector collector("netstacklat", BuiltinSpec(), source, status, names,
@@ -192,11 +197,7 @@ TEST_CASE("only OpenMetrics scrapes end an interval, and each gets its own") {
 TEST_CASE("served exemplars carry the configured labels; the terminal report all of them") {
   FakeHistogramSource source;
   source.rows = {{{0, 0, 7, 19}, 2}};
-  ExemplarRow row;
-  row.key = {0, 0, 7, 0};
-  row.sample = TcpV4("127.0.0.1", 40000, "127.0.0.1", 9661);
-  row.sample.latency_ns = 400000;
-  row.sample.done = 400000;
+  ExemplarRow row = SlowRead();
   row.sample.pid = 77;
   source.exemplars = {row};
   FakeNameResolver names;
