@@ -84,7 +84,10 @@ std::optional<double> ParseBootTime(const std::string& proc_stat) {
 }
 
 void AppendProcessMetrics(std::vector<MetricFamily>* out) {
-  const auto boot = ParseBootTime(ReadFile("/proc/stat"));
+  // The boot time does not change: /proc/stat (a line per CPU and every
+  // interrupt's count, tens of KB on large hosts) is read at the first
+  // scrape only, not at each.
+  static const std::optional<double> boot = ParseBootTime(ReadFile("/proc/stat"));
   const auto stat = ParseProcessStat(ReadFile("/proc/self/stat"), sysconf(_SC_CLK_TCK),
                                      sysconf(_SC_PAGESIZE), boot.value_or(0));
   if (stat) {
