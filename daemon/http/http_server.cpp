@@ -420,7 +420,7 @@ class HttpServer::Loop {
   // Parses the buffered bytes; true if that ended the reading (a request
   // went to a worker, or a malformed one is being answered).
   bool TakeRequest(Connection& c, Clock::time_point now) {
-    Job job{c.id, {}, c.client, sources_.Suspect(c.client, now)};
+    Job job{c.id, {}, c.client};
     const HttpParseResult r =
         ParseHttpRequest(c.in, limits_.max_head_bytes, &job.request, c.scanned);
     job.request.received = now;
@@ -449,6 +449,7 @@ class HttpServer::Loop {
         Answer(c, job.request, gate_.denied(), now);
         break;
       case RequestGate::Verdict::kSlowCheck: {
+        job.suspect = sources_.Suspect(c.client, now);  // only slow checks queue by it
         SlowAdmission admission = threads_.EnqueueSlowCheck(std::move(job));
         if (!admission.queued) TooManyChecks(c, job.request, now);
         if (admission.displaced) {
