@@ -9,7 +9,7 @@
  * Each logical hook has several programs: the fentry/fexit ones (upstream's
  * attach points, then the seed's) and BTF tracepoints for kernels that refuse
  * fentry. The daemon probes each one and autoloads only the first that works
- * per hook (see daemon/hooks.cpp), so a program here never needs to know
+ * per hook (see daemon/config/hooks.cpp), so a program here never needs to know
  * whether another one is attached.
  */
 #include "vmlinux_local.h"
@@ -600,18 +600,26 @@ static __always_inline void count_one(__u64 *slot)
 		(*slot)++;
 }
 
-/* The latency in the classic buckets' unit, rounded up. */
-static __always_inline __u64 in_bucket_unit(__u64 latency_ns)
+/*
+ * The classic bucket of a latency. In ns (the default) it comes from the
+ * floor(log2) the native bucket uses too; in coarser units the latency is
+ * rounded up to whole units first (the verifier drops the path not taken).
+ */
+static __always_inline __u32 classic_bucket(__u64 latency_ns, __u64 floor_log2)
 {
+	__u64 units;
+
 	if (latency_unit_ns <= 1)
-		return latency_ns;
-	return (latency_ns + latency_unit_ns - 1) / latency_unit_ns;
+		return hist_bucket_of_log2(latency_ns, floor_log2);
+	units = (latency_ns + latency_unit_ns - 1) / latency_unit_ns;
+	return hist_bucket_index(units);
 }
 
 /* One sample into a per-CPU histogram. */
-static __always_inline void hist_add(struct hook_hist *hist, __u64 latency_ns)
+static __always_inline void hist_add(struct hook_hist *hist, __u64 latency_ns,
+				     __u64 floor_log2)
 {
-	count_one(&hist->slots[hist_bucket_index(in_bucket_unit(latency_ns))]);
+	count_one(&hist->slots[classic_bucket(latency_ns, floor_log2)]);
 	if (atomic_increments)
 		__sync_fetch_and_add(&hist->slots[HIST_SUM_SLOT], latency_ns);
 	else
@@ -619,9 +627,10 @@ static __always_inline void hist_add(struct hook_hist *hist, __u64 latency_ns)
 }
 
 /* After the classic buckets (see struct hook_entry), the native one. */
-static __always_inline void native_add(__u64 *native, __u64 latency_ns)
+static __always_inline void native_add(__u64 *native, __u64 latency_ns,
+				       __u64 floor_log2)
 {
-	__u32 slot = native_slot_of(latency_ns, floor_log2_u64(latency_ns));
+	__u32 slot = native_slot_of(latency_ns, floor_log2);
 
 	/* Always true (native_slot_of clamps), but the verifier cannot follow
 	 * that clamp through the compiler's arithmetic; the empty asm keeps
@@ -656,9 +665,11 @@ static __always_inline void record_into(struct hook_hist *hist, __u64 *native,
 					struct sock *sk,
 					enum netstacklat_hook hook)
 {
-	hist_add(hist, latency_ns);
+	__u64 floor_log2 = floor_log2_u64(latency_ns);
+
+	hist_add(hist, latency_ns, floor_log2);
 	if (native && native_histograms)
-		native_add(native, latency_ns);
+		native_add(native, latency_ns, floor_log2);
 	if (capture_exemplars)
 		note_exemplar(hist, latency_ns, tstamp_ns, skb, sk, hook);
 }
@@ -702,16 +713,20 @@ static __always_inline void record_latency(__u64 latency_ns, __s64 tstamp_ns,
 		    hook);
 }
 
-/* A sample that passed every filter: read the clock, record. */
-static __always_inline void record_now(__s64 tstamp_ns,
-				       const struct sk_buff *skb,
-				       struct sock *sk,
-				       enum netstacklat_hook hook)
+/* The clock skb->tstamp is compared with (see clock_offset_ns). */
+static __always_inline __s64 clock_now(void)
 {
-	__s64 now = (monotonic_clock ? (__s64)bpf_ktime_get_ns()
-				     : (__s64)bpf_ktime_get_tai_ns()) -
-		    clock_offset_ns;
+	return (monotonic_clock ? (__s64)bpf_ktime_get_ns()
+				: (__s64)bpf_ktime_get_tai_ns()) -
+	       clock_offset_ns;
+}
 
+/* A sample that passed every filter, against the clock read at now. */
+static __always_inline void record_at(__s64 now, __s64 tstamp_ns,
+				      const struct sk_buff *skb,
+				      struct sock *sk,
+				      enum netstacklat_hook hook)
+{
 	/* A timestamp from the future means a clock step: not a latency. */
 	if (now < tstamp_ns) {
 		count_future_tstamp(hook);
@@ -749,7 +764,7 @@ static __always_inline void record(__s64 tstamp_ns, const struct sk_buff *skb,
 {
 	if (tstamp_ns <= 0 || !sampled(hook) || !selected(skb, sk, hook))
 		return;
-	record_now(tstamp_ns, skb, sk, hook);
+	record_at(clock_now(), tstamp_ns, skb, sk, hook);
 }
 
 /*
@@ -766,47 +781,73 @@ record_read(__s64 tstamp_ns, const struct sk_buff *skb, struct sock *sk,
 	    bool typed)
 {
 	bool tcp = hook == NETSTACKLAT_HOOK_TCP_SOCK_READ;
+	__s64 now;
 
 	if (tstamp_ns <= 0 || !sampled(hook) || !selected(skb, sk, hook))
 		return;
 	if (!queue_long_enough(sk, queued_self, !tcp))
 		return;
+	/*
+	 * The clock before the head-of-line check: that check loads a
+	 * tcp_sock field the read path has not touched (through a probe read
+	 * at the tracepoint), and the clock read waits for every load before
+	 * it (rdtsc_ordered). After it, the load's miss overlaps the bucket
+	 * math; only reads that turn out blocked pay for a clock read.
+	 */
+	now = clock_now();
 	if (tcp && tcp_hol_blocked(sk, typed, pending))
 		return;
-	record_now(tstamp_ns, skb, sk, hook);
+	record_at(now, tstamp_ns, skb, sk, hook);
+}
+
+/*
+ * Hooks past IP's local delivery (TCP, UDP, their sockets). There, kernels
+ * that flag a delivery time (5.18 on) have cleared it already:
+ * skb_clear_delivery_time() in ip_local_deliver_finish() and
+ * ip6_input_finish() leaves a realtime stamp or none.
+ */
+static __always_inline bool past_local_delivery(enum netstacklat_hook hook)
+{
+	return hook != NETSTACKLAT_HOOK_NETIF_RECEIVE &&
+	       hook != NETSTACKLAT_HOOK_IP_START;
 }
 
 /*
  * skb->tstamp may hold a preserved TX/delivery time (forwarded or looped
  * packets); only CLOCK_REALTIME RX stamps are latencies from RX. Before
- * 5.18 no flag says which: the magnitude does (netstacklat.h).
+ * 5.18 no flag says which: the magnitude does (netstacklat.h). Where a
+ * flag exists, hooks past local delivery need not read it (see above).
  */
 static __always_inline bool tstamp_is_rx(const struct sk_buff *skb,
-					 ktime_t tstamp)
+					 ktime_t tstamp,
+					 enum netstacklat_hook hook)
 {
 	if (bpf_core_field_exists(struct sk_buff___new, tstamp_type))
-		return BPF_CORE_READ_BITFIELD((struct sk_buff___new *)skb,
+		return past_local_delivery(hook) ||
+		       BPF_CORE_READ_BITFIELD((struct sk_buff___new *)skb,
 					      tstamp_type) == 0;
 	if (bpf_core_field_exists(struct sk_buff___old, mono_delivery_time))
-		return BPF_CORE_READ_BITFIELD((struct sk_buff___old *)skb,
+		return past_local_delivery(hook) ||
+		       BPF_CORE_READ_BITFIELD((struct sk_buff___old *)skb,
 					      mono_delivery_time) == 0;
 	return nstl_tstamp_looks_realtime(tstamp);
 }
 
 /* skb->tstamp if it is an RX timestamp, else 0 (nothing to measure). */
-static __always_inline ktime_t skb_rx_tstamp(const struct sk_buff *skb)
+static __always_inline ktime_t skb_rx_tstamp(const struct sk_buff *skb,
+					     enum netstacklat_hook hook)
 {
 	/* Direct BTF reads: fentry and tp_btf arguments are typed pointers. */
 	ktime_t tstamp = skb->tstamp;
 
-	return tstamp > 0 && tstamp_is_rx(skb, tstamp) ? tstamp : 0;
+	return tstamp > 0 && tstamp_is_rx(skb, tstamp, hook) ? tstamp : 0;
 }
 
 static __always_inline void record_skb(const struct sk_buff *skb,
 				       struct sock *sk,
 				       enum netstacklat_hook hook)
 {
-	record(skb_rx_tstamp(skb), skb, sk, hook);
+	record(skb_rx_tstamp(skb, hook), skb, sk, hook);
 }
 
 /* The IP header's protocol field (IPv6: next header), 0 if not IP. */
@@ -824,17 +865,55 @@ static __always_inline int skb_ip_protocol(const struct sk_buff *skb)
 }
 
 /*
+ * Whether the kernel's struct udp_dev_scratch is the one skb_queued_by_udp
+ * reads (it is on every 64-bit kernel since 4.13); where not, the IP
+ * header says. Constants at load time: the verifier drops the other path.
+ */
+static __always_inline bool udp_scratch_known(void)
+{
+	return bpf_core_type_exists(struct udp_dev_scratch) &&
+	       bpf_core_field_offset(struct udp_dev_scratch, len) == 4 &&
+	       bpf_core_field_offset(struct udp_dev_scratch, is_linear) == 6 &&
+	       bpf_core_field_offset(struct udp_dev_scratch,
+				     csum_unnecessary) == 7;
+}
+
+/*
+ * Whether UDP queued this socket-less skb: from then on skb->dev_scratch
+ * holds struct udp_dev_scratch (truesize, len, two bools: below 2^57, and
+ * not 0 as truesize is not). Any other skb has a device pointer there
+ * (0xffff8... on x86-64) or NULL. One load from the line the read path
+ * unlinks the skb on, where the IP header's protocol byte costs a probe
+ * read and often a miss (23-99 ns measured). The verifier types the word
+ * as skb->dev, the union's first member: a pointer that a tracing program
+ * may compare (it holds CAP_PERFMON) but not shift, so the test is on the
+ * value's range, and the limit is hidden from the compiler, which would
+ * turn a compare with a power of two into a shift.
+ */
+static __always_inline bool skb_queued_by_udp(const struct sk_buff *skb)
+{
+	__u64 scratch = skb->dev_scratch;
+	__u64 limit = 1ULL << 57;
+
+	asm volatile("" : "+r"(limit));
+	return scratch != 0 && scratch < limit;
+}
+
+/*
  * IPPROTO_* of the socket an skb is read from, 0 if not TCP/UDP over IP.
  * TCP charges its skbs to the socket (skb->sk set); UDP does its own
- * accounting and leaves skb->sk NULL, so its protocol comes from the IP
- * header. An owner that is not an inet socket (AF_PACKET, AF_UNIX) is
- * none of ours, even if the packet inside is TCP or UDP.
+ * accounting and leaves skb->sk NULL, so a socket-less skb is UDP's if it
+ * carries UDP's scratch state. An owner that is not an inet socket
+ * (AF_PACKET, AF_UNIX) is none of ours, even if the packet inside is TCP
+ * or UDP.
  */
 static __always_inline int skb_read_protocol(const struct sk_buff *skb)
 {
 	struct sock *sk = skb->sk;
 	unsigned short family;
 
+	if (!sk && udp_scratch_known())
+		return skb_queued_by_udp(skb) ? IPPROTO_UDP : 0;
 	if (!sk)
 		return skb_ip_protocol(skb);
 	family = sk->__sk_common.skc_family;
@@ -970,8 +1049,8 @@ SEC("fentry/skb_consume_udp")
 int BPF_PROG(nstl_udp_read, struct sock *sk, struct sk_buff *skb, int len)
 {
 	/* The skb is off the queue already. */
-	record_read(skb_rx_tstamp(skb), skb, sk, NETSTACKLAT_HOOK_UDP_SOCK_READ,
-		    0, 0, true);
+	record_read(skb_rx_tstamp(skb, NETSTACKLAT_HOOK_UDP_SOCK_READ), skb, sk,
+		    NETSTACKLAT_HOOK_UDP_SOCK_READ, 0, 0, true);
 	return 0;
 }
 
@@ -994,12 +1073,14 @@ int BPF_PROG(nstl_tp_sk_read, const struct sk_buff *skb, int len)
 
 	/* TCP copies before it unlinks the skb and advances copied_seq. */
 	if (protocol == IPPROTO_TCP && hook_on[NETSTACKLAT_HOOK_TCP_SOCK_READ])
-		record_read(skb_rx_tstamp(skb), skb, sk,
-			    NETSTACKLAT_HOOK_TCP_SOCK_READ, 1, len, false);
+		record_read(skb_rx_tstamp(skb, NETSTACKLAT_HOOK_TCP_SOCK_READ),
+			    skb, sk, NETSTACKLAT_HOOK_TCP_SOCK_READ, 1, len,
+			    false);
 	else if (protocol == IPPROTO_UDP &&
 		 hook_on[NETSTACKLAT_HOOK_UDP_SOCK_READ])
-		record_read(skb_rx_tstamp(skb), skb, sk,
-			    NETSTACKLAT_HOOK_UDP_SOCK_READ, 0, 0, false);
+		record_read(skb_rx_tstamp(skb, NETSTACKLAT_HOOK_UDP_SOCK_READ),
+			    skb, sk, NETSTACKLAT_HOOK_UDP_SOCK_READ, 0, 0,
+			    false);
 	return 0;
 }
 

@@ -68,7 +68,8 @@ struct nstl_exemplar {
 #define EXEMPLAR_MAX_GEN_SHIFT 48
 #define EXEMPLAR_MAX_NS_MASK ((1ULL << EXEMPLAR_MAX_GEN_SHIFT) - 1)
 
-/* One hook's histogram: the value of the per-CPU array, indexed by hook. */
+/* One label set's classic histogram and exemplars: within struct hook_entry
+ * (the per-CPU array's value, indexed by hook), or the grouped hash's value. */
 struct hook_hist {
 	__u64 slots[HIST_NSLOTS];
 	__u64 ex_max;
@@ -133,47 +134,11 @@ struct netstacklat_config {
 	__u32 pad2;
 };
 
-/* The bucket of a latency in ns: ceil(log2(v)) clamped to HIST_MAX_BUCKET. */
-static inline __u32 hist_bucket_index(__u64 v)
-{
-	__u32 floor_log2 = 0;
-	__u64 rest = v;
-
-	/* Binary search for the top bit: 6 steps, no loop for the verifier. */
-	if (rest >> 32) {
-		floor_log2 += 32;
-		rest >>= 32;
-	}
-	if (rest >> 16) {
-		floor_log2 += 16;
-		rest >>= 16;
-	}
-	if (rest >> 8) {
-		floor_log2 += 8;
-		rest >>= 8;
-	}
-	if (rest >> 4) {
-		floor_log2 += 4;
-		rest >>= 4;
-	}
-	if (rest >> 2) {
-		floor_log2 += 2;
-		rest >>= 2;
-	}
-	if (rest >> 1) {
-		floor_log2 += 1;
-	}
-
-	/* Round up, so that bucket i is right-inclusive: v <= 2^i. */
-	if (v > ((__u64)1 << floor_log2))
-		floor_log2++;
-	return floor_log2 > HIST_MAX_BUCKET ? HIST_MAX_BUCKET : floor_log2;
-}
-
 /*
  * floor(log2(v)) for v > 0, 0 for v == 0, without a branch (BPF has no
- * clz): the same binary search for the top bit, each step's "are there
- * bits above?" found by arithmetic, (x + 2^k - 1) >> k for an x below 2^k.
+ * clz): a binary search for the top bit in six steps, each step's "are
+ * there bits above?" found by arithmetic, (x + 2^k - 1) >> k for an x
+ * below 2^k.
  * With branches the verifier would follow one path per outcome, each with
  * a different exact value that the native index is computed from: the
  * code after it verified once per path (start-up took 1.4 s, not 0.2 s).
@@ -199,6 +164,25 @@ static inline __u64 floor_log2_u64(__u64 v)
 	log2 += step;
 	log2 += v >> 1;	  /* v < 4 here */
 	return log2 & 63; /* a bound the verifier can see */
+}
+
+/*
+ * The bucket of a latency in ns, from its floor(log2) (floor_log2_u64,
+ * which the native bucket needs too: computed once per sample):
+ * ceil(log2(v)) clamped to HIST_MAX_BUCKET, so that bucket i is
+ * right-inclusive (v <= 2^i). v is above 2^floor_log2 exactly when
+ * 2^floor_log2 - v wraps, which sets the top bit (v < 2^(floor_log2 + 1)).
+ */
+static inline __u32 hist_bucket_of_log2(__u64 v, __u64 floor_log2)
+{
+	__u64 bucket = floor_log2 + ((((__u64)1 << floor_log2) - v) >> 63);
+
+	return bucket > HIST_MAX_BUCKET ? HIST_MAX_BUCKET : (__u32)bucket;
+}
+
+static inline __u32 hist_bucket_index(__u64 v)
+{
+	return hist_bucket_of_log2(v, floor_log2_u64(v));
 }
 
 /*

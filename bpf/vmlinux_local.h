@@ -153,11 +153,23 @@ struct udp_sock {
 	struct sk_buff_head reader_queue;
 };
 
+/* What UDP keeps in skb->dev_scratch from the moment it queues a datagram
+ * (udp_set_dev_scratch(), Linux 4.13; 64-bit layout): the first cache line
+ * of the skb, which its reader touches anyway. */
+struct udp_dev_scratch {
+	__u32 _tsize_state;
+	__u16 len; /* skb->len */
+	bool is_linear;
+	bool csum_unnecessary;
+};
+
 struct sk_buff {
 	ktime_t tstamp;
 	char cb[48]; /* TCP: struct tcp_skb_cb, whose seq and end_seq lead */
 	struct sock *sk;
 	struct net_device *dev;
+	unsigned long dev_scratch; /* a union with dev: see udp_dev_scratch */
+	unsigned int len;
 	int skb_iif;
 	__be16 protocol;
 	__u16 transport_header;

@@ -1,4 +1,5 @@
 // The bucket math the BPF program runs (netstacklat.h is compiled by both).
+#include <algorithm>
 #include <catch2/catch.hpp>
 
 #include "netstacklat.h"
@@ -42,6 +43,30 @@ TEST_CASE("every power of two is the upper bound of its own bucket") {
     if (i >= 1)
       CHECK(hist_bucket_index((1ULL << i) + 1) == std::min<__u32>(i + 1, HIST_MAX_BUCKET));
   }
+}
+
+// The reference: the smallest i with v <= 2^i, by a loop no BPF program
+// could run, clamped as the program clamps.
+static __u32 reference_bucket(__u64 v) {
+  __u32 i = 0;
+  while (i < 64 && v > (1ULL << i)) ++i;
+  return std::min<__u32>(i, HIST_MAX_BUCKET);
+}
+
+TEST_CASE("the branch-free bucket matches ceil(log2) around every power of two") {
+  for (__u32 i = 0; i < 64; ++i) {
+    const __u64 p = 1ULL << i;
+    for (__u64 v : {p - 1, p, p + 1}) {
+      INFO("v " << v);
+      CHECK(hist_bucket_index(v) == reference_bucket(v));
+      CHECK(floor_log2_u64(v) == (v ? 63 - static_cast<__u64>(__builtin_clzll(v)) : 0));
+    }
+  }
+  for (__u64 v = 0; v <= 5000; ++v) {
+    INFO("v " << v);
+    CHECK(hist_bucket_index(v) == reference_bucket(v));
+  }
+  CHECK(hist_bucket_index(~0ULL) == reference_bucket(~0ULL));
 }
 
 TEST_CASE("the key layout is upstream's: 16 bytes, bucket last") {
