@@ -30,8 +30,8 @@
 #include "ops/logging.h"
 #include "ops/reload.h"
 #include "ops/reload_status.h"
-#include "ops/reporter.h"
 #include "ops/signals.h"
+#include "report/terminal_report.h"
 #include "serve/web_server.h"
 
 namespace netstacklat {
@@ -114,7 +114,7 @@ int Run(const Options& opts) {
     ReportOnce(*collector, opts.report_once, signals);
     return 0;
   }
-  web->Register(collector);
+  web->SetCollector(collector);
   web->Start();
   if (const auto held = ThreadsHoldingCapabilities(keep_cap_bpf); !held.empty())
     throw StartupError("a thread holds capabilities: " + held.front());
@@ -125,7 +125,7 @@ int Run(const Options& opts) {
   sd_notifyf(0, "READY=1\nSTATUS=%s", bpf.AttachedSummary().c_str());
 
   DaemonConfig running = daemon;
-  std::optional<Reporter> reporter;
+  std::optional<TerminalReport> reporter;
   if (opts.report_interval > 0) reporter.emplace(*collector);
   // One tick for all that is periodic: the cgroup_id_map's new cgroups (if
   // followed, every second), the clock offset, the terminal report.

@@ -10,7 +10,9 @@ set -euo pipefail
 build=(cmake make g++ clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev pkg-config
        prometheus-cpp-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libsystemd-dev
        libssl-dev libcrypt-dev libprotobuf-dev protobuf-compiler libre2-dev git)
-test=(catch2 clang-format python3 curl openssl iproute2 util-linux wrk iperf3 sockperf
+test=(catch2 clang-format python3 curl
+      # the test scripts' formatter and linter (python_lint)
+      python3-autopep8 flake8 openssl iproute2 util-linux wrk iperf3 sockperf
       libclang-rt-14-dev
       # building and checking the Debian package
       debhelper lintian dpkg-dev systemd

@@ -224,7 +224,7 @@ E OneOf(const YAML::Node& n, const Context& at,
   at.Fail(n, "must be " + names + ", not '" + v + "'");
 }
 
-void ParseHistogram(const YAML::Node& node, const Context& ctx, HistogramRange* h) {
+void ParseHistogram(const YAML::Node& node, const Context& ctx, HistogramSettings* h) {
   RequireMap(
       node, ctx,
       {"bucket_min", "bucket_max", "atomic_increments", "exemplars", "exemplar_interval_seconds",

@@ -90,7 +90,9 @@ inline constexpr uint32_t kDefaultExemplarLabels = kExemplarCpu | kExemplarIface
 // "flow, comm": the names of `bits`, in kExemplarLabelNames' order.
 std::string ExemplarLabelList(uint32_t bits);
 
-struct HistogramRange {
+// The `histogram:` section of the daemon config: the buckets served and
+// what the programs record beside them.
+struct HistogramSettings {
   uint32_t bucket_min = 0;
   uint32_t bucket_max = 34;
   AtomicIncrements atomic_increments = AtomicIncrements::kAuto;
@@ -110,7 +112,7 @@ struct HistogramRange {
   uint32_t sample_one_in = 1;
   ClockChoice clock = ClockChoice::kAuto;
 
-  bool operator==(const HistogramRange&) const = default;
+  bool operator==(const HistogramSettings&) const = default;
 };
 
 struct DaemonConfig {
@@ -126,7 +128,7 @@ struct DaemonConfig {
   WebConfig web;                // read from web_config_file
   Filters filters;
   Grouping grouping;
-  HistogramRange histogram;
+  HistogramSettings histogram;
 
   bool operator==(const DaemonConfig&) const = default;
 

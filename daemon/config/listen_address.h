@@ -3,8 +3,9 @@
 // is an IPv4 or bracketed IPv6 literal, or a name that resolves here.
 #pragma once
 
-#include <sys/socket.h>
+#include <netdb.h>
 
+#include <memory>
 #include <string>
 
 namespace netstacklat {
@@ -21,8 +22,13 @@ ListenAddress ParseListenAddress(const std::string& address);
 // (--config.check runs it too). Throws ConfigError.
 void CheckListenAddress(const std::string& address);
 
-// A listening, non-blocking TCP socket (dual-stack for an empty host).
-// Throws StartupError naming the address if it cannot be bound.
-int BindListenSocket(const std::string& address, int backlog);
+struct AddrInfoDeleter {
+  void operator()(addrinfo* a) const { freeaddrinfo(a); }
+};
+using AddrInfoPtr = std::unique_ptr<addrinfo, AddrInfoDeleter>;
+
+// The addresses of a non-empty host (`original`: the address as given, for
+// the message). Throws ConfigError if it does not resolve.
+AddrInfoPtr ResolveListenHost(const ListenAddress& a, const std::string& original);
 
 }  // namespace netstacklat

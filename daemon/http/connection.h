@@ -1,6 +1,6 @@
 // One client connection of the HTTP server: its state, its buffers and
 // deadlines, and its I/O, plain or TLS. Owned and used by the server's loop
-// thread only (http_server.cpp); a TLS handshake step may run on the TLS
+// thread only (server_loop.h); a TLS handshake step may run on the TLS
 // thread meanwhile (tls_busy), when the loop leaves the SSL alone.
 #pragma once
 

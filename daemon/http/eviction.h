@@ -1,6 +1,6 @@
 // Which connections give way when the server needs room, and which stalled
 // answers are reset when they hold too much memory. Pure decisions over the
-// loop's connections (no sockets touched); http_server.cpp carries them out.
+// loop's connections (no sockets touched); admission.cpp carries them out.
 //
 // The order a victim is chosen in (lowest first):
 //   1. clients not known before known ones (client_sources.h),

@@ -20,7 +20,7 @@
 #include "http/handshake_queue.h"
 #include "http/http_request.h"
 #include "http/http_response.h"
-#include "http/http_server.h"
+#include "http/server_types.h"
 
 namespace netstacklat {
 

@@ -3,7 +3,6 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <spdlog/spdlog.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -19,6 +18,8 @@
 #include "kernel/grouped_map_memory.h"
 #include "kernel/kernel_preempt.h"
 #include "kernel/map_reader.h"
+#include "kernel/memlock.h"
+#include "kernel/set_map.h"
 #include "netstacklat.h"  // before the skeleton: its .bss has our structs
 #include "netstacklat.skel.h"
 
@@ -70,49 +71,6 @@ void BpfLoader::CheckProgramsMatchHookTable() const {
                          " belongs to no hook");
   }
 }
-
-namespace {
-
-// Kernels before 5.11 charge BPF maps to RLIMIT_MEMLOCK, not the memory
-// cgroup: the soft limit goes up to the hard one (libbpf asks for infinity,
-// which only CAP_SYS_RESOURCE gets; newer kernels ignore the limit).
-void RaiseMemlockSoftLimit() {
-  struct rlimit lim {};
-  if (getrlimit(RLIMIT_MEMLOCK, &lim) == 0 && lim.rlim_cur != lim.rlim_max) {
-    lim.rlim_cur = lim.rlim_max;
-    setrlimit(RLIMIT_MEMLOCK, &lim);
-  }
-}
-
-// Whether this kernel charges maps to RLIMIT_MEMLOCK, asked directly: with
-// the soft limit at 0 for a moment, a one-entry map is refused (lowering
-// the soft limit and restoring it needs no privilege).
-bool MapsChargedToMemlock() {
-  struct rlimit saved {};
-  if (getrlimit(RLIMIT_MEMLOCK, &saved) != 0 || saved.rlim_cur == 0) return false;
-  struct rlimit zero = saved;
-  zero.rlim_cur = 0;
-  if (setrlimit(RLIMIT_MEMLOCK, &zero) != 0) return false;
-  const UniqueFd fd(bpf_map_create(BPF_MAP_TYPE_ARRAY, "nstl_memlock", 4, 4, 1, nullptr));
-  setrlimit(RLIMIT_MEMLOCK, &saved);
-  return fd.get() == -EPERM;
-}
-
-// What a refused load means on such a kernel; on others EPERM is something
-// else (lockdown, an LSM) and gets no advice about limits.
-std::string MemlockHint(int err) {
-  struct rlimit lim {};
-  if (err != -EPERM || getrlimit(RLIMIT_MEMLOCK, &lim) != 0 || lim.rlim_cur == RLIM_INFINITY ||
-      !MapsChargedToMemlock())
-    return "";
-  return fmt::format(
-      "; kernels before 5.11 charge BPF maps to the locked-memory limit, here {} KiB: "
-      "LimitMEMLOCK=infinity in the unit (the shipped one has it), ulimit -l unlimited, "
-      "or CAP_SYS_RESOURCE",
-      lim.rlim_cur / 1024);
-}
-
-}  // namespace
 
 void BpfLoader::LoadAndAttach(const AttachProbe& probe, const DaemonConfig& config) {
   CheckBpfPermission();
@@ -310,28 +268,6 @@ void BpfLoader::SetFilterFlags(const DaemonConfig& config) {
   cfg.min_sockqueue_len = f.min_socket_queue_length;
   skel_->bss->netstacklat_cfg = cfg;  // before load, or live through the mmap
 }
-
-namespace {
-
-template <typename Key>
-void SyncSet(struct bpf_map* map, const std::vector<Key>& wanted) {
-  const __u8 on = 1;
-  for (const Key& key : wanted)
-    if (int err = bpf_map__update_elem(map, &key, sizeof(key), &on, sizeof(on), BPF_ANY); err)
-      throw StartupError(std::string("filling ") + bpf_map__name(map) + ": " + ErrnoText(err));
-  // Then drop what is no longer wanted (adding first: no gap in coverage).
-  std::vector<Key> stale;
-  Key key{}, next{};
-  const Key* prev = nullptr;
-  while (bpf_map__get_next_key(map, prev, &next, sizeof(next)) == 0) {
-    if (std::find(wanted.begin(), wanted.end(), next) == wanted.end()) stale.push_back(next);
-    key = next;
-    prev = &key;
-  }
-  for (const Key& k : stale) bpf_map__delete_elem(map, &k, sizeof(k), 0);
-}
-
-}  // namespace
 
 void BpfLoader::SetCgroupSelection(const std::vector<uint64_t>& ids) {
   SyncSet(skel_->maps.netstacklat_cgroups, ids);

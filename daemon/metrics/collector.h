@@ -1,5 +1,6 @@
-// The Collectable that prometheus-cpp's Exposer calls on each scrape: read
-// the histogram map, convert it, add the exporter's own metrics. Nothing is
+// The collectable the web server calls on each scrape (prometheus-cpp's
+// Collectable, with the extras: native buckets and exemplars): read the
+// histogram map, convert it, add the exporter's own metrics. Nothing is
 // polled between scrapes. The HTTP server's workers may call Collect()
 // concurrently, so one mutex serialises scrapes (as ebpf_exporter's
 // collector does).

@@ -11,7 +11,7 @@
 #include "config/daemon_config.h"
 #include "host/name_resolver.h"
 #include "kernel/map_reader.h"
-#include "metrics/text_exposition.h"
+#include "metrics/histogram_extras.h"
 
 namespace netstacklat {
 

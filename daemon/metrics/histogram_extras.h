@@ -4,15 +4,35 @@
 #pragma once
 
 #include <prometheus/collectable.h>
+#include <prometheus/metric_family.h>
 
 #include <cstddef>
 #include <map>
 #include <utility>
+#include <vector>
 
 #include "metrics/native_histogram.h"
-#include "metrics/text_exposition.h"
 
 namespace netstacklat {
+
+// One observed sample of a histogram series, served with OpenMetrics on the
+// bucket it falls in.
+struct Exemplar {
+  std::vector<prometheus::ClientMetric::Label> labels;
+  double value = 0;      // the sample, in the histogram's unit (seconds)
+  double timestamp = 0;  // when it was observed, Unix seconds
+};
+
+// By (family index, metric index) into the families serialized.
+using Exemplars = std::map<std::pair<size_t, size_t>, Exemplar>;
+
+// OpenMetrics' limit on an exemplar's label names and values, in characters.
+inline constexpr size_t kExemplarLabelLimit = 128;
+
+// The labels kept when they must fit kExemplarLabelLimit: the first ones,
+// in order, while they fit (callers order them by importance).
+std::vector<prometheus::ClientMetric::Label> FitExemplarLabels(
+    std::vector<prometheus::ClientMetric::Label> labels);
 
 using NativeHistograms = std::map<std::pair<size_t, size_t>, NativeHistogram>;
 

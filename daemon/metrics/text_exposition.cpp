@@ -180,19 +180,6 @@ std::string FormatGoFloat(double v) {
   return std::string(fixed, fres.ptr);
 }
 
-std::vector<prometheus::ClientMetric::Label> FitExemplarLabels(
-    std::vector<prometheus::ClientMetric::Label> labels) {
-  size_t used = 0;
-  for (size_t i = 0; i < labels.size(); ++i) {
-    used += labels[i].name.size() + labels[i].value.size();
-    if (used > kExemplarLabelLimit) {
-      labels.resize(i);
-      break;
-    }
-  }
-  return labels;
-}
-
 std::string SerializeOpenMetrics(const std::vector<prometheus::MetricFamily>& families,
                                  const Exemplars& exemplars) {
   std::string out;

@@ -7,11 +7,10 @@
 
 #include <prometheus/metric_family.h>
 
-#include <cstddef>
-#include <map>
 #include <string>
-#include <utility>
 #include <vector>
+
+#include "metrics/histogram_extras.h"
 
 namespace netstacklat {
 
@@ -25,25 +24,6 @@ std::string FormatGoFloat(double v);
 // Families in order; histograms as _bucket (cumulative, +Inf last), _sum,
 // _count. Summaries and untyped are not used by this exporter.
 std::string SerializeText(const std::vector<prometheus::MetricFamily>& families);
-
-// One observed sample of a histogram series, served with OpenMetrics on the
-// bucket it falls in.
-struct Exemplar {
-  std::vector<prometheus::ClientMetric::Label> labels;
-  double value = 0;      // the sample, in the histogram's unit (seconds)
-  double timestamp = 0;  // when it was observed, Unix seconds
-};
-
-// By (family index, metric index) into the families serialized.
-using Exemplars = std::map<std::pair<size_t, size_t>, Exemplar>;
-
-// OpenMetrics' limit on an exemplar's label names and values, in characters.
-inline constexpr size_t kExemplarLabelLimit = 128;
-
-// The labels kept when they must fit kExemplarLabelLimit: the first ones,
-// in order, while they fit (callers order them by importance).
-std::vector<prometheus::ClientMetric::Label> FitExemplarLabels(
-    std::vector<prometheus::ClientMetric::Label> labels);
 
 // OpenMetrics 1.0 text: the same families, names and le strings as
 // SerializeText, counters as OpenMetrics wants them (the family named

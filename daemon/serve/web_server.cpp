@@ -7,6 +7,7 @@
 #include "config/daemon_config.h"
 #include "config/listen_address.h"
 #include "http/basic_auth.h"
+#include "http/listen_socket.h"
 #include "http/tls_context.h"
 #include "metrics/histogram_extras.h"
 #include "metrics/process_metrics.h"
@@ -108,9 +109,9 @@ void WebServer::Start() {
   server_->Start();
 }
 
-void WebServer::Register(std::weak_ptr<prometheus::Collectable> collectable) {
+void WebServer::SetCollector(std::weak_ptr<ExtrasCollectable> collector) {
   std::lock_guard<std::mutex> lock(mu_);
-  collectables_.push_back(std::move(collectable));
+  collector_ = std::move(collector);
 }
 
 int WebServer::Port() const {
@@ -183,30 +184,17 @@ HttpResponse WebServer::Metrics(const HttpRequest& request) {
 }
 
 std::string WebServer::Collect(ExpositionFormat format) {
-  std::vector<std::weak_ptr<prometheus::Collectable>> collectables;
+  std::shared_ptr<ExtrasCollectable> collector;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    collectables = collectables_;
+    collector = collector_.lock();
   }
   std::vector<prometheus::MetricFamily> families;
   HistogramExtras extras;
-  for (const auto& weak : collectables) {
-    auto c = weak.lock();
-    if (!c) continue;
-    auto* with_extras = dynamic_cast<ExtrasCollectable*>(c.get());
-    HistogramExtras more_extras;
-    more_extras.want_native = format == ExpositionFormat::kProtobuf;
-    auto more = format != ExpositionFormat::kText004 && with_extras
-                    ? with_extras->CollectWithExtras(&more_extras)
-                    : c->Collect();
-    // Family indexes: into the whole list.
-    for (auto& [at, e] : more_extras.exemplars)
-      extras.exemplars[{families.size() + at.first, at.second}] = std::move(e);
-    for (auto& [at, h] : more_extras.native)
-      extras.native[{families.size() + at.first, at.second}] = std::move(h);
-    families.insert(families.end(), std::make_move_iterator(more.begin()),
-                    std::make_move_iterator(more.end()));
-  }
+  extras.want_native = format == ExpositionFormat::kProtobuf;
+  if (collector)
+    families = format == ExpositionFormat::kText004 ? collector->Collect()
+                                                    : collector->CollectWithExtras(&extras);
   AppendHttpMetrics(server_->Stats(), &families);
   AppendProcessMetrics(&families);
   if (tls_) AppendTlsMetrics(tls_->Status(), &families);

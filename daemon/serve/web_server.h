@@ -1,6 +1,8 @@
 // The exporter's HTTP face, on HttpServer: the telemetry path serves the
-// registered collectables in the text format ebpf_exporter serves
-// (text_exposition.h says why not Exposer's own), "/" a landing page and
+// registered collectables in the format the scraper asks for
+// (serve/content_negotiation: text 0.0.4 as ebpf_exporter serves it,
+// OpenMetrics with exemplars, or protobuf with native buckets; gzip if
+// accepted), "/" a landing page and
 // kHealthPath "OK"; all over TLS when the web config has a certificate, all
 // but the health check behind basic auth when it has users. A reload
 // changes users and TLS settings in place (as exporter-toolkit re-reads its
@@ -14,8 +16,6 @@
 // Prometheus would record as a good scrape with no series.
 #pragma once
 
-#include <prometheus/collectable.h>
-
 #include <atomic>
 #include <memory>
 #include <mutex>
@@ -24,6 +24,7 @@
 
 #include "config/web_config.h"
 #include "http/http_server.h"
+#include "metrics/histogram_extras.h"
 #include "serve/content_negotiation.h"
 #include "serve/shared_scrapes.h"
 
@@ -47,8 +48,8 @@ class WebServer {
   WebServer(const WebServer&) = delete;
   WebServer& operator=(const WebServer&) = delete;
 
-  // Before Start().
-  void Register(std::weak_ptr<prometheus::Collectable> collectable);
+  // Before Start(): what /metrics serves, beside the server's own metrics.
+  void SetCollector(std::weak_ptr<ExtrasCollectable> collector);
   void Start();  // the HTTP threads: connections queued since the bind are served
   int Port() const;
   const HttpStats& Stats() const;
@@ -79,14 +80,14 @@ class WebServer {
 
  private:
   HttpResponse Metrics(const HttpRequest& request);
-  std::string Collect(ExpositionFormat format);  // every collectable, serialised
+  std::string Collect(ExpositionFormat format);  // the collector and ours, serialised
   HttpResponse LandingPage() const;
 
   std::string telemetry_path_;
   std::unique_ptr<TlsContext> tls_;  // null: plain HTTP
   std::unique_ptr<BasicAuth> auth_;  // with no users, it allows every request
   std::mutex mu_;
-  std::vector<std::weak_ptr<prometheus::Collectable>> collectables_;
+  std::weak_ptr<ExtrasCollectable> collector_;
   SharedScrapes scrapes_;
   std::unique_ptr<HttpServer> server_;  // last: stops before the rest goes
 };

@@ -173,7 +173,7 @@ int main(int argc, char** argv) {
                                                names, Collector::MonotonicSeconds);
   {
     WebServer web("127.0.0.1:" + std::string(argv[2]), "/metrics");
-    web.Register(collector);
+    web.SetCollector(collector);
     web.Start();
     std::printf("ready\n");
     std::fflush(stdout);

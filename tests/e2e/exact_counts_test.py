@@ -338,7 +338,7 @@ def run_cell(port, cls, fam, path, senders, base_port, totals):
     d = {k: k1[k] - k0.get(k, 0) for k in k1}
     if CLASSES[cls][0] == "udp" and peers["reads"] != peers["messages"]:
         harness.log(f"{name}: {peers['reads']} of {peers['messages']} datagrams arrived "
-                f"(fragments lost under load); counts are compared with what was read")
+                    f"(fragments lost under load); counts are compared with what was read")
     failures = []
     line = []
     for hook, (low, high, why) in sorted(expectations(cls, path, points, peers, d).items()):
@@ -404,10 +404,10 @@ def tun_case(port):
     for hook in ("tcp-socket-read", "udp-socket-read"):
         if hook in points:
             harness.check(grew[hook] == 0, f"{hook}: the tun reader's reads are not socket reads "
-                      f"({grew[hook]} counted)")
+                          f"({grew[hook]} counted)")
     # (The SYNs still carry the sender's delivery time there.)
     harness.check(grew.get("netif-receive", 0) >= n,
-              f"netif-receive saw the datagrams arrive ({grew.get('netif-receive', 0)})")
+                  f"netif-receive saw the datagrams arrive ({grew.get('netif-receive', 0)})")
 
 
 def run(args):
@@ -445,11 +445,11 @@ def run(args):
             tun_case(port)
         for hook, (seen, future, missed) in sorted(totals.items()):
             harness.log(f"total {hook}: {seen - future - missed} counted, {future} not counted "
-                    f"for a future timestamp, {missed} runs skipped by the kernel")
+                        f"for a future timestamp, {missed} runs skipped by the kernel")
         for f in failures:
             harness.log("MISMATCH " + f)
         harness.check(not failures, f"every hook counted exactly what it must see "
-                  f"({len(failures)} mismatches)")
+                      f"({len(failures)} mismatches)")
     finally:
         for h in hogs:
             h.terminate()
@@ -477,6 +477,7 @@ def main():
         ("--atomic-increments", dict(default="auto", choices=("auto", "true", "false"),
                                      help="the daemon's histogram.atomic_increments"))],
         needs="needs root (BPF, network namespaces)")
+
 
 if __name__ == "__main__":
     sys.exit(main())

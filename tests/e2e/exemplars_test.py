@@ -85,7 +85,7 @@ def check_openmetrics_parses(text):
     families = list(parser.text_string_to_metric_families(text))
     n = sum(1 for f in families for s in f.samples if s.exemplar)
     harness.check(families and n >= 1, f"the scrape parses as OpenMetrics (prometheus_client's "
-              f"parser: {len(families)} families, {n} exemplars)")
+                  f"parser: {len(families)} families, {n} exemplars)")
 
 
 def check_flow(port, family, addr, bracket):
@@ -93,20 +93,20 @@ def check_flow(port, family, addr, bracket):
     client, server = delayed_read(family, addr)
     ctype, text = scrape(port, OPENMETRICS)
     harness.check(ctype.startswith("application/openmetrics-text; version=1.0.0"),
-              f"Accept: openmetrics gets OpenMetrics ({ctype})")
+                  f"Accept: openmetrics gets OpenMetrics ({ctype})")
     harness.check(text.endswith("# EOF\n"), "it ends with # EOF")
     found = exemplars(text, "tcp-socket-read")
     harness.log(f"tcp-socket-read exemplars: {found}")
     harness.check(len(found) == 1, "one exemplar on tcp-socket-read")
     le, value, ts, labels = found[0]
     harness.check(le == "0.536870912" and DELAY <= value <= 0.536870912,
-              f"on the bucket that holds {DELAY} s (le {le}), with a value in it ({value})")
+                  f"on the bucket that holds {DELAY} s (le {le}), with a value in it ({value})")
     harness.check(abs(ts - time.time()) < 30, f"its timestamp is now ({ts:.3f})")
     want = f"tcp {bracket(addr)}:{client}->{bracket(addr)}:{server}"
     harness.check(labels.get("flow") == want, f"it names the flow: {labels.get('flow')} == {want}")
     comm = open("/proc/self/comm").read().strip()
     harness.check(labels.get("pid") == str(os.getpid()) and labels.get("comm") == comm,
-              f"it names the reading process ({labels.get('comm')}, pid {labels.get('pid')})")
+                  f"it names the reading process ({labels.get('comm')}, pid {labels.get('pid')})")
     harness.check("cpu" in labels, f"and the CPU ({labels.get('cpu')})")
     size = sum(len(k) + len(v) for k, v in labels.items())
     harness.check(size <= 128, f"its labels fit OpenMetrics' 128 characters ({size})")
@@ -150,7 +150,7 @@ def stranger(args):
     curl per second left Prometheus none."""
     port = harness.free_port()
     proc = harness.start_daemon(args.daemon, port, 60,
-                            extra=[f"--config.file={config(args.workdir, 3)}"])
+                                extra=[f"--config.file={config(args.workdir, 3)}"])
     stop = threading.Event()
     took = []
 
@@ -177,8 +177,8 @@ def stranger(args):
         proc.terminate()
         proc.wait(timeout=20)
     harness.check(bool(seen) and bool(took),
-              f"a stranger scraping every 0.3 s did not take the exemplar: both saw it "
-              f"(scraper {seen}, stranger {len(took)} times)")
+                  f"a stranger scraping every 0.3 s did not take the exemplar: both saw it "
+                  f"(scraper {seen}, stranger {len(took)} times)")
 
 
 def run(args):
@@ -186,20 +186,20 @@ def run(args):
     stranger(args)
     port = harness.free_port()
     proc = harness.start_daemon(args.daemon, port, 60,
-                            extra=[f"--config.file={config(args.workdir, 0)}"])
+                                extra=[f"--config.file={config(args.workdir, 0)}"])
     prom = None
     try:
         text = check_flow(port, socket.AF_INET, "127.0.0.1", lambda a: a)
         check_openmetrics_parses(text)
         _, again = scrape(port, OPENMETRICS)
         harness.check(not any(v >= DELAY for _, v, _, _ in exemplars(again, "tcp-socket-read")),
-                  "the next OpenMetrics scrape does not serve the ended interval's exemplar again")
+                      "the next OpenMetrics scrape does not serve the ended interval's exemplar again")
         if harness.have_ipv6():
             check_flow(port, socket.AF_INET6, "::1", lambda a: f"[{a}]")
         delayed_read(socket.AF_INET, "127.0.0.1")
         ctype, plain = scrape(port)
         harness.check(ctype.startswith("text/plain; version=0.0.4") and " # {" not in plain and
-                  "# EOF" not in plain, "a plain scrape is text 0.0.4, without exemplars")
+                      "# EOF" not in plain, "a plain scrape is text 0.0.4, without exemplars")
         if args.prometheus:
             prom = check_prometheus(port, args.workdir, args.dashboard)
     finally:
@@ -228,7 +228,7 @@ def dashboard_exemplar_queries(path):
 def check_prometheus(port, workdir, dashboard):
     prom_port = harness.free_port()
     prom = harness.start_prometheus(workdir, prom_port, port,
-                                            extra=["--enable-feature=exemplar-storage"])
+                                    extra=["--enable-feature=exemplar-storage"])
     harness.wait_for_scrapes(prom_port, 2)
     client, server = delayed_read(socket.AF_INET, "127.0.0.1")
     want = f"tcp 127.0.0.1:{client}->127.0.0.1:{server}"
@@ -246,7 +246,7 @@ def check_prometheus(port, workdir, dashboard):
         time.sleep(1)
     harness.log(f"Prometheus' exemplars for tcp-socket-read: {found}")
     harness.check(any(l.get("flow") == want and float(v) >= DELAY for l, v in found),
-              f"Prometheus (exemplar storage) returns the delayed flow's exemplar ({want})")
+                  f"Prometheus (exemplar storage) returns the delayed flow's exemplar ({want})")
     # What Grafana asks for: the heatmap's and the quantile panel's queries.
     values = {"${datasource}": "", "$instance": f"127.0.0.1:{port}", "$hook": "tcp-socket-read",
               "$iface": "unknown:0", "$cgroup": "unknown_cgroup_id:0",
@@ -256,8 +256,8 @@ def check_prometheus(port, workdir, dashboard):
     for panel, expr in queries:
         now = time.time()
         data = harness.api(prom_port, "query_exemplars",
-                                   query=harness.substitute(expr, values),
-                                   start=now - 120, end=now + 5)
+                           query=harness.substitute(expr, values),
+                           start=now - 120, end=now + 5)
         flows = [e["labels"].get("flow") for series in data for e in series["exemplars"]]
         harness.check(want in flows, f"panel '{panel}': its query's exemplars include {want}")
     return prom

@@ -181,25 +181,25 @@ def reload_case(daemon, lo, veth, a, b):
         lo(), veth()
         s1 = series(port)
         harness.check(grew_for(s0, s1, a) >= GROWN and grew_for(s0, s1, b) == 0,
-                  "reload: before, only cgroup a is counted")
+                      "reload: before, only cgroup a is counted")
         with open(path, "w") as f:
             f.write(both + f"filters: {{cgroups: [{b}]}}\n")
         harness.check(reload(proc, port, True), "reload: the new file is accepted")
         s2 = series(port)
         harness.check(all(s2.get(k, 0) >= v for k, v in s1.items()),
-                  "reload: counts collected before are kept")
+                      "reload: counts collected before are kept")
         lo(), veth()
         s3 = series(port)
         harness.check(grew_for(s2, s3, b) >= GROWN and grew_for(s2, s3, a) == 0,
-                  "reload: after, only cgroup b is counted")
+                      "reload: after, only cgroup b is counted")
         with open(path, "w") as f:
             f.write("filters: {cgroups: [/nonexistent/cgroup]}\n")
         harness.check(reload(proc, port, False) and proc.poll() is None,
-                  "reload of a broken file: refused, reported, daemon alive")
+                      "reload of a broken file: refused, reported, daemon alive")
         lo(), veth()
         s4 = series(port)
         harness.check(grew_for(s3, s4, b) >= GROWN and grew_for(s3, s4, a) == 0,
-                  "reload of a broken file: the running filter stays in force")
+                      "reload of a broken file: the running filter stays in force")
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=20)
@@ -241,7 +241,7 @@ def map_full_case(daemon, traffic):
         first = {(n, tuple(sorted(l.items()))): v for n, l, v in harness.parse(harness.scrape(port))
                  if n.startswith(harness.HIST)}
         harness.check(gauge(port, drops) > 0, f"map full: samples that found no room are counted "
-                  f"({drops} {gauge(port, drops):.0f})")
+                      f"({drops} {gauge(port, drops):.0f})")
         traffic()
         time.sleep(0.5)
         second = {(n, tuple(sorted(l.items()))): v for n, l, v in harness.parse(harness.scrape(port))

@@ -55,7 +55,7 @@ def run(args):
                              timeout=60).stdout
     for h in attached:
         harness.check(h in harness.list_hooks(listing) and any(ok for _, ok in harness.list_hooks(listing)[h]),
-              f"--list-hooks lists {h} with an available attach point")
+                      f"--list-hooks lists {h} with an available attach point")
     if args.expect_memlock_hint:
         check_memlock_hint(args)
     port = harness.free_port()
@@ -67,8 +67,8 @@ def run(args):
         # As nobody with only --caps the bounding set stays what setpriv left
         # (no CAP_SETPCAP to empty it); as plain root it is emptied.
         harness.check_no_thread_capabilities(proc.pid, harness.cap_bits(args.caps),
-                                     f"started with {args.caps}" if args.caps else "plain root",
-                                     kept=harness.cap_bits(args.expect_kept_caps))
+                                             f"started with {args.caps}" if args.caps else "plain root",
+                                             kept=harness.cap_bits(args.expect_kept_caps))
         before = harness.parse(harness.scrape(port))
         hooks = harness.values(before, "netstacklat_exporter_hook_attached", "hook")
         points = {l["hook"]: l["attach_point"] for n, l, _ in before
@@ -77,7 +77,7 @@ def run(args):
             harness.check(hooks.get(h) == 1, f"hook {h} attached at {points.get(h)}")
             if args.expect_fentry and h != "netif-receive":
                 harness.check(points[h].startswith(("fentry/", "fexit/")),
-                      f"hook {h} uses fentry/fexit where the kernel allows it")
+                              f"hook {h} uses fentry/fexit where the kernel allows it")
         for h in detached:
             harness.check(hooks.get(h) == 0, f"hook {h} reported as not attached (not missing)")
         for h in args.expect_disabled.split(","):
@@ -96,7 +96,7 @@ def run(args):
             mean = s1[h] / c1[h]
             low = args.min_mean if h.endswith("-read") else args.min_mean_early
             harness.check(low <= mean <= 1.0, f"hook {h}: mean latency {mean * 1e6:.2f} us is "
-                  f"plausible (in [{low * 1e6:g} us, 1 s])")
+                          f"plausible (in [{low * 1e6:g} us, 1 s])")
         for h in detached + [h for h in args.expect_disabled.split(",") if h]:
             harness.check(h not in c1, f"hook {h}: no series, as it is not attached")
         harness.check_histogram_shape(after)

@@ -96,9 +96,9 @@ def startup(daemon):
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=20)
     harness.log(f"startup: {seen['refused']} refused, {seen['complete']} complete 200s "
-            f"({seen['waited']} after waiting > 20 ms), {len(seen['bad'])} other answers")
+                f"({seen['waited']} after waiting > 20 ms), {len(seen['bad'])} other answers")
     harness.check(not seen["bad"], f"no 503, empty or partial 200 during startup "
-              f"({seen['bad'][:3]})")
+                  f"({seen['bad'][:3]})")
     harness.check(seen["complete"] >= 20, "then complete scrapes")
 
 
@@ -200,8 +200,8 @@ def hostile(daemon, tls_dir=None):
     extra, context, scheme = [], None, "http"
     if tls_dir:
         cfg = harness.write(tls_dir, "serving-web.yml",
-                           f"tls_server_config:\n  cert_file: {tls_dir}/server.crt\n"
-                           f"  key_file: {tls_dir}/server.key\n")
+                            f"tls_server_config:\n  cert_file: {tls_dir}/server.crt\n"
+                            f"  key_file: {tls_dir}/server.key\n")
         extra = [f"--web.config.file={cfg}"]
         context = ssl.create_default_context(cafile=f"{tls_dir}/ca.crt")
         scheme = "https"
@@ -227,6 +227,7 @@ def hostile(daemon, tls_dir=None):
         slowest = max(r[2] for r in results)
 
         concurrent = [None] * 50
+
         def one(i):
             concurrent[i] = scrape_once(url, 10, context)
         threads = [threading.Thread(target=one, args=(i,)) for i in range(50)]
@@ -241,20 +242,20 @@ def hostile(daemon, tls_dir=None):
             a.finish()
         lifetimes = {a.kind: a.lifetimes for a in attackers}
         harness.log(f"{label}: {len(answered)}/{len(results)} scrapes answered under attack "
-                f"(1 s timeout), slowest {slowest * 1000:.0f} ms; 50 concurrent: {conc_ok}/50, "
-                f"slowest {conc_slowest * 1000:.0f} ms; RSS {rss0} -> {rss1} KiB")
+                    f"(1 s timeout), slowest {slowest * 1000:.0f} ms; 50 concurrent: {conc_ok}/50, "
+                    f"slowest {conc_slowest * 1000:.0f} ms; RSS {rss0} -> {rss1} KiB")
         for kind, lives in lifetimes.items():
             longest = max(lives) if lives else float("nan")
             harness.log(f"{label}: {kind}: {len(lives)} connections closed by the daemon, "
-                    f"longest lived {longest:.1f} s")
+                        f"longest lived {longest:.1f} s")
         harness.check(len(results) >= 40 and len(answered) == len(results),
-                  f"{label}: every scrape under attack answered within 1 s")
+                      f"{label}: every scrape under attack answered within 1 s")
         harness.check(conc_ok == 50, f"{label}: 50 concurrent scrapes under attack all answered")
         harness.check(rss1 <= rss0 * 1.25 + 4096, f"{label}: RSS flat ({rss0} -> {rss1} KiB)")
         for kind, lives in lifetimes.items():
             harness.check(lives and max(lives) <= LIFETIME_LIMIT_S,
-                      f"{label}: every {kind} connection closed by the daemon within "
-                      f"{LIFETIME_LIMIT_S} s ({len(lives)} closed)")
+                          f"{label}: every {kind} connection closed by the daemon within "
+                          f"{LIFETIME_LIMIT_S} s ({len(lives)} closed)")
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=20)
@@ -278,7 +279,7 @@ def flood(daemon):
                    if n == "netstacklat_exporter_http_connections_dropped_total" and
                    l.get("reason") == "evicted"]
         harness.log(f"flood: 600 idle connections; {ok}/10 scrapes answered; the daemon holds "
-                f"{open_now} connections, evicted {evicted}")
+                    f"{open_now} connections, evicted {evicted}")
         harness.check(ok == 10, "flood: every scrape answered with 600 idle connections open")
         harness.check(open_now and open_now[0] <= 256, "flood: at most 256 connections held")
         harness.check(evicted and evicted[0] >= 600 - 256, "flood: the oldest waiters were evicted")

@@ -89,15 +89,15 @@ def smuggling(port, pid):
     for name, head in cases.items():
         answer, closed = exchange(port, head + follow)
         harness.check(statuses(answer) == [400] and closed,
-                  f"smuggling: {name}: one 400, connection closed, the bytes after the head "
-                  f"never answered (statuses {statuses(answer)}, closed {closed})")
+                      f"smuggling: {name}: one 400, connection closed, the bytes after the head "
+                      f"never answered (statuses {statuses(answer)}, closed {closed})")
     t0 = time.monotonic()
     head = harness.request("/metrics", harness.basic(USER, PASSWORD))[:-2] + b"".join(
         b"X-Pad-%d: %s\r\n" % (i, b"v" * 40) for i in range(40)) + b"Connection: close\r\n\r\n"
     answer, closed = exchange(port, head, timeout=30, per_byte=True)
     harness.check(statuses(answer) == [200],
-              f"a {len(head)}-byte head sent one byte per segment is answered 200 "
-              f"({time.monotonic() - t0:.1f} s)")
+                  f"a {len(head)}-byte head sent one byte per segment is answered 200 "
+                  f"({time.monotonic() - t0:.1f} s)")
 
 
 USER, PASSWORD = "prometheus", "right horse battery"
@@ -190,10 +190,10 @@ def spray(port, pid):
         got = dict(sprayers.answers)
     rate = got.get(401, 0) / (seconds + 1)
     harness.log(f"spray: {answered}/{attempted} scrapes answered within 1 s, slowest "
-            f"{slowest * 1000:.0f} ms; the sprayers got {got} (about {rate:.0f} bcrypt "
-            f"checks/s)")
+                f"{slowest * 1000:.0f} ms; the sprayers got {got} (about {rate:.0f} bcrypt "
+                f"checks/s)")
     harness.check(answered == attempted, "spray: every scrape with the right password answered "
-              "within 1 s")
+                  "within 1 s")
 
 
 def cold_spray(daemon, d):
@@ -388,13 +388,13 @@ def nonreaders(port, pid):
         answered, attempted, slowest = scraper_under(port, lambda: True)
         lived = sorted(attackers.lived)
     harness.log(f"nonreaders: new connections {answered}/{attempted} answered within 1 s "
-            f"(slowest {slowest * 1000:.0f} ms); kept connection {kept.answered}/"
-            f"{kept.attempted} (slowest {kept.slowest * 1000:.0f} ms, {kept.reconnects} "
-            f"connects); peak RSS {harness.peak_rss_kb(pid) // 1024} MB; non-reader connections "
-            f"closed: {len(lived)}, longest lived {lived[-1] if lived else 0:.1f} s")
+                f"(slowest {slowest * 1000:.0f} ms); kept connection {kept.answered}/"
+                f"{kept.attempted} (slowest {kept.slowest * 1000:.0f} ms, {kept.reconnects} "
+                f"connects); peak RSS {harness.peak_rss_kb(pid) // 1024} MB; non-reader connections "
+                f"closed: {len(lived)}, longest lived {lived[-1] if lived else 0:.1f} s")
     harness.check(answered == attempted, "nonreaders: every scrape on a new connection answered")
     harness.check(kept.answered == kept.attempted,
-              "nonreaders: every scrape on the kept connection answered")
+                  "nonreaders: every scrape on the kept connection answered")
 
 
 ATTACKS = {"smuggling": smuggling, "spray": spray, "nonreaders": nonreaders}
@@ -414,7 +414,7 @@ def run(args):
     proc, port = start(args.daemon, d)
     try:
         harness.check(scrape_with_password(port, timeout=5) is not None,
-                  "serving with basic auth (bcrypt cost 10)")
+                      "serving with basic auth (bcrypt cost 10)")
         for name in warm:
             ATTACKS[name](port, proc.pid)
         harness.check(proc.poll() is None, "the daemon is still serving")
@@ -426,6 +426,7 @@ def main():
     return harness.root_test_main(__doc__, run, [
         ("--attacks", dict(default=",".join(list(COLD_ATTACKS) + list(ATTACKS)),
                            help="which attacks, comma-separated"))])
+
 
 if __name__ == "__main__":
     sys.exit(main())

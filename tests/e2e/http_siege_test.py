@@ -395,7 +395,7 @@ def siege(daemon, d, tls_dir):
     tls = client_context(tls_dir)
     port = harness.free_port()
     proc = harness.start_daemon(daemon, port, 60, plain_http=False,
-                            extra=[f"--web.config.file={web}"])
+                                extra=[f"--web.config.file={web}"])
     try:
         harness.check(scrape(port, tls, timeout=5) is not None, f"{label}: serving with basic auth")
         bcrypt0 = own_counter(port, tls, "netstacklat_exporter_http_auth_checks_total",
@@ -439,22 +439,22 @@ def siege(daemon, d, tls_dir):
         floods = [got.pop(k) for k in list(got) if k.startswith("flood")]
         flood_rate = sum(f["made"] / f["seconds"] for f in floods)
         harness.log(f"{label}: new connection {summary(fresh)}, kept connection "
-                f"{summary(kept.times)}, 50 at once {summary(concurrent)}; peak RSS "
-                f"{rss / 1024:.1f} MB; bcrypt checks {(bcrypt1 - bcrypt0) / seconds:.0f}/s; "
-                f"flood {flood_rate:.0f} connections/s")
+                    f"{summary(kept.times)}, 50 at once {summary(concurrent)}; peak RSS "
+                    f"{rss / 1024:.1f} MB; bcrypt checks {(bcrypt1 - bcrypt0) / seconds:.0f}/s; "
+                    f"flood {flood_rate:.0f} connections/s")
         for name, g in got.items():
             harness.log(f"{label}:   {name}: {len(g['lived'])} closed while attacking (longest "
-                    f"lived {max(g['lived'], default=0):.1f} s), answers {g['answers']}")
+                        f"lived {max(g['lived'], default=0):.1f} s), answers {g['answers']}")
         harness.log(f"{label}: frozen: the daemon held {held} hostile connections; none after "
-                f"{'more than %d' % FREEZE_WAIT_S if closed_after is None else '%.1f' % closed_after} s")
+                    f"{'more than %d' % FREEZE_WAIT_S if closed_after is None else '%.1f' % closed_after} s")
         harness.check(all(fresh), f"{label}: every scrape on a new connection answered within 1 s")
         harness.check(all(kept.times), f"{label}: every scrape on the kept connection answered "
-                  "within 1 s")
+                      "within 1 s")
         harness.check(all(concurrent), f"{label}: 50 scrapers at once all answered")
         harness.check(rss < RSS_BOUND_MB * 1024, f"{label}: peak RSS under {RSS_BOUND_MB} MB")
         harness.check(held and closed_after is not None and closed_after <= HOSTILE_CLOSE_BOUND_S,
-                  f"{label}: every frozen hostile connection closed by the daemon within "
-                  f"{HOSTILE_CLOSE_BOUND_S} s")
+                      f"{label}: every frozen hostile connection closed by the daemon within "
+                      f"{HOSTILE_CLOSE_BOUND_S} s")
         harness.check(proc.poll() is None, f"{label}: the daemon is still serving")
     finally:
         proc.terminate()
@@ -477,6 +477,7 @@ def run(args):
 def main():
     return harness.root_test_main(__doc__, run, [
         ("--transports", dict(default="http,tls", help="http, tls or both"))])
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -25,6 +25,7 @@ import time
 
 import harness
 
+
 def dashboard_queries(path):
     """(where, expr) for every panel target and every query variable."""
     dash = json.load(open(path))
@@ -100,10 +101,10 @@ def run(args):
         time.sleep(2)  # let the rules evaluate the last scrapes
 
         hooks = harness.api(proms["classic"], "label/hook/values",
-                    **{"match[]": "ebpf_exporter_netstack_latency_seconds_count"})
+                            **{"match[]": "ebpf_exporter_netstack_latency_seconds_count"})
         harness.check(len(hooks) >= 3, f"Prometheus has latency series for hooks {hooks}")
         native_hooks = harness.api(proms["native"], "label/hook/values",
-                           **{"match[]": "ebpf_exporter_netstack_latency_seconds"})
+                                   **{"match[]": "ebpf_exporter_netstack_latency_seconds"})
         harness.check(sorted(native_hooks) == sorted(hooks),
                       "the native Prometheus has native series for the same hooks")
         base = {"${datasource}": "", "$instance": f"127.0.0.1:{port}",
@@ -132,6 +133,7 @@ def run(args):
                 proc.wait(timeout=30)
         harness.set_bpf_stats(old_stats)
         shutil.rmtree(workdir, ignore_errors=True)
+
 
 if __name__ == "__main__":
     sys.exit(main())

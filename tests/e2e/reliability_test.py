@@ -127,6 +127,7 @@ def run(args):
 
     rss0 = harness.rss_kb(proc.pid)
     stop = threading.Event()
+
     def keep_traffic_flowing():
         while not stop.is_set():
             harness.send_traffic()
@@ -140,7 +141,7 @@ def run(args):
     rss1 = harness.rss_kb(proc.pid)
     c2 = total_count(port)
     harness.log(f"load: {reqs} scrapes by {args.concurrency} clients in {args.load_seconds} s, "
-            f"{failed} failed, p99 {p99}; RSS {rss0} -> {rss1} KiB")
+                f"{failed} failed, p99 {p99}; RSS {rss0} -> {rss1} KiB")
     harness.check(failed == 0, "no failed scrape under load")
     harness.check(rss1 <= rss0 * 1.25 + 2048, f"RSS flat under load ({rss0} -> {rss1} KiB)")
     harness.check(c2 > c1, f"histograms advanced under load ({c1:.0f} -> {c2:.0f})")
@@ -179,7 +180,7 @@ def run(args):
     after = bpf_objects()
     extra = {k: after[k] - before[k] for k in after}
     harness.check(all(not v for v in extra.values()),
-              f"{args.cycles} start/stop cycles left no BPF program, map or link ({extra})")
+                  f"{args.cycles} start/stop cycles left no BPF program, map or link ({extra})")
 
 
 if __name__ == "__main__":

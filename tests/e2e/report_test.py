@@ -63,9 +63,9 @@ def run(args):
         port = rx.getsockname()[1]
         slow = re.search(r"^udp-socket-read\n(?:  [(c].*\n)+  slowest (\S+): (.*)$", out, re.M)
         harness.check(slow is not None and f"->127.0.0.1:{port} " in slow.group(2) and
-                  f"pid={os.getpid()} " in slow.group(2),
-                  f"the report names udp-socket-read's slowest datagram: its flow to port "
-                  f"{port} and this reader (pid {os.getpid()})")
+                      f"pid={os.getpid()} " in slow.group(2),
+                      f"the report names udp-socket-read's slowest datagram: its flow to port "
+                      f"{port} and this reader (pid {os.getpid()})")
     finally:
         serving.terminate()
         serving.wait(timeout=20)

@@ -102,10 +102,10 @@ def queue_case(daemon):
         if fentry:
             want = QUEUED - K  # reads that leave >= K datagrams queued
             harness.check(f == want, f"{hook}, min_socket_queue_length {K}: the {want} reads "
-                      f"with >= {K} left queued counted ({f:.0f})")
+                          f"with >= {K} left queued counted ({f:.0f})")
         else:
             harness.check(f == 0, f"{hook} via {point} (socket unknown), min_socket_queue_length "
-                      f"{K}: no read passes ({f:.0f})")
+                          f"{K}: no read passes ({f:.0f})")
         tcp_queue_check(cport, fport)
     finally:
         stop(control)
@@ -203,7 +203,7 @@ def hol_case(daemon):
         subprocess.run(["ip", "netns", "exec", NS_TX, "python3", "-c", SENDER, RX_ADDR, str(n)],
                        check=True, timeout=300)
         harness.check(rx.stdout.readline().strip() == str(n * 1000),
-                  f"{n} x 1000 B received through netem reordering")
+                      f"{n} x 1000 B received through netem reordering")
         rx.wait(timeout=30)
         time.sleep(0.5)
         for name, port in (("default", dport), ("switch on", iport)):
@@ -213,16 +213,16 @@ def hol_case(daemon):
         dc, ds, point = delta(dport, hook, d0)
         ic, is_, _ = delta(iport, hook, i0)
         harness.log(f"{hook} via {point}: include_tcp_hol_delay true: {ic:.0f} reads, {is_:.0f} "
-                f"slower than {SLOW_LE} s; default: {dc:.0f} reads, {ds:.0f} slower")
+                    f"slower than {SLOW_LE} s; default: {dc:.0f} reads, {ds:.0f} slower")
         harness.check(is_ >= 10, f"with the switch on, reads that waited behind a reordered "
-                  f"segment are counted ({is_:.0f} slower than {SLOW_LE} s)")
+                      f"segment are counted ({is_:.0f} slower than {SLOW_LE} s)")
         harness.check(dc < ic, f"by default fewer reads are counted ({dc:.0f} < {ic:.0f})")
         harness.check(ds <= is_ * 0.1, f"by default the head-of-line blocked reads are left out "
-                  f"({ds:.0f} slow reads <= 10% of {is_:.0f})")
+                      f"({ds:.0f} slow reads <= 10% of {is_:.0f})")
         # Some fast reads go too: data read while out-of-order data is
         # pending is left out until the reads pass it (a conservative cut).
         harness.check(dc >= (ic - is_) * 0.25, f"by default reads that did not wait are still "
-                  f"counted ({dc:.0f} of {ic - is_:.0f} fast reads with the switch on)")
+                      f"counted ({dc:.0f} of {ic - is_:.0f} fast reads with the switch on)")
     finally:
         stop(default)
         stop(included)

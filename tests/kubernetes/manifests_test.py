@@ -89,13 +89,13 @@ def schemas(work, files):
         rc, lines = check(work, version, files)
         harness.log("\n".join(lines))
         harness.check(rc == 0 and len(lines) == 5 and all(l.startswith("OK") for l in lines),
-                  f"Kubernetes {version}: all five objects valid")
+                      f"Kubernetes {version}: all five objects valid")
     rc, lines = check(work, "1.27", files)
     fails = [l for l in lines if l.startswith("FAIL")]
     harness.log("\n".join(fails))
     harness.check(rc == 1 and len(fails) == 1 and "DaemonSet" in fails[0] and
-              "appArmorProfile" in fails[0],
-              "Kubernetes 1.27: only the DaemonSet fails, on appArmorProfile (1.30 and later)")
+                  "appArmorProfile" in fails[0],
+                  "Kubernetes 1.27: only the DaemonSet fails, on appArmorProfile (1.30 and later)")
 
 
 def kind(docs, name):
@@ -117,7 +117,7 @@ def mutations(docs):
 
     return [
         ("a misspelt probe field", broken(lambda d: rename(container(d), "readinessProbe",
-                                                         "readinesProbe")), "readinesProbe"),
+                                                           "readinesProbe")), "readinesProbe"),
         ("imagePullPolicy outside its enum",
          broken(lambda d: container(d).update(imagePullPolicy="Sometimes")), "imagePullPolicy"),
         ("no containers", broken(lambda d: kind(d, "DaemonSet")["spec"]["template"]["spec"]
@@ -136,7 +136,7 @@ def teeth(work, docs):
         rc, lines = check(work, "1.36", [path])
         fails = [l for l in lines if l.startswith("FAIL")]
         harness.check(rc == 1 and any(needle in l for l in fails),
-                  f"{what}: refused, naming {needle!r} ({fails[:1]})")
+                      f"{what}: refused, naming {needle!r} ({fails[:1]})")
 
 
 def alert_job():
@@ -149,14 +149,14 @@ def alert_job():
 def wiring(daemon, promtool, work, docs):
     ns = kind(docs, "Namespace")["metadata"]["name"]
     harness.check(all(d["metadata"].get("namespace", ns) == ns for d in docs),
-              f"every object is in namespace {ns}, which the manifest creates")
+                  f"every object is in namespace {ns}, which the manifest creates")
     ds = kind(docs, "DaemonSet")
     pod_labels = ds["spec"]["template"]["metadata"]["labels"]
     sel = ds["spec"]["selector"]["matchLabels"]
     pm = kind(docs, "PodMonitor")
     harness.check(sel.items() <= pod_labels.items() and
-              pm["spec"]["selector"]["matchLabels"].items() <= pod_labels.items(),
-              "the DaemonSet's selector and the PodMonitor's select its pods")
+                  pm["spec"]["selector"]["matchLabels"].items() <= pod_labels.items(),
+                  "the DaemonSet's selector and the PodMonitor's select its pods")
     pod = ds["spec"]["template"]["spec"]
     c = pod["containers"][0]
     ports = {p["name"]: p for p in c["ports"]}
@@ -175,7 +175,7 @@ def wiring(daemon, promtool, work, docs):
     for probe in ("readinessProbe", "livenessProbe"):
         get = c[probe]["httpGet"]
         harness.check(get["path"] == "/-/healthy" and get["port"] in ports,
-                  f"{probe}: the health path on the named port ({get})")
+                      f"{probe}: the health path on the named port ({get})")
     endpoint = pm["spec"]["podMetricsEndpoints"][0]
     harness.check(endpoint["port"] in ports, "the PodMonitor scrapes the named port")
     job = alert_job()

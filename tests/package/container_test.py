@@ -77,14 +77,14 @@ def inspect(archive, layout, version, revision):
     cfg = config["config"]
     labels = cfg.get("Labels", {})
     harness.check(annotations.get("org.opencontainers.image.ref.name", "").endswith(version),
-              f"the archive's image is tagged {version} "
-              f"({annotations.get('org.opencontainers.image.ref.name')})")
+                  f"the archive's image is tagged {version} "
+                  f"({annotations.get('org.opencontainers.image.ref.name')})")
     harness.check(labels.get("org.opencontainers.image.version") == version and
-              labels.get("org.opencontainers.image.revision") == revision and
-              labels.get("org.opencontainers.image.source", "").startswith("https://"),
-              f"OCI labels: version {version}, revision {revision}, source")
+                  labels.get("org.opencontainers.image.revision") == revision and
+                  labels.get("org.opencontainers.image.source", "").startswith("https://"),
+                  f"OCI labels: version {version}, revision {revision}, source")
     harness.check(cfg.get("Entrypoint", [None])[0] == "/usr/bin/netstacklat-exporter",
-              f"entrypoint {cfg.get('Entrypoint')}")
+                  f"entrypoint {cfg.get('Entrypoint')}")
     harness.check(cfg.get("User") == "65534:65534", f"runs as nobody ({cfg.get('User')})")
     size, names = 0, []
     for layer in layers:
@@ -95,7 +95,7 @@ def inspect(archive, layout, version, revision):
     harness.check(not bad, f"no shell, package manager or CA bundle in the image ({bad})")
     harness.log("image contents: " + " ".join(sorted(n for n in names if not n.endswith("/"))))
     harness.log(f"image size: {size / 1e6:.1f} MB uncompressed, "
-            f"{os.path.getsize(archive) / 1e6:.1f} MB archive, {len(layers)} layer(s)")
+                f"{os.path.getsize(archive) / 1e6:.1f} MB archive, {len(layers)} layer(s)")
     harness.check(size <= MAX_MB * 1e6, f"image <= {MAX_MB} MB uncompressed ({size / 1e6:.1f} MB)")
     return cfg, layers
 
@@ -107,26 +107,26 @@ def check_manifest(path, version, cfg):
     docs = [d for d in yaml.safe_load_all(open(path)) if d]
     ds = next((d for d in docs if d.get("kind") == "DaemonSet"), None)
     harness.check(ds is not None and ds.get("apiVersion") == "apps/v1", "the manifest has an "
-              "apps/v1 DaemonSet")
+                  "apps/v1 DaemonSet")
     spec = ds["spec"]
     tmpl = spec["template"]
     sel = spec["selector"]["matchLabels"]
     harness.check(all(tmpl["metadata"]["labels"].get(k) == v for k, v in sel.items()),
-              "its selector matches the pod template's labels")
+                  "its selector matches the pod template's labels")
     pod = tmpl["spec"]
     harness.check(pod.get("hostNetwork") is True, "host network (it measures the host's stack)")
     c = pod["containers"][0]
     harness.check(c["image"] == f"netstacklat-exporter:{version}",
-              f"it runs the image this project builds ({c['image']})")
+                  f"it runs the image this project builds ({c['image']})")
     harness.check(c.get("imagePullPolicy") == "IfNotPresent",
-              "imagePullPolicy IfNotPresent (a loaded image, no registry needed)")
+                  "imagePullPolicy IfNotPresent (a loaded image, no registry needed)")
     sc = c["securityContext"]
     caps = sc["capabilities"]
     harness.check(caps.get("drop") == ["ALL"] and sorted(caps.get("add", [])) == ["BPF", "PERFMON"],
-              "capabilities: all dropped but BPF and PERFMON")
+                  "capabilities: all dropped but BPF and PERFMON")
     harness.check(sc.get("readOnlyRootFilesystem") is True and
-              sc.get("allowPrivilegeEscalation") is False and not sc.get("privileged"),
-              "read-only root, no privilege escalation, not privileged")
+                  sc.get("allowPrivilegeEscalation") is False and not sc.get("privileged"),
+                  "read-only root, no privilege escalation, not privileged")
     harness.check(sc.get("runAsNonRoot") is True and sc.get("runAsUser", 0) != 0,
                   f"runAsNonRoot, runAsUser {sc.get('runAsUser')}")
     harness.check(sc.get("seccompProfile") == {"type": "RuntimeDefault"} and
@@ -137,8 +137,8 @@ def check_manifest(path, version, cfg):
     vols = {v["name"]: v for v in pod.get("volumes", [])}
     btf = [m for m in mounts.values() if m["mountPath"] == "/sys/kernel/btf"]
     harness.check(len(btf) == 1 and btf[0].get("readOnly") is True and
-              vols[btf[0]["name"]]["hostPath"]["path"] == "/sys/kernel/btf",
-              "/sys/kernel/btf mounted read-only from the host")
+                  vols[btf[0]["name"]]["hostPath"]["path"] == "/sys/kernel/btf",
+                  "/sys/kernel/btf mounted read-only from the host")
     port = next(p for p in c["ports"] if p["name"] == "metrics")["containerPort"]
     harness.check(not c.get("command"), "no command: the image's entrypoint is completed by args")
     # The ConfigMaps' files, by the directory they are mounted over.

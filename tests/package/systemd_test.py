@@ -132,7 +132,7 @@ def cached_rootfs(cache):
                         partial], check=True)
         os.replace(partial, tar)
     harness.log(f"root file system: {tar} ({'cached' if fresh else 'made now'}, "
-            f"{os.path.getsize(tar) >> 20} MB)")
+                f"{os.path.getsize(tar) >> 20} MB)")
     return tar
 
 
@@ -158,7 +158,7 @@ def install(root, deb):
                               "install -y -qq --no-install-recommends /var/tmp/" +
                               os.path.basename(deb)), capture_output=True, text=True)
     harness.check(r.returncode == 0, f"apt-get install ./{os.path.basename(deb)} in the fresh root"
-              + ("" if r.returncode == 0 else f": {r.stdout[-2000:]}{r.stderr[-2000:]}"))
+                  + ("" if r.returncode == 0 else f": {r.stdout[-2000:]}{r.stderr[-2000:]}"))
 
 
 def add_option(root, option):
@@ -239,7 +239,7 @@ class Container:
         for _ in range(200):
             if self.proc.poll() is not None:
                 raise harness.Failure(f"systemd-nspawn exited {self.proc.returncode}: "
-                                  f"{self.proc.stdout.read().decode(errors='replace')}")
+                                      f"{self.proc.stdout.read().decode(errors='replace')}")
             kids = subprocess.run(["ps", "-o", "pid=", "--ppid", str(self.proc.pid)],
                                   capture_output=True, text=True).stdout.split()
             for kid in kids:
@@ -461,11 +461,11 @@ def check_sandbox(c):
     leaks = [a for a in none if none[a] == "ALLOWED" and unit.get(a) == "ALLOWED"
              and a not in ALLOWED_IN_FULL]
     harness.check(not leaks, "the unit's sandbox refuses every probe action a bare unit may do"
-              + (f", but {sorted(ALLOWED_IN_FULL)}" if ALLOWED_IN_FULL else "")
-              + f" (let through: {leaks or 'none'})")
+                  + (f", but {sorted(ALLOWED_IN_FULL)}" if ALLOWED_IN_FULL else "")
+                  + f" (let through: {leaks or 'none'})")
     unknown = [d for d in directives if d not in PROOF and d not in UNPROVABLE]
     harness.check(not unknown, f"every sandbox directive of the unit has a proof or a reason "
-              f"({len(directives)} directives; without either: {unknown})")
+                  f"({len(directives)} directives; without either: {unknown})")
     for d in directives:
         alone = res[d]
         if d in UNPROVABLE:
@@ -473,7 +473,7 @@ def check_sandbox(c):
             continue
         proven = [a for a in PROOF[d] if none.get(a) == "ALLOWED" and alone.get(a) == "REFUSED"]
         harness.check(proven == PROOF[d], f"{d} alone refuses {PROOF[d]} (allowed without it)"
-                  + ("" if proven == PROOF[d] else f"; refused: {proven}"))
+                      + ("" if proven == PROOF[d] else f"; refused: {proven}"))
 
 
 # --- the test ---------------------------------------------------------------
@@ -513,11 +513,11 @@ def run(args):
             c = Container(root)
             state = c.wait_booted()
         harness.check(state in ("running", "degraded"), f"systemd booted ({state}): "
-                  + c.systemctl("--failed", "--no-legend").stdout.strip())
+                      + c.systemctl("--failed", "--no-legend").stdout.strip())
         harness.check(c.systemctl("is-enabled", UNIT).stdout.strip() == "enabled",
-                  "the package enabled the unit")
+                      "the package enabled the unit")
         harness.check(c.systemctl("is-active", UNIT).stdout.strip() == "active",
-                  "boot started it: active")
+                      "boot started it: active")
         wait_serving(port)
 
         with timer.step("systemctl stop"):
@@ -530,16 +530,16 @@ def run(args):
                 first = f"no answer: {err}"
         harness.check(r.returncode == 0, f"systemctl start exits 0 ({r.stderr.strip()})")
         harness.check("netstacklat_exporter_hook_attached" in first,
-                  "the first scrape after `systemctl start` returns is complete (Type=notify)")
+                      "the first scrape after `systemctl start` returns is complete (Type=notify)")
         harness.check(c.systemctl("is-active", UNIT).stdout.strip() == "active", "active")
         attached = hooks_attached(first)
         harness.check(attached == reference, f"the unit attaches what plain root attaches: "
-                  f"{len(attached)} of 8 ({sorted(attached)}; STATUS: {c.prop('StatusText')})")
+                      f"{len(attached)} of 8 ({sorted(attached)}; STATUS: {c.prop('StatusText')})")
 
         harness.send_traffic()
         live = counts(port)
         harness.check(live.get("tcp-socket-read", 0) > 0 and live.get("udp-socket-read", 0) > 0,
-                  f"live histograms: {live}")
+                      f"live histograms: {live}")
 
         pid = main_pid(c)
         host_pid = c.host_pid(pid)
@@ -553,8 +553,8 @@ def run(args):
         with timer.step("systemctl reload"):
             r = c.systemctl("reload", UNIT)
         harness.check(r.returncode == 0 and c.systemctl("is-active", UNIT).stdout.strip() == "active"
-                  and int(c.prop("MainPID")) == pid, "reload: still active, same main pid"
-                  + ("" if r.returncode == 0 else f" ({r.stderr.strip()}; {c.journal(UNIT)})"))
+                      and int(c.prop("MainPID")) == pid, "reload: still active, same main pid"
+                      + ("" if r.returncode == 0 else f" ({r.stderr.strip()}; {c.journal(UNIT)})"))
         c1 = sum(counts(port).values())
         harness.check(c1 >= c0, f"reload keeps the counts ({c0:.0f} -> {c1:.0f})")
         log = c.journal(UNIT)
@@ -563,10 +563,10 @@ def run(args):
             harness.check(line in log, f"the journal has '{line}'")
         warnings = c.journal(UNIT, "-p", "warning")
         missing = set(reference) ^ {"ip-start", "tcp-start", "udp-start", "tcp-socket-enqueued",
-                                     "udp-socket-enqueued", "tcp-socket-read", "udp-socket-read",
-                                     "netif-receive"}
+                                    "udp-socket-enqueued", "tcp-socket-read", "udp-socket-read",
+                                    "netif-receive"}
         harness.check(all(f"hook {h} not attached" in warnings for h in missing),
-                  f"journalctl -p warning shows the hooks this kernel lacks ({sorted(missing)})")
+                      f"journalctl -p warning shows the hooks this kernel lacks ({sorted(missing)})")
         errors = c.journal(UNIT, "-p", "err").strip()
         harness.check(errors in ("", "-- No entries --"), f"journalctl -p err: nothing ({errors!r})")
         check_failed_reload(c, root, pid)  # after: it logs at err on purpose
@@ -577,7 +577,7 @@ def run(args):
         level = re.search(r"Overall exposure level for \S+: (\S+ \S+)", score)
         harness.log(f"systemd-analyze security: exposure {level.group(1) if level else score}")
         harness.check(level is not None and float(level.group(1).split()[0]) <= 2.0,
-                  "exposure score 2.0 or better")
+                      "exposure score 2.0 or better")
 
         with timer.step("kill -9, restarted by systemd"):
             c.systemctl("kill", "-s", "KILL", UNIT)
@@ -590,7 +590,7 @@ def run(args):
                 time.sleep(0.2)
             wait_serving(port)
         harness.check(new not in (0, pid), f"Restart=on-failure: back with main pid {new} "
-                  f"(was {pid}), NRestarts={c.prop('NRestarts')}")
+                      f"(was {pid}), NRestarts={c.prop('NRestarts')}")
         harness.check_no_thread_capabilities(c.host_pid(new), CAP_BPF_PERFMON, "after the restart")
         check_dedicated_user(root, c.host_pid(new), "after the restart")
 
@@ -598,7 +598,7 @@ def run(args):
             c.systemctl("stop", UNIT)
         left = ours_left(before)
         harness.check(c.systemctl("is-active", UNIT).stdout.strip() == "inactive" and not left,
-                  f"stopped: inactive, no BPF program, map or link of ours left ({left})")
+                      f"stopped: inactive, no BPF program, map or link of ours left ({left})")
     finally:
         if c:
             with timer.step("poweroff"):

@@ -225,7 +225,7 @@ TEST_CASE("interfaces are looked up in interface_namespace, which is then the on
 TEST_CASE("the histogram range defaults to every bucket") {
   CHECK(Parse("").histogram.bucket_min == 0);
   CHECK(Parse("").histogram.bucket_max == HIST_MAX_BUCKET);
-  const HistogramRange h = Parse("histogram: {bucket_min: 10, bucket_max: 30}").histogram;
+  const HistogramSettings h = Parse("histogram: {bucket_min: 10, bucket_max: 30}").histogram;
   CHECK(h.bucket_min == 10);
   CHECK(h.bucket_max == 30);
 }

@@ -14,7 +14,7 @@
 #include "metrics/label_decoder.h"
 #include "metrics/protobuf_exposition.h"
 #include "metrics/text_exposition.h"
-#include "ops/report.h"
+#include "report/interval_table.h"
 
 using namespace netstacklat;
 using namespace netstacklat::testing;

@@ -1,5 +1,5 @@
-// HttpServer and WebServer on loopback, in process: keep-alive, pipelining,
-// the bounds on slow and idle clients, eviction, readiness. No root.
+// HttpServer on loopback, in process: keep-alive, pipelining, the bounds on
+// slow and idle clients, eviction, readiness. No root.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -16,10 +16,10 @@
 #include <mutex>
 #include <thread>
 
-#include "config/listen_address.h"
 #include "http/http_server.h"
+#include "http/listen_socket.h"
+#include "loopback_client.h"
 #include "ops/capabilities.h"
-#include "serve/web_server.h"
 
 using namespace std::chrono_literals;
 using netstacklat::HttpLimits;
@@ -28,53 +28,6 @@ using netstacklat::HttpResponse;
 using netstacklat::HttpServer;
 
 namespace {
-
-// A connection to 127.0.0.1, from `address` if given (127.0.0.0/8 is all
-// ours: each address stands for another client host).
-int ConnectFrom(int port, const char* address) {
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (address) {
-    sockaddr_in local{};
-    local.sin_family = AF_INET;
-    REQUIRE(inet_pton(AF_INET, address, &local.sin_addr) == 1);
-    REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof(local)) == 0);
-  }
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0);
-  return fd;
-}
-
-int Connect(int port) {
-  return ConnectFrom(port, nullptr);
-}
-
-void Send(int fd, const std::string& s) {
-  REQUIRE(send(fd, s.data(), s.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(s.size()));
-}
-
-// Everything until the server closes (or `timeout` passes: then "TIMEOUT").
-std::string ReadUntilClosed(int fd, std::chrono::milliseconds timeout = 5000ms) {
-  std::string out;
-  const auto end = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        end - std::chrono::steady_clock::now());
-    pollfd p{fd, POLLIN, 0};
-    if (left.count() <= 0 || poll(&p, 1, static_cast<int>(left.count())) == 0) return "TIMEOUT";
-    char buf[4096];
-    const ssize_t n = recv(fd, buf, sizeof(buf), 0);
-    if (n <= 0) return out;
-    out.append(buf, static_cast<size_t>(n));
-  }
-}
-
-// Whether the server has closed fd (EOF or reset) within `timeout`.
-bool ClosedWithin(int fd, std::chrono::milliseconds timeout) {
-  return ReadUntilClosed(fd, timeout) != "TIMEOUT";
-}
 
 // Not started: the caller may connect before Start().
 std::unique_ptr<HttpServer> Unstarted(const HttpLimits& limits = {}) {
@@ -346,81 +299,6 @@ TEST_CASE("a response nobody reads is closed once it stops moving") {
   close(fd);
 }
 
-namespace {
-
-// A collectable that counts its collections; each waits until the test
-// opens the gate.
-class GatedCollectable : public prometheus::Collectable {
- public:
-  std::vector<prometheus::MetricFamily> Collect() const override {
-    ++collections;
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [&] { return open_; });
-    }
-    prometheus::MetricFamily f;
-    f.name = "slow_collections";
-    f.help = "Collections so far.";
-    f.type = prometheus::MetricType::Gauge;
-    prometheus::ClientMetric m;
-    m.gauge.value = static_cast<double>(collections.load());
-    f.metric.push_back(m);
-    return {f};
-  }
-  void Open() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      open_ = true;
-    }
-    cv_.notify_all();
-  }
-  mutable std::atomic<int> collections{0};
-
- private:
-  mutable std::mutex mu_;
-  mutable std::condition_variable cv_;
-  bool open_ = false;
-};
-
-}  // namespace
-
-// 40 scrapes at once (HEADs, gzip or not, as a burst of pipelined requests
-// would bring them): requests that arrive while a collection runs share its
-// result instead of queueing 40 collections behind the mutex (issue 20,
-// item 3).
-TEST_CASE("scrapes that arrive while a collection runs share its result") {
-  netstacklat::WebServer web("127.0.0.1:0", "/metrics");
-  auto slow = std::make_shared<GatedCollectable>();
-  web.Register(slow);
-  web.Start();
-  std::vector<int> fds;
-  for (int i = 0; i < 40; ++i) fds.push_back(Connect(web.Port()));
-  for (int fd : fds) Send(fd, "HEAD /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-  // The first collection is held until the server has read all 40.
-  for (int i = 0; i < 500 && web.Stats().requests < 40; ++i) std::this_thread::sleep_for(10ms);
-  REQUIRE(web.Stats().requests == 40);
-  slow->Open();
-  for (int fd : fds) {
-    CHECK_THAT(ReadUntilClosed(fd, 10000ms), Catch::StartsWith("HTTP/1.1 200 OK\r\n"));
-    close(fd);
-  }
-  // Each request is answered by a collection that started after it
-  // arrived: the first one, and one more for those that came after it had
-  // started, all held until every request was read (before: 40, one after
-  // another).
-  CHECK(slow->collections >= 1);
-  CHECK(slow->collections <= 2);
-  // A request after those gets a new collection, not an old answer.
-  // Counted before sending: read after, a server quicker than this thread
-  // had already counted the new collection (a flake seen under load).
-  const int before = slow->collections;
-  const int late = Connect(web.Port());
-  Send(late, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-  CHECK_THAT(ReadUntilClosed(late, 5000ms), Catch::Contains("slow_collections"));
-  CHECK(slow->collections == before + 1);
-  close(late);
-}
-
 TEST_CASE("when full, the longest waiter makes room for a new client") {
   HttpLimits limits;
   limits.max_connections = 2;
@@ -487,23 +365,4 @@ TEST_CASE("only a client that got a 2xx may keep an idle connection for idle_tim
   CHECK(ClosedWithin(stranger, 2000ms));
   CHECK_FALSE(ClosedWithin(known, 500ms));
   for (int fd : {known, stranger}) close(fd);
-}
-
-TEST_CASE("the web server serves the metrics, the landing page and refusals") {
-  netstacklat::WebServer web("127.0.0.1:0", "/metrics");
-  web.Start();
-  const auto get = [&](const std::string& request) {
-    const int fd = Connect(web.Port());
-    Send(fd, request);
-    std::string out = ReadUntilClosed(fd);
-    close(fd);
-    return out;
-  };
-  const std::string scrape = "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-  CHECK_THAT(get("GET / HTTP/1.0\r\n\r\n"), Catch::Contains("<a href=\"/metrics\">"));
-  CHECK_THAT(get(scrape), Catch::StartsWith("HTTP/1.1 200 OK\r\n") &&
-                              Catch::Contains("netstacklat_exporter_http_connections 1\n"));
-  CHECK_THAT(get("POST /metrics HTTP/1.0\r\nContent-Length: 0\r\n\r\n"),
-             Catch::StartsWith("HTTP/1.1 405 ") && Catch::Contains("Allow: GET, HEAD"));
-  CHECK_THAT(get("GET /other HTTP/1.0\r\n\r\n"), Catch::StartsWith("HTTP/1.1 404 "));
 }

@@ -22,8 +22,8 @@
 #include <thread>
 #include <vector>
 
-#include "config/listen_address.h"
 #include "http/http_server.h"
+#include "http/listen_socket.h"
 
 using netstacklat::HttpLimits;
 using netstacklat::HttpRequest;

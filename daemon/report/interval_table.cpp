@@ -1,4 +1,4 @@
-#include "ops/report.h"
+#include "report/interval_table.h"
 
 #include <fmt/format.h>
 

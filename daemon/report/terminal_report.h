@@ -1,5 +1,5 @@
 // The terminal report as it runs: each Print() shows the samples since the
-// last one (ops/report.h formats them), with the slowest packet of each
+// last one (report/interval_table.h formats them), with the slowest packet of each
 // series. A report ends the collector's exemplar interval, as an
 // OpenMetrics scrape does.
 #pragma once
@@ -12,9 +12,9 @@
 
 namespace netstacklat {
 
-class Reporter {
+class TerminalReport {
  public:
-  explicit Reporter(Collector& collector);
+  explicit TerminalReport(Collector& collector);
   void Print();
 
  private:

@@ -1,11 +1,11 @@
-#include "ops/reporter.h"
+#include "report/terminal_report.h"
 
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
 
-#include "ops/report.h"
 #include "ops/signals.h"
+#include "report/interval_table.h"
 
 namespace netstacklat {
 namespace {
@@ -22,12 +22,12 @@ prometheus::MetricFamily Histograms(Collector& collector, HistogramExtras* extra
 
 }  // namespace
 
-Reporter::Reporter(Collector& collector)
+TerminalReport::TerminalReport(Collector& collector)
     : collector_(collector),
       last_(Histograms(collector, &extras_)),
       since_(Collector::MonotonicSeconds()) {}
 
-void Reporter::Print() {
+void TerminalReport::Print() {
   HistogramExtras extras;
   prometheus::MetricFamily now = Histograms(collector_, &extras);
   const double t = Collector::MonotonicSeconds();
@@ -39,7 +39,7 @@ void Reporter::Print() {
 }
 
 void ReportOnce(Collector& collector, double seconds, const sigset_t& signals) {
-  Reporter reporter(collector);
+  TerminalReport reporter(collector);
   spdlog::info("reporting the next {} s", seconds);
   SleepUnlessTerminated(seconds, signals);
   reporter.Print();

@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 
-#include "ops/report.h"
+#include "report/interval_table.h"
 
 using namespace netstacklat;
 
