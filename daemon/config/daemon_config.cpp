@@ -12,6 +12,7 @@
 #include "base/errors.h"
 #include "config/cgroup_regexps.h"
 #include "config/hooks.h"
+#include "config/key_labels.h"
 #include "config/listen_address.h"
 #include "config/yaml_util.h"
 #include "host/name_resolver.h"
@@ -199,11 +200,12 @@ void ParseFilters(const YAML::Node& node, const Context& ctx, Filters* f) {
 }
 
 void ParseGrouping(const YAML::Node& node, const Context& ctx, Grouping* g) {
-  RequireMap(node, ctx, {"by_interface", "by_cgroup", "max_label_sets", "label_set_idle_seconds"});
-  if (const YAML::Node n = node["by_interface"])
-    g->by_interface = Scalar<bool>(n, ctx.Child("by_interface"), "true or false");
-  if (const YAML::Node n = node["by_cgroup"])
-    g->by_cgroup = Scalar<bool>(n, ctx.Child("by_cgroup"), "true or false");
+  std::set<std::string> keys = {"max_label_sets", "label_set_idle_seconds"};
+  for (const KeyLabel* l : GroupingLabels()) keys.insert(l->grouping_key);
+  RequireMap(node, ctx, keys);
+  for (const KeyLabel* l : GroupingLabels())
+    if (const YAML::Node n = node[l->grouping_key])
+      g->*(l->enabled) = Scalar<bool>(n, ctx.Child(l->grouping_key), "true or false");
   if (const YAML::Node n = node["max_label_sets"])
     g->max_label_sets = UnsignedIn(n, ctx.Child("max_label_sets"), 1, 1000000);
   if (const YAML::Node n = node["label_set_idle_seconds"])
@@ -327,6 +329,12 @@ DaemonConfig DefaultDaemonConfig() {
   c.hooks = AllHookIds();
   c.filters.netns_inum = InodeOf("/proc/self/ns/net");  // as upstream: our own
   return c;
+}
+
+bool DaemonConfig::grouped() const {
+  for (const KeyLabel* l : GroupingLabels())
+    if (grouping.*(l->enabled)) return true;
+  return false;
 }
 
 uint32_t DaemonConfig::GroupedLabelSets() const {

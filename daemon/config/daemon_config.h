@@ -37,6 +37,7 @@ struct Filters {
   bool operator==(const Filters&) const = default;
 };
 
+// The labels to group by: each has its row in config/key_labels.
 struct Grouping {
   bool by_interface = false;
   bool by_cgroup = false;       // socket-read hooks
@@ -132,7 +133,7 @@ struct DaemonConfig {
 
   bool operator==(const DaemonConfig&) const = default;
 
-  bool grouped() const { return grouping.by_interface || grouping.by_cgroup; }
+  bool grouped() const;  // by any label of config/key_labels
   // Label sets (cgroup, iface, hook) the grouped map must hold.
   uint32_t GroupedLabelSets() const;
 };

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "base/errors.h"
+#include "config/key_labels.h"
 #include "config/yaml_util.h"
 #include "netstacklat.h"
 
@@ -138,17 +139,7 @@ MetricsConfig ParseRoot(const YAML::Node& root, const std::string& source) {
 }  // namespace
 
 int KeyFieldOffset(const LabelSpec& label) {
-  struct Field {
-    const char* name;
-    size_t offset, size;
-  };
-  static constexpr Field kFields[] = {
-      {"cgroup", offsetof(struct hist_key, cgroup), sizeof(hist_key::cgroup)},
-      {"iface", offsetof(struct hist_key, ifindex), sizeof(hist_key::ifindex)},
-      {"hook", offsetof(struct hist_key, hook), sizeof(hist_key::hook)},
-      {"bucket", offsetof(struct hist_key, bucket), sizeof(hist_key::bucket)},
-  };
-  for (const Field& f : kFields)
+  for (const KeyLabel& f : KeyLabels())
     if (label.name == f.name && label.size == f.size) return static_cast<int>(f.offset);
   return -1;
 }
@@ -192,12 +183,13 @@ void ValidateForProgram(const MetricsConfig& config) {
   if (h.name != kHistogramMapName)
     fail("name must be '" + std::string(kHistogramMapName) +
          "', the BPF map this program fills, not '" + h.name + "'");
-  if (h.labels.back().size != sizeof(((struct hist_key*)nullptr)->bucket))
-    fail("the last label (the bucket) must have size 2");
+  const KeyLabel& bucket = KeyLabels().back();
+  if (h.labels.back().size != bucket.size)
+    fail("the last label (the bucket) must have size " + std::to_string(bucket.size));
   for (size_t i = 0; i + 1 < h.labels.size(); ++i)
-    if (KeyFieldOffset(h.labels[i]) < 0 || h.labels[i].name == "bucket")
+    if (KeyFieldOffset(h.labels[i]) < 0 || h.labels[i].name == bucket.name)
       fail("label '" + h.labels[i].name + "' (size " + std::to_string(h.labels[i].size) +
-           ") is not a field of the BPF map's key (cgroup 8, iface 4, hook 2; then bucket 2)");
+           ") is not a field of the BPF map's key (" + DescribeKeyLabels() + ")");
   if (h.bucket_max > HIST_MAX_BUCKET)
     fail("bucket_max must be at most " + std::to_string(HIST_MAX_BUCKET) +
          ": the BPF program counts buckets 0.." + std::to_string(HIST_MAX_BUCKET));

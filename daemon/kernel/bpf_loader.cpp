@@ -13,6 +13,7 @@
 
 #include "base/errors.h"
 #include "base/unique_fd.h"
+#include "config/key_labels.h"
 #include "config/metrics_config.h"
 #include "kernel/bpf_permission.h"
 #include "kernel/grouped_map_memory.h"
@@ -234,12 +235,13 @@ void BpfLoader::ApplyConfigBeforeLoad(const DaemonConfig& config) {
     const auto ncpus = static_cast<size_t>(std::max(libbpf_num_possible_cpus(), 1));
     const GroupedMapMemory memory = EstimateGroupedMap(grouped_capacity_, ncpus);
     CheckGroupedMapFits(grouped_capacity_, memory, HostMemoryBytes());
+    std::string by;
+    for (const KeyLabel* l : GroupingLabels())
+      if (config.grouping.*(l->enabled)) by += std::string(" ") + l->noun;
     spdlog::info(
-        "grouping by{}{}: room for {} label sets, ~{:.1f} MiB in the kernel and ~{:.1f} MiB "
+        "grouping by{}: room for {} label sets, ~{:.1f} MiB in the kernel and ~{:.1f} MiB "
         "in the daemon ({} CPUs)",
-        config.grouping.by_interface ? " interface" : "",
-        config.grouping.by_cgroup ? " cgroup" : "", grouped_capacity_,
-        static_cast<double>(memory.kernel_bytes) / (1 << 20),
+        by, grouped_capacity_, static_cast<double>(memory.kernel_bytes) / (1 << 20),
         static_cast<double>(memory.daemon_bytes) / (1 << 20), ncpus);
   }
 }
@@ -262,8 +264,7 @@ void BpfLoader::SetFilterFlags(const DaemonConfig& config) {
   // With a cgroup_id_map the filter is on even while nothing matches yet:
   // no cgroup selected counts nothing, as with ebpf_exporter.
   cfg.filter_cgroup = !f.cgroup_ids.empty() || !f.cgroup_regexps.empty();
-  cfg.groupby_ifindex = config.grouping.by_interface;
-  cfg.groupby_cgroup = config.grouping.by_cgroup;
+  for (const KeyLabel* l : GroupingLabels()) cfg.*(l->bpf_switch) = config.grouping.*(l->enabled);
   cfg.include_tcp_hol = f.include_tcp_hol_delay;
   cfg.min_sockqueue_len = f.min_socket_queue_length;
   skel_->bss->netstacklat_cfg = cfg;  // before load, or live through the mmap
