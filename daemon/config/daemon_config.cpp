@@ -199,10 +199,14 @@ void ParseFilters(const YAML::Node& node, const Context& ctx, Filters* f) {
   }
 }
 
-void ParseGrouping(const YAML::Node& node, const Context& ctx, Grouping* g) {
-  std::set<std::string> keys = {"max_label_sets", "label_set_idle_seconds"};
+// The keys under `grouping:`: its own, and one per label to group by.
+std::set<std::string> WithGroupingLabels(std::set<std::string> keys) {
   for (const KeyLabel* l : GroupingLabels()) keys.insert(l->grouping_key);
-  RequireMap(node, ctx, keys);
+  return keys;
+}
+
+void ParseGrouping(const YAML::Node& node, const Context& ctx, Grouping* g) {
+  RequireMap(node, ctx, WithGroupingLabels({"max_label_sets", "label_set_idle_seconds"}));
   for (const KeyLabel* l : GroupingLabels())
     if (const YAML::Node n = node[l->grouping_key])
       g->*(l->enabled) = Scalar<bool>(n, ctx.Child(l->grouping_key), "true or false");

@@ -36,6 +36,7 @@ CONFIG_DOC = os.path.join(ROOT, "docs", "configuration.md")
 METRICS_DOC = os.path.join(ROOT, "docs", "metrics.md")
 SHIPPED_CONFIG = os.path.join(ROOT, "config", "netstacklat-exporter.yaml")
 DAEMON_CONFIG_SRC = os.path.join(ROOT, "daemon", "config", "daemon_config.cpp")
+KEY_LABELS_SRC = os.path.join(ROOT, "daemon", "config", "key_labels.cpp")
 
 # Flags of other programs that the docs name beside ours, with whose they are.
 FOREIGN_FLAGS = {"--config.dir": "ebpf_exporter"}
@@ -127,6 +128,8 @@ def accepted_keys(daemon):
     names = set()
     for block in re.findall(r"RequireMap\([^{]*\{([^}]*)\}", read(DAEMON_CONFIG_SRC)):
         names |= set(re.findall(r'"([a-z_]+)"', block))
+    # grouping.by_*: one key per row of the key-label table.
+    names |= set(re.findall(r'"([a-z_]+)"', read(KEY_LABELS_SRC)))
     harness.check("network_namespace" in names and "listen_address" in names,
                   f"the config parser's key names found ({len(names)})")
     keys = {n for n in names if n not in SECTIONS and not unknown_key(daemon, f"{n}: null\n")}

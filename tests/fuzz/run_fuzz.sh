@@ -21,7 +21,8 @@ build_target() {
 }
 
 build_target metrics_config "$src/config/netstacklat.yaml" \
-  "$src/daemon/config/metrics_config.cpp" "$src/daemon/base/errors.cpp" "$src/daemon/config/yaml_util.cpp" \
+  "$src/daemon/config/metrics_config.cpp" "$src/daemon/config/key_labels.cpp" \
+  "$src/daemon/base/errors.cpp" "$src/daemon/config/yaml_util.cpp" \
   "$build/daemon/builtin_metrics_config.cpp" -lyaml-cpp -lre2
 build_target web_config "$src/tests/fuzz/web-config-seed.yaml" \
   "$src/daemon/config/web_config.cpp" "$src/daemon/http/basic_auth.cpp" "$src/daemon/base/errors.cpp" \
