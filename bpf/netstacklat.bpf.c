@@ -357,36 +357,12 @@ static __always_inline bool queue_long_enough(struct sock *sk,
  */
 /*
  * A tcp_sock field: a direct BTF load where the program holds a typed
- * tcp_sock, else a probe read (a bpf_probe_read_kernel() call per field).
- * Typed: fentry's trusted sock through bpf_skc_to_tcp_sock(), or, at the
- * tracepoint, where skb->sk is an RCU pointer that helper refuses, a
- * read-only view of it through bpf_rdonly_cast() (tcp_sock_of()).
+ * tcp_sock (fentry: bpf_skc_to_tcp_sock() of a trusted sock), else a probe
+ * read (tp_btf: skb->sk is an RCU pointer, which that helper refuses).
+ * `typed` is a constant at each call site, so only one branch is compiled.
  */
 #define TCP_FIELD(tp, typed, field)                                            \
 	((typed) ? (tp)->field : BPF_CORE_READ(tp, field))
-
-/*
- * bpf_rdonly_cast (Linux 6.2): a pointer the verifier does not trust, seen
- * as a given kernel type, whose fields are then plain loads guarded by an
- * exception-table entry. Weak: where the kernel lacks it, libbpf leaves
- * it NULL (and so does libbpf 1.1, tested on 5.10 and 6.1) and the
- * verifier drops the branch that calls it.
- */
-extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
-
-/* The tcp_sock of a TCP socket, and whether its fields are direct loads. */
-static __always_inline struct tcp_sock *tcp_sock_of(struct sock *sk,
-						    bool trusted, bool *typed)
-{
-	*typed = true;
-	if (trusted)
-		return bpf_skc_to_tcp_sock(sk);
-	if (bpf_rdonly_cast)
-		return bpf_rdonly_cast(
-			sk, bpf_core_type_id_kernel(struct tcp_sock));
-	*typed = false;
-	return (struct tcp_sock *)sk;
-}
 
 /*
  * The head-of-line state of a socket, created on first use. In the LRU
@@ -413,17 +389,16 @@ tcp_hol_state_of(struct sock *sk, struct tcp_sock *tp, bool typed)
 	return bpf_map_lookup_elem(&netstacklat_tcp_hol_lru, &key);
 }
 
-static __always_inline bool tcp_hol_blocked(struct sock *sk, bool trusted,
+static __always_inline bool tcp_hol_blocked(struct sock *sk, bool typed,
 					    __u32 pending)
 {
 	struct tcp_sock *tp;
 	struct tcp_hol_state *st;
 	__u32 ooopack, end;
-	bool typed;
 
 	if (netstacklat_cfg.include_tcp_hol || !sk)
 		return false;
-	tp = tcp_sock_of(sk, trusted, &typed);
+	tp = typed ? bpf_skc_to_tcp_sock(sk) : (struct tcp_sock *)sk;
 	if (!tp)
 		return false;
 	ooopack = TCP_FIELD(tp, typed, rcv_ooopack);
@@ -797,13 +772,13 @@ static __always_inline void record(__s64 tstamp_ns, const struct sk_buff *skb,
  * most of what is rejected), then the socket-read ones, which load socket
  * fields the read path may not have in cache. queued_self: 1 where the
  * skb being read is still queued; pending: bytes of this read that
- * copied_seq does not count yet (TCP); trusted: sk is a trusted sock
+ * copied_seq does not count yet (TCP); typed: sk is a trusted sock
  * (fentry arguments), not an RCU pointer from skb->sk (tp_btf).
  */
 static __always_inline void
 record_read(__s64 tstamp_ns, const struct sk_buff *skb, struct sock *sk,
 	    enum netstacklat_hook hook, __u32 queued_self, __u32 pending,
-	    bool trusted)
+	    bool typed)
 {
 	bool tcp = hook == NETSTACKLAT_HOOK_TCP_SOCK_READ;
 	__s64 now;
@@ -814,16 +789,15 @@ record_read(__s64 tstamp_ns, const struct sk_buff *skb, struct sock *sk,
 		return;
 	/*
 	 * The clock before the head-of-line check: that check loads a
-	 * tcp_sock field the read path has not touched (a cache miss; before
-	 * 6.2, a probe read at the tracepoint), and the clock read waits for
-	 * every load before it (rdtsc_ordered), so the miss no longer sits
-	 * inside the latency measured. Only reads that turn out blocked pay for
-	 * a clock read. (Its cost is not separable in the bench: TCP reads with
-	 * this and the single floor(log2) went 1.43x -> 1.28x small, bulk
-	 * unchanged.)
+	 * tcp_sock field the read path has not touched (through a probe read
+	 * at the tracepoint), and the clock read waits for every load before
+	 * it (rdtsc_ordered), so the miss no longer sits inside the latency
+	 * measured. Only reads that turn out blocked pay for a clock read.
+	 * (Its cost is not separable in the bench: TCP reads with this and
+	 * the single floor(log2) went 1.43x -> 1.28x small, bulk unchanged.)
 	 */
 	now = clock_now();
-	if (tcp && tcp_hol_blocked(sk, trusted, pending))
+	if (tcp && tcp_hol_blocked(sk, typed, pending))
 		return;
 	record_at(now, tstamp_ns, skb, sk, hook);
 }
