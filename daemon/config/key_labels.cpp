@@ -16,11 +16,14 @@ const std::vector<KeyLabel>& KeyLabels() {
   return kLabels;
 }
 
-std::vector<const KeyLabel*> GroupingLabels() {
-  std::vector<const KeyLabel*> rows;
-  for (const KeyLabel& l : KeyLabels())
-    if (l.grouping_key) rows.push_back(&l);
-  return rows;
+const std::vector<const KeyLabel*>& GroupingLabels() {
+  static const std::vector<const KeyLabel*> kRows = [] {
+    std::vector<const KeyLabel*> rows;
+    for (const KeyLabel& l : KeyLabels())
+      if (l.grouping_key) rows.push_back(&l);
+    return rows;
+  }();
+  return kRows;
 }
 
 std::string DescribeKeyLabels() {

@@ -32,7 +32,7 @@ struct KeyLabel {
 const std::vector<KeyLabel>& KeyLabels();
 
 // Only the rows a config may group by.
-std::vector<const KeyLabel*> GroupingLabels();
+const std::vector<const KeyLabel*>& GroupingLabels();
 
 // "cgroup 8, iface 4, hook 2; then bucket 2": for error messages.
 std::string DescribeKeyLabels();
