@@ -357,12 +357,40 @@ static __always_inline bool queue_long_enough(struct sock *sk,
  */
 /*
  * A tcp_sock field: a direct BTF load where the program holds a typed
- * tcp_sock (fentry: bpf_skc_to_tcp_sock() of a trusted sock), else a probe
- * read (tp_btf: skb->sk is an RCU pointer, which that helper refuses).
- * `typed` is a constant at each call site, so only one branch is compiled.
+ * tcp_sock, else a probe read (a bpf_probe_read_kernel() call per field).
+ * Typed: fentry's trusted sock through bpf_skc_to_tcp_sock(), or, at the
+ * tracepoint, where skb->sk is an RCU pointer that helper refuses, a
+ * read-only view of it through bpf_rdonly_cast() (tcp_sock_of()).
  */
 #define TCP_FIELD(tp, typed, field)                                            \
 	((typed) ? (tp)->field : BPF_CORE_READ(tp, field))
+
+/*
+ * bpf_rdonly_cast (Linux 6.2): a pointer the verifier does not trust, seen
+ * as a given kernel type, whose fields are then plain loads guarded by an
+ * exception-table entry. Only in the object built with NSTL_RDONLY_CAST,
+ * which the daemon loads where the kernel's BTF has the kfunc: an object
+ * that names a kfunc the kernel lacks does not load without CAP_SYS_ADMIN,
+ * weak or not (libbpf 1.1 then searches the modules' BTF, which needs it).
+ */
+#if NSTL_RDONLY_CAST
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+#endif
+
+/* The tcp_sock of a TCP socket, and whether its fields are direct loads. */
+static __always_inline struct tcp_sock *tcp_sock_of(struct sock *sk,
+						    bool trusted, bool *typed)
+{
+	*typed = true;
+	if (trusted)
+		return bpf_skc_to_tcp_sock(sk);
+#if NSTL_RDONLY_CAST
+	return bpf_rdonly_cast(sk, bpf_core_type_id_kernel(struct tcp_sock));
+#else
+	*typed = false;
+	return (struct tcp_sock *)sk;
+#endif
+}
 
 /*
  * The head-of-line state of a socket, created on first use. In the LRU
@@ -389,16 +417,17 @@ tcp_hol_state_of(struct sock *sk, struct tcp_sock *tp, bool typed)
 	return bpf_map_lookup_elem(&netstacklat_tcp_hol_lru, &key);
 }
 
-static __always_inline bool tcp_hol_blocked(struct sock *sk, bool typed,
+static __always_inline bool tcp_hol_blocked(struct sock *sk, bool trusted,
 					    __u32 pending)
 {
 	struct tcp_sock *tp;
 	struct tcp_hol_state *st;
 	__u32 ooopack, end;
+	bool typed;
 
 	if (netstacklat_cfg.include_tcp_hol || !sk)
 		return false;
-	tp = typed ? bpf_skc_to_tcp_sock(sk) : (struct tcp_sock *)sk;
+	tp = tcp_sock_of(sk, trusted, &typed);
 	if (!tp)
 		return false;
 	ooopack = TCP_FIELD(tp, typed, rcv_ooopack);

@@ -54,7 +54,8 @@ void PublishReload(const ReloadOutcome& outcome, const std::string& attached,
 
 int Run(const Options& opts) {
   if (opts.list_hooks) {
-    std::fputs(BpfLoader().DescribeHooks(AttachProbe()).c_str(), stdout);
+    const AttachProbe probe;
+    std::fputs(BpfLoader(probe).DescribeHooks(probe).c_str(), stdout);
     return 0;
   }
   // Both config files, and what the web server would refuse at start, are
@@ -80,13 +81,14 @@ int Run(const Options& opts) {
                                       limits);
   }
   RxTimestamping rx_timestamping;
-  BpfLoader bpf;
+  const AttachProbe probe;
+  BpfLoader bpf(probe);
   // The clock and its offset before the programs load: none runs with 0.
   ClockOffsetKeeper clock(bpf.ChooseClock(daemon.histogram.clock),
                           [&bpf](int64_t ns) { bpf.SetClockOffset(ns); });
   clock.Refresh();
   bpf.SetLatencyUnitNs(config.histograms[0].UnitNs());
-  bpf.LoadAndAttach(AttachProbe(), daemon);
+  bpf.LoadAndAttach(probe, daemon);
   // Before the drop: the ring of new cgroups is mapped, and another
   // namespace's interfaces are opened by entering it.
   std::optional<CgroupFollower> follower;

@@ -83,6 +83,28 @@ std::string AttachProbe::Check(const std::string& section) const {
   return "";
 }
 
+bool AttachProbe::TracingRdonlyCast() const {
+  if (!vmlinux_) return false;
+  const int hook =
+      btf__find_by_name_kind(vmlinux_, "btf_trace_netif_receive_skb", BTF_KIND_TYPEDEF);
+  const int kfunc = btf__find_by_name_kind(vmlinux_, "bpf_rdonly_cast", BTF_KIND_FUNC);
+  const int type = btf__find_by_name_kind(vmlinux_, "tcp_sock", BTF_KIND_STRUCT);
+  if (hook < 0 || kfunc < 0 || type < 0) return false;
+  // bpf_rdonly_cast(NULL, btf id of struct tcp_sock): its first argument
+  // is not checked, its second must be a constant.
+  const struct bpf_insn insns[] = {
+      {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_1, 0, 0, 0},         // r1 = 0
+      {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_2, 0, 0, type},      // r2 = id
+      {BPF_JMP | BPF_CALL, 0, BPF_PSEUDO_KFUNC_CALL, 0, kfunc},  // call kfunc
+      {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0},         // r0 = 0
+      {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},                          // exit
+  };
+  LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_RAW_TP,
+              .attach_btf_id = static_cast<__u32>(hook));
+  const UniqueFd prog(bpf_prog_load(BPF_PROG_TYPE_TRACING, "nstl_probe", "GPL", insns, 5, &opts));
+  return prog.valid();
+}
+
 AttachProbe::HelperAnswer AttachProbe::TracingHelper(int func_id) const {
   if (!vmlinux_) return {false, btf_error_};
   const int id = btf__find_by_name_kind(vmlinux_, "btf_trace_netif_receive_skb", BTF_KIND_TYPEDEF);

@@ -33,6 +33,11 @@ class AttachProbe {
   };
   HelperAnswer TracingHelper(int func_id) const;
 
+  // Whether a tracing program (tp_btf) may call the kfunc bpf_rdonly_cast
+  // (6.2+): loads one that does. Where it cannot, an object naming it does
+  // not load at all without CAP_SYS_ADMIN (libbpf searches module BTF).
+  bool TracingRdonlyCast() const;
+
   // Why the kernel's BTF could not be loaded; "" if it was.
   const std::string& BtfError() const { return btf_error_; }
 

@@ -23,7 +23,9 @@ namespace netstacklat {
 
 class BpfLoader : public ExporterStatus {
  public:
-  BpfLoader();  // opens the skeleton; throws StartupError
+  // Opens the embedded object this kernel can load (probe: which one);
+  // throws StartupError.
+  explicit BpfLoader(const AttachProbe& probe);
   ~BpfLoader() override;
   BpfLoader(const BpfLoader&) = delete;
   BpfLoader& operator=(const BpfLoader&) = delete;

@@ -8,6 +8,7 @@ Exit codes: 0 pass, 1 fail, 77 skipped (with the reason printed; never under
 CI=true, where a skip is a failure).
 """
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -44,6 +45,17 @@ def check_helper_probe(args, log):
                   "the daemon took the 5.10 helper fallbacks" if args.expect_helper_fallbacks
                   else "the daemon used socket storage and the BTF task pointer")
     harness.check("could not tell whether" not in log, "each helper probe told yes or no")
+
+
+def check_object_choice(log):
+    """bpf_rdonly_cast (6.2+) reads tcp_sock fields as plain loads; an
+    object that names it does not load where the kernel lacks it (without
+    CAP_SYS_ADMIN), so the daemon carries two and probes which one."""
+    release = tuple(int(x) for x in re.findall(r"\d+", os.uname().release)[:2])
+    want = "as plain loads" if release >= (6, 2) else "through probe reads"
+    harness.check(f"tcp_sock fields at the read tracepoint {want}" in log,
+                  f"kernel {os.uname().release}: the daemon loaded the object that reads "
+                  f"tcp_sock fields {want}")
 
 
 def run(args):
@@ -118,6 +130,7 @@ def run(args):
         harness.check(not left, f"no BPF program of ours left after SIGTERM ({left})")
         harness.log("daemon log:\n" + output)
         check_helper_probe(args, output)
+        check_object_choice(output)
     finally:
         harness.set_bpf_stats(old_stats)
         if proc and proc.poll() is None:
