@@ -15,6 +15,7 @@
 #include "base/unique_fd.h"
 #include "config/key_labels.h"
 #include "config/metrics_config.h"
+#include "kernel/bpf_object.h"
 #include "kernel/bpf_permission.h"
 #include "kernel/grouped_map_memory.h"
 #include "kernel/kernel_preempt.h"
@@ -23,40 +24,12 @@
 #include "kernel/set_map.h"
 #include "netstacklat.h"  // before the skeleton: its .bss has our structs
 #include "netstacklat.skel.h"
-#include "netstacklat_kf.skel.h"
 
 namespace netstacklat {
 namespace {
 
 // Not hooks: they follow cgroups for a cgroup_id_map.
 constexpr const char* kCgroupWatchPrograms[] = {"nstl_cgroup_mkdir", "nstl_cgroup_rmdir"};
-
-// The object to open: the one that reads tcp_sock fields at the read
-// tracepoint through bpf_rdonly_cast (plain loads) where the kernel lets a
-// tracing program call it, else the one that reads them with probe reads.
-// Both fit netstacklat.skel.h: the build checks that they differ in code
-// only (bpf/same_skeleton.cmake).
-netstacklat_bpf* OpenSkeleton(bool rdonly_cast) {
-  auto* skel = static_cast<netstacklat_bpf*>(calloc(1, sizeof(netstacklat_bpf)));
-  if (!skel) {
-    errno = ENOMEM;
-    return nullptr;
-  }
-  int err = netstacklat_bpf__create_skeleton(skel);
-  if (!err && rdonly_cast)
-    skel->skeleton->data =
-        const_cast<void*>(netstacklat_kf_bpf__elf_bytes(&skel->skeleton->data_sz));
-  if (!err) err = bpf_object__open_skeleton(skel->skeleton, nullptr);
-  if (err) {
-    netstacklat_bpf::destroy(skel);
-    errno = -err;
-    return nullptr;
-  }
-  spdlog::info("BPF object: tcp_sock fields at the read tracepoint {}",
-               rdonly_cast ? "as plain loads (bpf_rdonly_cast)"
-                           : "through probe reads (no bpf_rdonly_cast for tracing programs)");
-  return skel;
-}
 
 }  // namespace
 
@@ -68,7 +41,7 @@ void BpfLoader::LinkDeleter::operator()(bpf_link* link) const {
   bpf_link__destroy(link);
 }
 
-BpfLoader::BpfLoader(const AttachProbe& probe) : skel_(OpenSkeleton(probe.TracingRdonlyCast())) {
+BpfLoader::BpfLoader(const AttachProbe& probe) : skel_(OpenBpfObject(probe)) {
   if (!skel_) throw StartupError("opening the BPF object: " + ErrnoText(errno));
   CheckProgramsMatchHookTable();
 }
