@@ -801,13 +801,13 @@ static __always_inline void record(__s64 tstamp_ns, const struct sk_buff *skb,
  * most of what is rejected), then the socket-read ones, which load socket
  * fields the read path may not have in cache. queued_self: 1 where the
  * skb being read is still queued; pending: bytes of this read that
- * copied_seq does not count yet (TCP); typed: sk is a trusted sock
+ * copied_seq does not count yet (TCP); trusted: sk is a trusted sock
  * (fentry arguments), not an RCU pointer from skb->sk (tp_btf).
  */
 static __always_inline void
 record_read(__s64 tstamp_ns, const struct sk_buff *skb, struct sock *sk,
 	    enum netstacklat_hook hook, __u32 queued_self, __u32 pending,
-	    bool typed)
+	    bool trusted)
 {
 	bool tcp = hook == NETSTACKLAT_HOOK_TCP_SOCK_READ;
 	__s64 now;
@@ -818,15 +818,16 @@ record_read(__s64 tstamp_ns, const struct sk_buff *skb, struct sock *sk,
 		return;
 	/*
 	 * The clock before the head-of-line check: that check loads a
-	 * tcp_sock field the read path has not touched (through a probe read
-	 * at the tracepoint), and the clock read waits for every load before
-	 * it (rdtsc_ordered), so the miss no longer sits inside the latency
-	 * measured. Only reads that turn out blocked pay for a clock read.
-	 * (Its cost is not separable in the bench: TCP reads with this and
-	 * the single floor(log2) went 1.43x -> 1.28x small, bulk unchanged.)
+	 * tcp_sock field the read path has not touched (a cache miss; before
+	 * 6.2, a probe read at the tracepoint), and the clock read waits for
+	 * every load before it (rdtsc_ordered), so the miss no longer sits
+	 * inside the latency measured. Only reads that turn out blocked pay for
+	 * a clock read. (Its cost is not separable in the bench: TCP reads with
+	 * this and the single floor(log2) went 1.43x -> 1.28x small, bulk
+	 * unchanged.)
 	 */
 	now = clock_now();
-	if (tcp && tcp_hol_blocked(sk, typed, pending))
+	if (tcp && tcp_hol_blocked(sk, trusted, pending))
 		return;
 	record_at(now, tstamp_ns, skb, sk, hook);
 }
