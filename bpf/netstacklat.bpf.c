@@ -38,6 +38,14 @@ char LICENSE[] SEC("license") = "GPL";
 const volatile bool monotonic_clock = false;
 __s64 clock_offset_ns = 0;
 
+/* The clock skb->tstamp is compared with (see clock_offset_ns). */
+static __always_inline __s64 clock_now(void)
+{
+	return (monotonic_clock ? (__s64)bpf_ktime_get_ns()
+				: (__s64)bpf_ktime_get_tai_ns()) -
+	       clock_offset_ns;
+}
+
 /*
  * Which hooks are attached, set by the daemon before load. Only programs
  * shared by several hooks look at it; it is read-only data, so the
@@ -187,8 +195,8 @@ struct {
  * the wait for the retransmission or the reordered segment.
  */
 struct tcp_hol_state {
+	__u64 ooo_end; /* end of the out-of-order data seen (tcp_stream_pos) */
 	__u32 ooopack; /* tp->rcv_ooopack when last looked at */
-	__u32 ooo_end; /* end of the out-of-order data seen */
 	__u32 isn;     /* the socket's identity, in netstacklat_tcp_hol_lru */
 	__u8 active;   /* reads have not passed ooo_end yet */
 };
@@ -373,6 +381,9 @@ static __always_inline bool queue_long_enough(struct sock *sk,
  * that names a kfunc the kernel lacks does not load without CAP_SYS_ADMIN,
  * weak or not (libbpf 1.1 then searches the modules' BTF, which needs it).
  */
+#ifndef NSTL_RDONLY_CAST
+#define NSTL_RDONLY_CAST 0
+#endif
 #if NSTL_RDONLY_CAST
 extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
 #endif
@@ -417,15 +428,78 @@ tcp_hol_state_of(struct sock *sk, struct tcp_sock *tp, bool typed)
 	return bpf_map_lookup_elem(&netstacklat_tcp_hol_lru, &key);
 }
 
+/*
+ * The head-of-line check's shortcut. A TCP read can only include a wait
+ * behind a missing segment if the socket held out-of-order data after its
+ * skb was queued. nstl_tp_tcp_prb sees each segment an established socket
+ * gets, before TCP queues it (note_tcp_ooo), and while the socket holds
+ * out-of-order data it moves this time (skb->tstamp's clock) past the
+ * present. A read of an skb stamped later skips the check and its cold
+ * tcp_sock line. It moves by TCP_OOO_HORIZON_NS at a time, so that it is
+ * written at most once per horizon however much reordering there is, and
+ * sits in a section of its own: no line read per packet shares its writes.
+ * S64_MAX: no tracker; the daemon lowers it to the time it attached one
+ * (what was queued before then gets the check). One time for all sockets:
+ * a host that sees reordering all the time pays for the check as before.
+ */
+__s64 tcp_ooo_until_ns SEC(".data.tcp_ooo") = 0x7fffffffffffffffLL;
+#define TCP_OOO_HORIZON_NS 1000000
+
+/*
+ * What nstl_tp_tcp_prb does, set by the daemon before load: count
+ * tcp-start (where that hook chose it), track out-of-order data for the
+ * check above (where TCP reads are measured and their check is on), or
+ * both. Read-only data: the verifier drops what is off.
+ */
+const volatile bool tcp_probe_counts = false;
+const volatile bool tcp_probe_tracks = false;
+
+/*
+ * Only data an established socket received passed nstl_tp_tcp_prb (TCP
+ * leaves that state for CLOSE_WAIT only by the peer's FIN, after the
+ * data); a socket in any other state may have queued data past it
+ * (tcp_rcv_state_process(): the handshake, FIN_WAIT*), and gets the check.
+ */
+static __always_inline bool tcp_ooo_tracked(struct sock *sk)
+{
+	unsigned char state = sk->__sk_common.skc_state;
+
+	return state == TCP_ESTABLISHED || state == TCP_CLOSE_WAIT;
+}
+
+/*
+ * At tcp_probe, before TCP queues the segment: while the socket holds
+ * out-of-order data, raise the time. The last segment to arrive so is the
+ * one that fills the last hole; everything that waited was queued before
+ * it, so stamped before the time it raised (its own stamp need not be: a
+ * segment is stamped before it is processed, not in sequence order).
+ */
+static __always_inline void note_tcp_ooo(struct sock *sk)
+{
+	struct tcp_sock *tp;
+	__s64 now;
+	bool typed;
+
+	tp = tcp_sock_of(sk, !NSTL_RDONLY_CAST, &typed);
+	if (!tp || !TCP_FIELD(tp, typed, out_of_order_queue.rb_node))
+		return;
+	now = clock_now();
+	if (tcp_ooo_until_ns < now)
+		tcp_ooo_until_ns = now + TCP_OOO_HORIZON_NS;
+}
+
 static __always_inline bool tcp_hol_blocked(struct sock *sk, bool trusted,
-					    __u32 pending)
+					    __s64 tstamp_ns, __u32 pending)
 {
 	struct tcp_sock *tp;
 	struct tcp_hol_state *st;
-	__u32 ooopack, end;
+	__u32 ooopack, end, rcv_nxt;
+	__u64 received, end_pos;
 	bool typed;
 
 	if (netstacklat_cfg.include_tcp_hol || !sk)
+		return false;
+	if (tstamp_ns > tcp_ooo_until_ns && tcp_ooo_tracked(sk))
 		return false;
 	tp = tcp_sock_of(sk, trusted, &typed);
 	if (!tp)
@@ -436,11 +510,13 @@ static __always_inline bool tcp_hol_blocked(struct sock *sk, bool trusted,
 	st = tcp_hol_state_of(sk, tp, typed);
 	if (!st)
 		return false;
+	rcv_nxt = TCP_FIELD(tp, typed, rcv_nxt);
+	received = TCP_FIELD(tp, typed, bytes_received);
 	if (st->ooopack != ooopack) {
 		/* New out-of-order data since we last looked: what is held
 		 * out of order ends at the last queued skb; if the hole has
 		 * been filled already, all of it is below rcv_nxt. */
-		end = TCP_FIELD(tp, typed, rcv_nxt);
+		end = rcv_nxt;
 		if (TCP_FIELD(tp, typed, out_of_order_queue.rb_node)) {
 			struct sk_buff *last = BPF_CORE_READ(tp, ooo_last_skb);
 			__u32 last_end = 0;
@@ -453,15 +529,17 @@ static __always_inline bool tcp_hol_blocked(struct sock *sk, bool trusted,
 					  TCP_FIELD(tp, typed, rcv_wup),
 					  TCP_FIELD(tp, typed, rcv_wnd));
 		}
-		if (!st->active || tcp_seq_before(st->ooo_end, end))
-			st->ooo_end = end;
+		end_pos = tcp_stream_pos(end, rcv_nxt, received);
+		if (!st->active || st->ooo_end < end_pos)
+			st->ooo_end = end_pos;
 		st->active = 1;
 		st->ooopack = ooopack;
 	}
 	if (!st->active)
 		return false;
-	if (tcp_seq_before(st->ooo_end,
-			   TCP_FIELD(tp, typed, copied_seq) + pending)) {
+	if (st->ooo_end <
+	    tcp_stream_pos(TCP_FIELD(tp, typed, copied_seq) + pending, rcv_nxt,
+			   received)) {
 		st->active = 0; /* reads have passed the out-of-order data */
 		return false;
 	}
@@ -742,14 +820,6 @@ static __always_inline void record_latency(__u64 latency_ns, __s64 tstamp_ns,
 		    hook);
 }
 
-/* The clock skb->tstamp is compared with (see clock_offset_ns). */
-static __always_inline __s64 clock_now(void)
-{
-	return (monotonic_clock ? (__s64)bpf_ktime_get_ns()
-				: (__s64)bpf_ktime_get_tai_ns()) -
-	       clock_offset_ns;
-}
-
 /* A sample that passed every filter, against the clock read at now. */
 static __always_inline void record_at(__s64 now, __s64 tstamp_ns,
 				      const struct sk_buff *skb,
@@ -827,7 +897,7 @@ record_read(__s64 tstamp_ns, const struct sk_buff *skb, struct sock *sk,
 	 * unchanged.)
 	 */
 	now = clock_now();
-	if (tcp && tcp_hol_blocked(sk, trusted, pending))
+	if (tcp && tcp_hol_blocked(sk, trusted, tstamp_ns, pending))
 		return;
 	record_at(now, tstamp_ns, skb, sk, hook);
 }
@@ -1003,7 +1073,10 @@ int BPF_PROG(nstl_tcp_v6_do, struct sock *sk, struct sk_buff *skb)
 SEC("tp_btf/tcp_probe")
 int BPF_PROG(nstl_tp_tcp_prb, struct sock *sk, struct sk_buff *skb)
 {
-	record_skb(skb, sk, NETSTACKLAT_HOOK_TCP_START);
+	if (tcp_probe_tracks)
+		note_tcp_ooo(sk);
+	if (tcp_probe_counts)
+		record_skb(skb, sk, NETSTACKLAT_HOOK_TCP_START);
 	return 0;
 }
 

@@ -264,6 +264,21 @@ static inline int tcp_seq_before(__u32 a, __u32 b)
 }
 
 /*
+ * A sequence number as a position in the stream (bytes since the peer's
+ * ISN, 64 bits), from a socket's rcv_nxt and bytes_received (rcv_nxt's
+ * position), read under the socket lock: seq within 2 GB of rcv_nxt, as
+ * the data a socket holds, or is reading, is. The head-of-line state keeps
+ * positions, not sequence numbers: reads may pass it unchecked for any
+ * length of stream (see tcp_ooo_until_ns in netstacklat.bpf.c), and a
+ * sequence number passed by 2 GB looks ahead again.
+ */
+static inline __u64 tcp_stream_pos(__u32 seq, __u32 rcv_nxt,
+				   __u64 bytes_received)
+{
+	return bytes_received + (__s64)(__s32)(seq - rcv_nxt);
+}
+
+/*
  * Whether skb->tstamp can be a CLOCK_REALTIME RX stamp, on kernels where no
  * flag marks a delivery time (before 5.18: skb->mono_delivery_time, later
  * tstamp_type). TCP's pacing stamps (CLOCK_MONOTONIC) can still be there

@@ -51,6 +51,8 @@ enum {
 #define ETH_P_IPV6 0x86DD
 #define IPPROTO_TCP 6
 #define IPPROTO_UDP 17
+#define TCP_ESTABLISHED 1 /* enum in include/net/tcp_states.h (stable) */
+#define TCP_CLOSE_WAIT 8
 
 #pragma clang attribute push(__attribute__((preserve_access_index)),           \
 			     apply_to = record)
@@ -108,6 +110,7 @@ struct sock_common {
 	__be16 skc_dport;
 	__u16 skc_num;
 	unsigned short skc_family;
+	volatile unsigned char skc_state; /* TCP_ESTABLISHED etc. */
 	possible_net_t skc_net;
 	struct in6_addr skc_v6_daddr;
 	struct in6_addr skc_v6_rcv_saddr;

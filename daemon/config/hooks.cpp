@@ -1,5 +1,7 @@
 #include "config/hooks.h"
 
+#include <algorithm>
+
 #include "netstacklat.h"
 
 namespace netstacklat {
@@ -99,6 +101,20 @@ std::vector<HookChoice> ChooseAttachPoints(const std::vector<HookDef>& hooks,
   choices.reserve(hooks.size());
   for (const HookDef& hook : hooks) choices.push_back(ChooseForHook(hook, probe));
   return choices;
+}
+
+TcpProbeRoles ChooseTcpProbeRoles(const std::vector<HookChoice>& choices, bool include_tcp_hol,
+                                  const ProbeFn& probe) {
+  TcpProbeRoles roles;
+  bool tcp_reads = false;
+  for (const HookChoice& c : choices) {
+    const bool chose =
+        std::find(c.programs.begin(), c.programs.end(), kTcpProbeProgram) != c.programs.end();
+    if (c.hook->id == NETSTACKLAT_HOOK_TCP_START) roles.counts = chose;
+    if (c.hook->id == NETSTACKLAT_HOOK_TCP_SOCK_READ) tcp_reads = !c.programs.empty();
+  }
+  roles.tracks = tcp_reads && !include_tcp_hol && (roles.counts || probe(kTcpProbeProgram).empty());
+  return roles;
 }
 
 }  // namespace netstacklat

@@ -38,4 +38,18 @@ const char* AttachCaveat(uint16_t hook_id, const std::string& program);
 // none does, the first one where some do (e.g. IPv4 only); else nothing.
 std::vector<HookChoice> ChooseAttachPoints(const std::vector<HookDef>& hooks, const ProbeFn& probe);
 
+// The tcp_probe program has two roles (bpf/netstacklat.bpf.c): tcp-start's
+// program, where that hook chose it, and the tracker of out-of-order data
+// that lets TCP reads of data queued later skip the head-of-line check,
+// where TCP reads are measured with that check on and the probe lets it
+// attach. (A reload that turns the check on later leaves every read to the
+// full check until a restart.)
+inline constexpr const char* kTcpProbeProgram = "nstl_tp_tcp_prb";
+struct TcpProbeRoles {
+  bool counts = false;  // tcp-start samples
+  bool tracks = false;  // out-of-order data
+};
+TcpProbeRoles ChooseTcpProbeRoles(const std::vector<HookChoice>& choices, bool include_tcp_hol,
+                                  const ProbeFn& probe);
+
 }  // namespace netstacklat

@@ -86,12 +86,13 @@ void BpfLoader::LoadAndAttach(const AttachProbe& probe, const DaemonConfig& conf
     }
   }
   std::map<std::string, std::string> probed;  // section -> why not ("" if it can)
-  const auto choices = ChooseAttachPoints(hooks, [&](const std::string& name) {
+  const ProbeFn probe_program = [&](const std::string& name) {
     const std::string section = bpf_program__section_name(Program(name));
     auto it = probed.find(section);
     if (it == probed.end()) it = probed.emplace(section, probe.Check(section)).first;
     return it->second;
-  });
+  };
+  const auto choices = ChooseAttachPoints(hooks, probe_program);
   std::set<std::string> chosen;
   for (const HookChoice& c : choices) {
     chosen.insert(c.programs.begin(), c.programs.end());
@@ -100,6 +101,11 @@ void BpfLoader::LoadAndAttach(const AttachProbe& probe, const DaemonConfig& conf
   }
   if (chosen.empty())
     throw StartupError("no hook can attach on this kernel: " + choices.front().reason);
+  const TcpProbeRoles tcp_probe =
+      ChooseTcpProbeRoles(choices, config.filters.include_tcp_hol_delay, probe_program);
+  if (tcp_probe.tracks) chosen.insert(kTcpProbeProgram);
+  skel_->rodata->tcp_probe_counts = tcp_probe.counts;
+  skel_->rodata->tcp_probe_tracks = tcp_probe.tracks;
 
   // The cgroup tracepoints, their ring (256 KiB of kernel memory) and its
   // scratch only where a cgroup_id_map follows new cgroups.
@@ -122,7 +128,29 @@ void BpfLoader::LoadAndAttach(const AttachProbe& probe, const DaemonConfig& conf
   future_reader_ =
       std::make_unique<BpfMapReader>(bpf_map__fd(skel_->maps.netstacklat_future_tstamps));
   AttachChosen(choices);
+  if (tcp_probe.tracks) AttachHolTracker();
   if (watch_cgroups) AttachCgroupWatch();
+}
+
+void BpfLoader::AttachHolTracker() {
+  const char* section = bpf_program__section_name(Program(kTcpProbeProgram));
+  if (!IsAttached(kTcpProbeProgram)) {
+    bpf_link* link = bpf_program__attach(Program(kTcpProbeProgram));
+    if (!link) {
+      spdlog::warn("head-of-line check: {} did not attach ({}): every TCP read gets the check",
+                   section, ErrnoText(errno));
+      return;
+    }
+    links_.emplace_back(kTcpProbeProgram, std::unique_ptr<bpf_link, LinkDeleter>(link));
+  }
+  // skb->tstamp's clock: what was queued before now may have waited unseen.
+  struct timespec now = {};
+  clock_gettime(CLOCK_REALTIME, &now);
+  skel_->data_tcp_ooo->tcp_ooo_until_ns = now.tv_sec * 1000000000LL + now.tv_nsec;
+  spdlog::info(
+      "head-of-line check: skipped by TCP reads of data queued after the last out-of-order "
+      "segment ({} tracks them)",
+      section);
 }
 
 void BpfLoader::AttachCgroupWatch() {
@@ -390,57 +418,6 @@ BpfClock BpfLoader::ChooseClock(ClockChoice choice) {
 
 void BpfLoader::SetClockOffset(int64_t ns) {
   skel_->bss->clock_offset_ns = ns;
-}
-
-std::vector<ProgramInfo> BpfLoader::Programs() const {
-  std::set<std::string> attached;
-  for (const auto& link : links_) attached.insert(link.first);
-  std::vector<ProgramInfo> out;
-  struct bpf_program* prog;
-  bpf_object__for_each_program(prog, skel_->obj) {
-    const int fd = bpf_program__fd(prog);
-    if (fd < 0) continue;  // not loaded on this kernel
-    struct bpf_prog_info info = {};
-    __u32 len = sizeof(info);
-    if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0) continue;
-    ProgramInfo p;
-    p.name = bpf_program__name(prog);
-    p.section = bpf_program__section_name(prog);
-    p.id = info.id;
-    p.tag = fmt::format("{:02x}", fmt::join(info.tag, info.tag + sizeof(info.tag), ""));
-    p.attached = attached.count(p.name) > 0;
-    p.run_time_ns = info.run_time_ns;
-    p.run_count = info.run_cnt;
-    out.push_back(std::move(p));
-  }
-  return out;
-}
-
-std::string BpfLoader::AttachedSummary() const {
-  size_t attached = 0;
-  for (const HookStatus& h : hooks_) attached += h.attached();
-  return std::to_string(attached) + " of " + std::to_string(hooks_.size()) + " hooks attached";
-}
-
-std::vector<HookStatus> BpfLoader::Hooks() const {
-  std::vector<HookStatus> hooks = hooks_;
-  if (!future_reader_) return hooks;  // not loaded
-  for (HookStatus& h : hooks)
-    for (const std::string& name : h.programs) {
-      struct bpf_prog_info info = {};
-      __u32 len = sizeof(info);
-      if (bpf_obj_get_info_by_fd(bpf_program__fd(Program(name)), &info, &len) == 0)
-        h.missed_runs += info.recursion_misses;
-    }
-  RawMapContents raw;
-  future_reader_->Read(&raw);
-  for (size_t i = 0; i < raw.count(); ++i) {
-    uint32_t id = 0;
-    std::memcpy(&id, &raw.keys[i * raw.key_size], sizeof(id));
-    for (HookStatus& h : hooks)
-      if (h.id == id) h.future_timestamps = raw.values[i];
-  }
-  return hooks;
 }
 
 }  // namespace netstacklat

@@ -76,6 +76,7 @@ class BpfLoader : public ExporterStatus {
   void CheckProgramsMatchHookTable() const;
   void AttachChosen(const std::vector<HookChoice>& choices);
   void AttachCgroupWatch();
+  void AttachHolTracker();
   void ApplyConfigBeforeLoad(const DaemonConfig& config);
   void ChooseHelperFallbacks(const AttachProbe& probe);
   void FillFilterMaps(const DaemonConfig& config);

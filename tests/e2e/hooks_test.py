@@ -58,6 +58,18 @@ def check_object_choice(log):
                   f"tcp_sock fields {want}")
 
 
+def check_hol_tracker(log, attached):
+    """With TCP reads measured and their head-of-line check on (the
+    default), the tcp_probe program tracks out-of-order data, so that reads
+    of data queued after it skip the check; where tcp-start took fentry it
+    is attached to track only (the counts above would double otherwise)."""
+    if "tcp-socket-read" not in attached:
+        return
+    harness.check("head-of-line check: skipped by TCP reads of data queued after the last "
+                  "out-of-order segment (tp_btf/tcp_probe tracks them)" in log,
+                  "tp_btf/tcp_probe tracks out-of-order data for the head-of-line check")
+
+
 def run(args):
     if not os.path.exists("/sys/kernel/btf/vmlinux"):
         harness.skip("the kernel has no BTF (/sys/kernel/btf/vmlinux)")
@@ -131,6 +143,7 @@ def run(args):
         harness.log("daemon log:\n" + output)
         check_helper_probe(args, output)
         check_object_choice(output)
+        check_hol_tracker(output, attached)
     finally:
         harness.set_bpf_stats(old_stats)
         if proc and proc.poll() is None:

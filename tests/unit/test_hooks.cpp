@@ -105,3 +105,39 @@ TEST_CASE("a hook covered only in part (IPv4 without IPv6) is attached and says 
   CHECK(udp.programs == std::vector<std::string>{"nstl_udp_rcv"});
   CHECK_THAT(udp.reason, Catch::StartsWith("partly attached") && Catch::Contains("nstl_udpv6_rcv"));
 }
+
+namespace {
+
+// The hooks without the one labelled `off` (the config's disable list).
+std::vector<HookDef> HooksBut(const std::string& off) {
+  std::vector<HookDef> hooks;
+  for (const auto& h : AllHooks())
+    if (h.label != off) hooks.push_back(h);
+  return hooks;
+}
+
+}  // namespace
+
+TEST_CASE("the tcp_probe program tracks out-of-order data wherever TCP reads get the check") {
+  const ProbeFn tracepoints = KernelWith({"nstl_tp_tcp_prb", "nstl_tp_sk_read", "nstl_tp_netif"});
+  std::set<std::string> all;
+  for (const auto& h : AllHooks())
+    for (const auto& alt : h.alternatives) all.insert(alt.begin(), alt.end());
+  const ProbeFn fentry = KernelWith(all);
+  auto roles = [](const std::vector<HookDef>& hooks, const ProbeFn& kernel, bool include_hol) {
+    const TcpProbeRoles r =
+        ChooseTcpProbeRoles(ChooseAttachPoints(hooks, kernel), include_hol, kernel);
+    return std::pair<bool, bool>{r.counts, r.tracks};
+  };
+  // Where tcp-start took it: both roles in one program.
+  CHECK(roles(AllHooks(), tracepoints, false) == std::pair<bool, bool>{true, true});
+  // Where tcp-start took fentry: attached to track only, or tcp-start would count twice.
+  CHECK(roles(AllHooks(), fentry, false) == std::pair<bool, bool>{false, true});
+  CHECK(roles(HooksBut("tcp-start"), tracepoints, false) == std::pair<bool, bool>{false, true});
+  // Nothing to track for: head-of-line blocked reads counted, or TCP reads not measured.
+  CHECK(roles(AllHooks(), tracepoints, true) == std::pair<bool, bool>{true, false});
+  CHECK(roles(HooksBut("tcp-socket-read"), fentry, false) == std::pair<bool, bool>{false, false});
+  // A kernel whose tcp_probe takes no program: the check for every read.
+  CHECK(roles(AllHooks(), KernelWith({"nstl_tcp_v4_rcv", "nstl_tcp_v6_rcv", "nstl_tcp_read"}),
+              false) == std::pair<bool, bool>{false, false});
+}

@@ -43,3 +43,25 @@ TEST_CASE("the clamp holds across the 2^32 wrap of sequence numbers") {
   CHECK(tcp_ooo_end(0x00100000u, nxt, wup, kRcvWnd) == end);          // beyond
   CHECK(tcp_ooo_end(0, nxt, wup, kRcvWnd) == end);
 }
+
+// Positions (tcp_stream_pos): the head-of-line state's end of out-of-order
+// data, which reads may pass unchecked for any length of stream.
+TEST_CASE("a stream position does not wrap where sequence numbers do") {
+  const __u64 received = (5ull << 32) + 100;  // 20 GB in: rcv_nxt = isn + 100 + 1 (mod 2^32)
+  const __u32 nxt = 0x00000064u;
+  CHECK(tcp_stream_pos(nxt, nxt, received) == received);
+  CHECK(tcp_stream_pos(nxt + 5000, nxt, received) == received + 5000);  // out of order, ahead
+  CHECK(tcp_stream_pos(0xffffff00u, nxt, received) == received - 356);  // being read, behind
+}
+
+TEST_CASE("an end of out-of-order data passed by more than 2 GB stays behind") {
+  // The state was set at position P; the socket has since received 3 GB,
+  // unchecked. As sequence numbers the old end looks 1 GB ahead of the
+  // read; as positions it is 3 GB behind.
+  const __u32 end_seq = 0x10000000u;
+  const __u64 end_pos = tcp_stream_pos(end_seq, end_seq, 1ull << 32);
+  const __u32 nxt = end_seq + (3u << 30);
+  const __u64 received = (1ull << 32) + (3ull << 30);
+  CHECK(tcp_seq_before(nxt, end_seq));  // what the sequence numbers say
+  CHECK(end_pos < tcp_stream_pos(nxt, nxt, received));
+}
