@@ -1007,12 +1007,12 @@ static __always_inline bool skb_queued_by_udp(const struct sk_buff *skb)
  * accounting and leaves skb->sk NULL, so a socket-less skb is UDP's if it
  * carries UDP's scratch state. An owner that is not an inet socket
  * (AF_PACKET, AF_UNIX) is none of ours, even if the packet inside is TCP
- * or UDP.
+ * or UDP, and so is a raw inet socket's.
  */
 static __always_inline int skb_read_protocol(const struct sk_buff *skb)
 {
 	struct sock *sk = skb->sk;
-	unsigned short family;
+	unsigned short family, protocol, type;
 
 	if (!sk && udp_scratch_known())
 		return skb_queued_by_udp(skb) ? IPPROTO_UDP : 0;
@@ -1021,7 +1021,14 @@ static __always_inline int skb_read_protocol(const struct sk_buff *skb)
 	family = sk->__sk_common.skc_family;
 	if (family != AF_INET && family != AF_INET6)
 		return 0;
-	return sk->sk_protocol;
+	/* A raw socket opened for IPPROTO_TCP or UDP reads whole packets of
+	 * that protocol: neither a TCP nor a UDP read. */
+	protocol = sk->sk_protocol;
+	type = sk->sk_type;
+	if ((protocol == IPPROTO_TCP && type == SOCK_STREAM) ||
+	    (protocol == IPPROTO_UDP && type == SOCK_DGRAM))
+		return protocol;
+	return 0;
 }
 
 /* ip-start: IP layer reached (past tc ingress). */

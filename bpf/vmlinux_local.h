@@ -50,6 +50,8 @@ enum {
 #define ETH_P_IP 0x0800
 #define ETH_P_IPV6 0x86DD
 #define IPPROTO_TCP 6
+#define SOCK_STREAM 1
+#define SOCK_DGRAM 2
 #define IPPROTO_UDP 17
 #define TCP_ESTABLISHED 1 /* enum in include/net/tcp_states.h (stable) */
 #define TCP_CLOSE_WAIT 8
@@ -124,6 +126,7 @@ struct sk_buff_head {
 
 struct sock {
 	struct sock_common __sk_common;
+	__u16 sk_type; /* SOCK_STREAM, SOCK_DGRAM, SOCK_RAW */
 	__u16 sk_protocol;
 	int sk_rx_dst_ifindex;
 	struct sk_buff_head sk_receive_queue;

@@ -169,6 +169,30 @@ def peer_tun(name, count):
     print(reads, flush=True)
 
 
+def peer_raw(count):
+    """Raw IPv4 sockets for TCP and UDP (a packet capture's, or a user
+    space protocol stack's): prints 'ready', then the packets they read."""
+    socks = [socket.socket(socket.AF_INET, socket.SOCK_RAW, proto)
+             for proto in (socket.IPPROTO_TCP, socket.IPPROTO_UDP)]
+    for s in socks:
+        s.setblocking(False)
+    print("ready", flush=True)
+    reads = 0
+    deadline = time.time() + 30
+    while reads < count and time.time() < deadline:
+        idle = True
+        for s in socks:
+            try:
+                s.recv(65536)
+                reads += 1
+                idle = False
+            except BlockingIOError:
+                pass
+        if idle:
+            time.sleep(0.001)
+    print(reads, flush=True)
+
+
 def cpu_hog():
     while True:
         pass
@@ -410,6 +434,39 @@ def tun_case(port):
                   f"netif-receive saw the datagrams arrive ({grew.get('netif-receive', 0)})")
 
 
+def raw_case(port):
+    """Raw sockets opened for IPPROTO_TCP and IPPROTO_UDP get a copy of
+    every TCP segment and UDP datagram their namespace receives, and their
+    reads copy those skbs like a socket's data: they are neither TCP nor
+    UDP reads and the socket-read hooks must not count them (the socket is
+    an inet socket of that protocol, but not a stream or datagram one)."""
+    n = 200
+    reader = subprocess.Popen(in_ns(NS_B, sys.executable, HERE, "--raw", str(2 * n)),
+                              stdout=subprocess.PIPE, text=True)
+    if reader.stdout.readline().strip() != "ready":
+        raise harness.Failure("the raw socket reader did not start")
+    c0, _, points = hook_counts(port)
+    # To ports nobody listens on: only the raw sockets read them.
+    sender = ("import socket\n"
+              f"u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+              f"for i in range({n}):\n"
+              f"    u.sendto(b'r' * 100, ('{ADDR['v4'][1]}', 7002))\n"
+              f"    t = socket.socket(); t.setblocking(False)\n"
+              f"    t.connect_ex(('{ADDR['v4'][1]}', 7003)); t.close()\n")
+    subprocess.run(in_ns(NS_A, sys.executable, "-c", sender), check=True)
+    out, _ = reader.communicate(timeout=60)
+    read = int(out.split()[-1])
+    time.sleep(0.3)
+    c1, _, _ = hook_counts(port)
+    grew = {h: int(c1.get(h, 0) - c0.get(h, 0)) for h in points}
+    harness.log(f"raw: {read} packets read by raw TCP and UDP sockets; hooks grew: {grew}")
+    harness.check(read >= n, f"the raw sockets read the segments and datagrams ({read})")
+    for hook in ("tcp-socket-read", "udp-socket-read"):
+        if hook in points:
+            harness.check(grew[hook] == 0, f"{hook}: raw sockets' reads are not socket reads of "
+                          f"that protocol ({grew[hook]} counted)")
+
+
 def run(args):
     hogs = []
     proc = None
@@ -443,6 +500,7 @@ def run(args):
                     failures += [f"{path}-{fam}-{cls}: {x}" for x in f]
         if args.tun:
             tun_case(port)
+            raw_case(port)
         for hook, (seen, future, missed) in sorted(totals.items()):
             harness.log(f"total {hook}: {seen - future - missed} counted, {future} not counted "
                         f"for a future timestamp, {missed} runs skipped by the kernel")
@@ -461,6 +519,9 @@ def run(args):
 
 
 def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "--raw":
+        peer_raw(int(sys.argv[2]))
+        return 0
     if len(sys.argv) > 1 and sys.argv[1] == "--tun":
         peer_tun(sys.argv[2], int(sys.argv[3]))
         return 0
@@ -473,7 +534,8 @@ def main():
         ("--senders", dict(type=int, default=1)),
         ("--cpu-hog", dict(action="store_true")),
         ("--classes", dict(default=",".join(CLASSES))),
-        ("--no-tun", dict(dest="tun", action="store_false", help="leave out the tun reader case")),
+        ("--no-tun", dict(dest="tun", action="store_false",
+                          help="leave out the tun and raw socket reader cases")),
         ("--atomic-increments", dict(default="auto", choices=("auto", "true", "false"),
                                      help="the daemon's histogram.atomic_increments"))],
         needs="needs root (BPF, network namespaces)")
