@@ -634,6 +634,46 @@ def print_native_summary():
         row("native-summary", prog, mean, 1.0, "ratio", "mean of both attach orders")
 
 
+def print_order_summary():
+    """--both-orders: per config variant and program, each traffic cell
+    measured with ours attached after the references (as by default) and
+    before them (--ours-first). The first program on an attach point pays
+    the misses on the skb and socket lines, so each order alone favours one
+    side: after them ours pays none of those misses and the necessary work
+    all; first, the reverse. Like with like, across the two runs: each
+    first (cold: what either would cost alone) and each after (warm)."""
+    runs = {}
+    for section, name, ours, ref, ratio, unit, note in rows:
+        if not section.startswith("bpf-") or not section.endswith("-vs-necessary"):
+            continue
+        first = "-ours-first-" in section
+        variant = section[len("bpf-"):].removesuffix("-vs-necessary").replace("-ours-first", "")
+        runs.setdefault((variant, name), {})[first] = (ours, ref)
+    by = {}
+    for (variant, name), v in sorted(runs.items()):
+        if len(v) != 2:
+            continue
+        (ours_after, nec_first), (ours_first, nec_after) = v[False], v[True]
+        row(f"orders-{variant}-cold", name, ours_first, nec_first, "ns/event",
+            "ours first vs necessary first (two runs)")
+        row(f"orders-{variant}-warm", name, ours_after, nec_after, "ns/event",
+            "ours after vs necessary after (two runs)")
+        cell, prog = name.split(":", 1)
+        by.setdefault((variant, prog), []).append(
+            (ours_first / nec_first, ours_after / nec_after, ours_after / nec_first,
+             ours_first / nec_after, cell))
+    if not by:
+        return
+    print("\n%-28s %-50s %-14s %-14s %-14s %-14s %s" % (
+        "variant (both orders)", "program", "cold/cold", "warm/warm", "ours after",
+        "ours first", "worst cell (cold/cold)"))
+    for (variant, prog), xs in sorted(by.items()):
+        rng = lambda i: f"{min(x[i] for x in xs):.2f} .. {max(x[i] for x in xs):.2f}"
+        worst = max(xs)
+        print("%-28s %-50s %-14s %-14s %-14s %-14s %s" % (
+            variant, prog, rng(0), rng(1), rng(2), rng(3), f"{worst[4]} ({worst[0]:.2f}x)"))
+
+
 def print_table():
     print("\n%-10s %-44s %12s %12s %8s  %-9s %s" % ("section", "figure", "ours", "reference",
                                                     "ratio", "unit", "note"))
@@ -655,6 +695,9 @@ def main():
     order = p.add_mutually_exclusive_group()
     order.add_argument("--ours-first", action="store_true",
                        help="attach ours before the empty and necessary-work references")
+    order.add_argument("--both-orders", action="store_true",
+                       help="run each variant with ours after the references, then before them; "
+                            "print both and their sum")
     order.add_argument("--parts-first", action="store_true",
                        help="attach the breakdown programs before ours too; print them per cell")
     p.add_argument("--smoke", action="store_true")
@@ -674,6 +717,10 @@ def main():
         if "bpf" in sections:
             for variant in args.variants.split(","):
                 bench_bpf(args, args.label, variant)
+                if args.both_orders:
+                    args.ours_first = True
+                    bench_bpf(args, args.label + "-ours-first", variant)
+                    args.ours_first = False
         if "scrape" in sections:
             bench_scrape(args)
         if "packet" in sections:
@@ -690,6 +737,7 @@ def main():
     print_native_summary()
     print_table()
     print_matrix_summary()
+    print_order_summary()
     expected = {"bpf": 4, "scrape": 15, "packet": 3, "footprint": 3, "native": 4, "startup": 2}
     missing = [s for s in sections
                if sum(1 for r in rows if r[0].startswith(s)) < expected[s]]
