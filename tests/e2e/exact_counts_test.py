@@ -390,6 +390,33 @@ TUN = "nstlc-tun"
 TUN_NET = "10.197.0"
 
 
+def foreign_reads(port, reader, addr, ports, n, what):
+    """Sends n UDP datagrams and n TCP SYNs from A to addr (ports: UDP's,
+    TCP's), which only `reader` (a process in B that prints the packets it
+    read) reads; the socket-read hooks must not count its reads. Returns
+    how much each hook grew."""
+    c0, _, points = hook_counts(port)
+    sender = ("import socket\n"
+              f"u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+              f"for i in range({n}):\n"
+              f"    u.sendto(b'v' * 100, ('{addr}', {ports[0]}))\n"
+              f"    t = socket.socket(); t.setblocking(False)\n"
+              f"    t.connect_ex(('{addr}', {ports[1]})); t.close()\n")
+    subprocess.run(in_ns(NS_A, sys.executable, "-c", sender), check=True)
+    out, _ = reader.communicate(timeout=60)
+    read = int(out.split()[-1])
+    time.sleep(0.3)
+    c1, _, _ = hook_counts(port)
+    grew = {h: int(c1.get(h, 0) - c0.get(h, 0)) for h in points}
+    harness.log(f"{what}: {read} packets read; hooks grew: {grew}")
+    harness.check(read >= n, f"{what}: the UDP datagrams and TCP SYNs were read ({read})")
+    for hook in ("tcp-socket-read", "udp-socket-read"):
+        if hook in points:
+            harness.check(grew[hook] == 0, f"{hook}: the {what}'s reads are not socket reads of "
+                          f"that protocol ({grew[hook]} counted)")
+    return grew
+
+
 def tun_case(port):
     """Packets redirected into a tun device (tc mirred, as a VPN or a
     traffic mirror does; unlike forwarding, it keeps their RX timestamps)
@@ -409,26 +436,8 @@ def tun_case(port):
     sh(*in_ns(NS_B, "tc", "filter", "add", "dev", DEV_B, "ingress", "protocol", "ip", "u32",
               "match", "ip", "dst", f"{TUN_NET}.0/24", "action", "mirred", "egress",
               "redirect", "dev", TUN))
-    c0, f0, points = hook_counts(port)
     # From A, through B, into the tunnel: UDP datagrams and TCP SYNs.
-    sender = ("import socket\n"
-              f"u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
-              f"for i in range({n}):\n"
-              f"    u.sendto(b'v' * 100, ('{TUN_NET}.2', 7000))\n"
-              f"    t = socket.socket(); t.setblocking(False)\n"
-              f"    t.connect_ex(('{TUN_NET}.2', 7001)); t.close()\n")
-    subprocess.run(in_ns(NS_A, sys.executable, "-c", sender), check=True)
-    out, _ = reader.communicate(timeout=60)
-    read = int(out.split()[-1])
-    time.sleep(0.3)
-    c1, _, _ = hook_counts(port)
-    grew = {h: int(c1.get(h, 0) - c0.get(h, 0)) for h in points}
-    harness.log(f"tun: {read} packets redirected into {TUN} and read there; hooks grew: {grew}")
-    harness.check(read >= n, f"the tun reader read the redirected packets ({read})")
-    for hook in ("tcp-socket-read", "udp-socket-read"):
-        if hook in points:
-            harness.check(grew[hook] == 0, f"{hook}: the tun reader's reads are not socket reads "
-                          f"({grew[hook]} counted)")
+    grew = foreign_reads(port, reader, f"{TUN_NET}.2", (7000, 7001), n, "tun reader")
     # (The SYNs still carry the sender's delivery time there.)
     harness.check(grew.get("netif-receive", 0) >= n,
                   f"netif-receive saw the datagrams arrive ({grew.get('netif-receive', 0)})")
@@ -445,26 +454,8 @@ def raw_case(port):
                               stdout=subprocess.PIPE, text=True)
     if reader.stdout.readline().strip() != "ready":
         raise harness.Failure("the raw socket reader did not start")
-    c0, _, points = hook_counts(port)
     # To ports nobody listens on: only the raw sockets read them.
-    sender = ("import socket\n"
-              f"u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
-              f"for i in range({n}):\n"
-              f"    u.sendto(b'r' * 100, ('{ADDR['v4'][1]}', 7002))\n"
-              f"    t = socket.socket(); t.setblocking(False)\n"
-              f"    t.connect_ex(('{ADDR['v4'][1]}', 7003)); t.close()\n")
-    subprocess.run(in_ns(NS_A, sys.executable, "-c", sender), check=True)
-    out, _ = reader.communicate(timeout=60)
-    read = int(out.split()[-1])
-    time.sleep(0.3)
-    c1, _, _ = hook_counts(port)
-    grew = {h: int(c1.get(h, 0) - c0.get(h, 0)) for h in points}
-    harness.log(f"raw: {read} packets read by raw TCP and UDP sockets; hooks grew: {grew}")
-    harness.check(read >= n, f"the raw sockets read the segments and datagrams ({read})")
-    for hook in ("tcp-socket-read", "udp-socket-read"):
-        if hook in points:
-            harness.check(grew[hook] == 0, f"{hook}: raw sockets' reads are not socket reads of "
-                          f"that protocol ({grew[hook]} counted)")
+    foreign_reads(port, reader, ADDR["v4"][1], (7002, 7003), n, "raw socket reader")
 
 
 def run(args):
