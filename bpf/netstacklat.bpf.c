@@ -1002,6 +1002,45 @@ static __always_inline bool skb_queued_by_udp(const struct sk_buff *skb)
 }
 
 /*
+ * The struct proto of the TCP sockets seen at socket reads (tcp_prot,
+ * tcpv6_prot, their TLS and sockmap variants): a socket with one of them
+ * is a TCP socket, told from sock_common's first line, which the read path
+ * has touched, instead of sk_protocol and sk_type, on a line it does not
+ * (about 10 ns a bulk read; docs/performance.md). Learned, because a
+ * __ksym address needs CAP_SYSLOG: a pointer goes in when the full check
+ * first finds a TCP socket using it, and stays. Two CPUs racing for a slot
+ * lose one pointer (learned again later) or rarely keep one twice (a slot
+ * wasted); with the slots full, the rest take the full check: slower,
+ * never wrong. A section of its own: written a few times, read on every
+ * read.
+ */
+#define TCP_PROTS 4
+__u64 tcp_prots[TCP_PROTS] SEC(".data.tcp_prots") = {};
+
+static __always_inline bool known_tcp_prot(__u64 prot)
+{
+	return prot == tcp_prots[0] || prot == tcp_prots[1] ||
+	       prot == tcp_prots[2] || prot == tcp_prots[3];
+}
+
+static __always_inline void remember_tcp_prot(__u64 prot)
+{
+	for (int i = 0; i < TCP_PROTS; i++) {
+		__u64 slot = tcp_prots[i];
+
+		/* Another CPU may have learned it since known_tcp_prot():
+		 * without this look, two first reads filled all four slots
+		 * with tcp_prot and tcpv6_prot twice. */
+		if (slot == prot)
+			return;
+		if (!slot) {
+			tcp_prots[i] = prot;
+			return;
+		}
+	}
+}
+
+/*
  * IPPROTO_* of the socket an skb is read from, 0 if not TCP/UDP over IP.
  * TCP charges its skbs to the socket (skb->sk set); UDP does its own
  * accounting and leaves skb->sk NULL, so a socket-less skb is UDP's if it
@@ -1013,6 +1052,7 @@ static __always_inline int skb_read_protocol(const struct sk_buff *skb)
 {
 	struct sock *sk = skb->sk;
 	unsigned short family, protocol, type;
+	__u64 prot;
 
 	if (!sk && udp_scratch_known())
 		return skb_queued_by_udp(skb) ? IPPROTO_UDP : 0;
@@ -1021,12 +1061,19 @@ static __always_inline int skb_read_protocol(const struct sk_buff *skb)
 	family = sk->__sk_common.skc_family;
 	if (family != AF_INET && family != AF_INET6)
 		return 0;
+	prot = (__u64)sk->__sk_common.skc_prot;
+	if (prot && known_tcp_prot(prot))
+		return IPPROTO_TCP;
 	/* A raw socket opened for IPPROTO_TCP or UDP reads whole packets of
 	 * that protocol: neither a TCP nor a UDP read. */
 	protocol = sk->sk_protocol;
 	type = sk->sk_type;
-	if ((protocol == IPPROTO_TCP && type == SOCK_STREAM) ||
-	    (protocol == IPPROTO_UDP && type == SOCK_DGRAM))
+	if (protocol == IPPROTO_TCP && type == SOCK_STREAM) {
+		if (prot)
+			remember_tcp_prot(prot);
+		return protocol;
+	}
+	if (protocol == IPPROTO_UDP && type == SOCK_DGRAM)
 		return protocol;
 	return 0;
 }

@@ -114,11 +114,13 @@ struct sock_common {
 	unsigned short skc_family;
 	volatile unsigned char skc_state; /* TCP_ESTABLISHED etc. */
 	possible_net_t skc_net;
+	struct proto *skc_prot;
 	struct in6_addr skc_v6_daddr;
 	struct in6_addr skc_v6_rcv_saddr;
 };
 
 struct sk_buff;
+struct proto;
 
 struct sk_buff_head {
 	__u32 qlen;

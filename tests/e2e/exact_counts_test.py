@@ -448,7 +448,9 @@ def raw_case(port):
     every TCP segment and UDP datagram their namespace receives, and their
     reads copy those skbs like a socket's data: they are neither TCP nor
     UDP reads and the socket-read hooks must not count them (the socket is
-    an inet socket of that protocol, but not a stream or datagram one)."""
+    an inet socket of that protocol, but not a stream or datagram one).
+    After the TCP cells: by then the socket-read program has learned TCP's
+    struct proto pointers (tcp_prots[]), and raw_prot must not be one."""
     n = 200
     reader = subprocess.Popen(in_ns(NS_B, sys.executable, HERE, "--raw", str(2 * n)),
                               stdout=subprocess.PIPE, text=True)
