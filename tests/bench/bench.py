@@ -579,9 +579,10 @@ def bench_startup(args):
         "kernel.bpf_stats_enabled=1 on a minimal program, BPF_PROG_TEST_RUN")
 
 
-def print_matrix_summary():
+def print_matrix_summary(runs):
     """Per config variant and program: the range of ours/necessary and
-    ours/empty over the traffic cells, and the worst cell."""
+    ours/empty over the traffic cells (of every run, with --runs), and the
+    worst cell."""
     by = {}
     for section, name, ours, ref, ratio, unit, note in rows:
         if not section.startswith("bpf-") or section.endswith(("-parts", "-part")):
@@ -597,8 +598,8 @@ def print_matrix_summary():
     # to both sides of each ratio (the startup section measures it), so a
     # ratio understates what a program adds; the difference does not.
     print("\n%-28s %-50s %-22s %-24s %-22s %s" % (
-        "variant", "program", "ours/necessary", "ours-necessary (ns)", "ours/empty",
-        "worst cell (vs necessary)"))
+        "variant" if runs < 2 else f"variant (cells of {runs} runs)", "program", "ours/necessary",
+        "ours-necessary (ns)", "ours/empty", "worst cell (vs necessary)"))
     for (variant, prog), kinds in sorted(by.items()):
         nec, emp = kinds.get("necessary", []), kinds.get("empty", [])
         rng = lambda xs: f"{min(xs)[0]:.2f} .. {max(xs)[0]:.2f}" if xs else "-"
@@ -684,35 +685,53 @@ def print_order_summary():
             variant, prog, rng(0), rng(1), rng(2), rng(3), f"{worst[4]} ({worst[0]:.2f}x)"))
 
 
+def cell_medians(runs_of):
+    """(variant, cell:program) -> {column: (ours, necessary)}: the median
+    over the runs of each, in each attach order that was run ("ours after",
+    "ours first"), and with both, like with like across the orders: each
+    where it was first ("cold/cold": ours from the ours-first runs, the
+    necessary work from the ours-after runs) and each where it was after
+    ("warm/warm"). runs_of is vs_necessary_by_order()'s."""
+    out = {}
+    for key, orders in runs_of.items():
+        cols = {}
+        for first, xs in orders.items():
+            cols["ours first" if first else "ours after"] = (
+                statistics.median(x[0] for x in xs), statistics.median(x[1] for x in xs))
+        if len(orders) == 2:
+            (oa, nf), (of, na) = cols["ours after"], cols["ours first"]
+            cols["cold/cold"], cols["warm/warm"] = (of, nf), (oa, na)
+        out[key] = cols
+    return out
+
+
+def above_goal(medians, goal):
+    """The cells of cell_medians() whose ours / necessary is above goal."""
+    return [f"{variant} {name} {what}: {o:.1f} / {n:.1f} ns ({o / n:.2f}x)"
+            for (variant, name), cols in sorted(medians.items())
+            for what, (o, n) in cols.items() if o > goal * n]
+
+
 def print_median_summary(runs, goal):
     """--runs N: per config variant, attach order and traffic cell, the
     median over the runs of ours and of the necessary work, their ratio,
     and the cells above the goal. One run's ratio of a cell moves by 5 ..
     10 % from run to run (where the scheduler and the caches place things),
-    more than the margin of a cell near the goal: judge it on medians.
-    With --both-orders also like with like across the orders: each first
-    (cold), each after (warm)."""
+    more than the margin of a cell near the goal: judge it on medians."""
     runs_of = vs_necessary_by_order()
     if runs < 2 or not runs_of:
         return
-    med = lambda xs, i: statistics.median(x[i] for x in xs)
-    table, above = [], []
-    for (variant, name), orders in sorted(runs_of.items()):
-        cols = {}
-        for first, xs in orders.items():
-            o, n = med(xs, 0), med(xs, 1)
-            cols["ours first" if first else "ours after"] = (o, n)
-            row(f"median-{variant}-" + ("ours-first" if first else "ours-after"), name, o, n,
-                "ns/event", f"median of {len(xs)} runs")
-        if len(orders) == 2:
-            (oa, nf), (of, na) = cols["ours after"], cols["ours first"]
-            cols["cold/cold"], cols["warm/warm"] = (of, nf), (oa, na)
-        for what, (o, n) in cols.items():
-            if o > goal * n:
-                above.append(f"{variant} {name} {what}: {o:.1f} / {n:.1f} ns ({o / n:.2f}x)")
+    medians = cell_medians(runs_of)
+    table = []
+    for (variant, name), cols in sorted(medians.items()):
+        for first, xs in runs_of[(variant, name)].items():
+            order = "ours-first" if first else "ours-after"
+            o, n = cols["ours first" if first else "ours after"]
+            row(f"median-{variant}-{order}", name, o, n, "ns/event", f"median of {len(xs)} runs")
         table.append("%-28s %-66s %-20s %-20s %-20s %s" % ((variant, name) + tuple(
             "%6.1f/%-6.1f %5.2fx" % (cols[k][0], cols[k][1], cols[k][0] / cols[k][1])
             if k in cols else "-" for k in ("ours after", "ours first", "cold/cold", "warm/warm"))))
+    above = above_goal(medians, goal)
     print(f"\nmedians of {runs} runs: ours / necessary work (ns per event), goal {goal:.2f}x")
     print("%-28s %-66s %-20s %-20s %-20s %s" % (
         "variant", "cell:program", "ours after", "ours first", "cold/cold", "warm/warm"))
@@ -753,6 +772,10 @@ def main():
                    help="with --runs: list the cells whose median ours / necessary is above it")
     p.add_argument("--smoke", action="store_true")
     args = p.parse_args()
+    if args.runs < 1:
+        p.error("--runs must be 1 or more")
+    if args.goal != p.get_default("goal") and args.runs < 2:
+        p.error("--goal judges medians: it needs --runs 2 or more")
     args.seconds = 1 if args.smoke else 10
     args.cell_seconds = 0.5 if args.smoke else 2
     args.scrapes = 5 if args.smoke else 200
@@ -790,7 +813,7 @@ def main():
         teardown_veth()
     print_native_summary()
     print_table()
-    print_matrix_summary()
+    print_matrix_summary(args.runs)
     print_order_summary()
     print_median_summary(args.runs, args.goal)
     expected = {"bpf": 4, "scrape": 15, "packet": 3, "footprint": 3, "native": 4, "startup": 2}

@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""bench.py's medians, which judge the per-packet goal (--runs N): the
+median of each side in each attach order, and the like-with-like pairing
+across the orders (cold/cold: both first; warm/warm: both after), checked
+on rows made up here. No kernel, no root: the arithmetic only."""
+import contextlib
+import io
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench  # noqa: E402
+
+CELL = "lo-v4-tcp-small:nstl_tp_tcp_prb@tp_btf/tcp_probe"
+
+
+def add_run(variant, ours_after, ours_first):
+    """One --both-orders run of one cell, as bench_bpf() records it: with
+    ours after the references, then with ours first (its BENCH lines are
+    not printed)."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        bench.row(f"bpf-{variant}-vs-necessary", CELL, *ours_after, "ns/event")
+        bench.row(f"bpf-{variant}-ours-first-vs-necessary", CELL, *ours_first, "ns/event")
+
+
+class Medians(unittest.TestCase):
+    def setUp(self):
+        bench.rows.clear()
+
+    def test_each_side_is_its_own_median(self):
+        # (ours, necessary) per run: the medians come from different runs.
+        add_run("host-default", (80.0, 110.0), (120.0, 85.0))
+        add_run("host-default", (90.0, 100.0), (100.0, 95.0))
+        add_run("host-default", (70.0, 105.0), (110.0, 90.0))
+        cols = bench.cell_medians(bench.vs_necessary_by_order())[("host-default", CELL)]
+        self.assertEqual(cols["ours after"], (80.0, 105.0))
+        self.assertEqual(cols["ours first"], (110.0, 90.0))
+
+    def test_cold_and_warm_pair_each_first_and_each_after(self):
+        # With ours after, the necessary work ran first (cold); with ours
+        # first, it ran after (warm).
+        add_run("host-default", (80.0, 110.0), (120.0, 85.0))
+        cols = bench.cell_medians(bench.vs_necessary_by_order())[("host-default", CELL)]
+        self.assertEqual(cols["cold/cold"], (120.0, 110.0))
+        self.assertEqual(cols["warm/warm"], (80.0, 85.0))
+
+    def test_one_order_has_no_cross_pairing(self):
+        with contextlib.redirect_stdout(io.StringIO()):
+            bench.row("bpf-host-default-vs-necessary", CELL, 80.0, 100.0, "ns/event")
+        cols = bench.cell_medians(bench.vs_necessary_by_order())[("host-default", CELL)]
+        self.assertEqual(set(cols), {"ours after"})
+
+    def test_variants_stay_apart(self):
+        add_run("host-default", (80.0, 100.0), (100.0, 80.0))
+        add_run("host-all-netns", (200.0, 100.0), (100.0, 80.0))
+        medians = bench.cell_medians(bench.vs_necessary_by_order())
+        self.assertEqual(medians[("host-default", CELL)]["ours after"], (80.0, 100.0))
+        self.assertEqual(medians[("host-all-netns", CELL)]["ours after"], (200.0, 100.0))
+
+    def test_above_goal_lists_exactly_the_cells_beyond_it(self):
+        # ours after 0.83x, ours first 1.50x, cold/cold 1.25x, warm/warm 1.00x
+        add_run("host-default", (100.0, 120.0), (150.0, 100.0))
+        medians = bench.cell_medians(bench.vs_necessary_by_order())
+
+        def columns(goal):
+            return sorted(what for what in ("ours after", "ours first", "cold/cold", "warm/warm")
+                          for line in bench.above_goal(medians, goal) if f" {what}: " in line)
+        self.assertEqual(columns(1.25), ["ours first"])  # at the goal is within it
+        self.assertEqual(columns(1.0), ["cold/cold", "ours first"])
+        self.assertEqual(columns(0.5), ["cold/cold", "ours after", "ours first", "warm/warm"])
+        self.assertIn("host-default " + CELL + " ours first: 150.0 / 100.0 ns (1.50x)",
+                      bench.above_goal(medians, 1.25))
+
+
+if __name__ == "__main__":
+    unittest.main()
