@@ -8,6 +8,7 @@ import io
 import os
 import sys
 import unittest
+from unittest import mock
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench  # noqa: E402
@@ -71,6 +72,33 @@ class Medians(unittest.TestCase):
         self.assertEqual(columns(0.5), ["cold/cold", "ours after", "ours first", "warm/warm"])
         self.assertIn("host-default " + CELL + " ours first: 150.0 / 100.0 ns (1.50x)",
                       bench.above_goal(medians, 1.25))
+
+
+class Arguments(unittest.TestCase):
+    """The goal is judged on medians only: bench.py refuses, before any
+    work, a goal without the runs to take medians of, however it is
+    spelled. Run in this process as a user that is not root, so that code
+    which let the arguments pass would stop at the root check, not touch
+    the namespaces of a bench running beside it."""
+    PATHS = ["--daemon", "x", "--floor", "x", "--scrape", "x", "--stats-cost", "x",
+             "--prog-info", "x"]
+
+    def refused(self, *args):
+        err = io.StringIO()
+        with mock.patch.object(sys, "argv", ["bench.py", *self.PATHS, *args]), \
+                mock.patch.object(os, "geteuid", return_value=65534), \
+                contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()), \
+                self.assertRaises(SystemExit) as stop:
+            bench.main()
+        self.assertEqual(stop.exception.code, 2, err.getvalue())
+        return err.getvalue()
+
+    def test_a_goal_needs_two_runs_even_at_the_default_value(self):
+        self.assertIn("--goal judges medians", self.refused("--goal", "1.25"))
+        self.assertIn("--goal judges medians", self.refused("--goal", "1.1", "--runs", "1"))
+
+    def test_no_runs_is_refused(self):
+        self.assertIn("--runs must be 1 or more", self.refused("--runs", "0"))
 
 
 if __name__ == "__main__":
