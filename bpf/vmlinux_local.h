@@ -120,7 +120,6 @@ struct sock_common {
 };
 
 struct sk_buff;
-struct proto;
 
 struct sk_buff_head {
 	__u32 qlen;

@@ -42,6 +42,7 @@ increments would lose counts).
 
 Exit codes: 0 pass, 1 fail, 77 skipped (never under CI=true).
 """
+import json
 import multiprocessing
 import os
 import socket
@@ -443,21 +444,56 @@ def tun_case(port):
                   f"netif-receive saw the datagrams arrive ({grew.get('netif-receive', 0)})")
 
 
-def raw_case(port):
+def learned_tcp_prots(daemon_pid):
+    """The struct proto pointers the daemon's socket-read program has
+    learned as TCP's (its .data.tcp_prots map, found among the map fds the
+    daemon holds, as other daemons may run beside it): the non-zero
+    slots."""
+    ids = set()
+    fd_dir = f"/proc/{daemon_pid}/fdinfo"
+    for fd in os.listdir(fd_dir):
+        try:
+            with open(os.path.join(fd_dir, fd)) as f:
+                ids |= {int(line.split()[1]) for line in f if line.startswith("map_id:")}
+        except OSError:
+            pass  # closed since listed
+    maps = json.loads(subprocess.run(["bpftool", "-j", "map", "show"], check=True,
+                                     capture_output=True, text=True).stdout)
+    ours = [m["id"] for m in maps if m["id"] in ids and m.get("name") == ".data.tcp_prots"]
+    if len(ours) != 1:
+        raise harness.Failure(f"the daemon holds {len(ours)} .data.tcp_prots maps, not one")
+    dump = json.loads(subprocess.run(["bpftool", "-j", "map", "dump", "id", str(ours[0])],
+                                     check=True, capture_output=True, text=True).stdout)
+    slots = dump[0]["formatted"]["value"][".data.tcp_prots"][0]["tcp_prots"]
+    return {p for p in slots if p}
+
+
+def raw_case(port, daemon_pid, points):
     """Raw sockets opened for IPPROTO_TCP and IPPROTO_UDP get a copy of
     every TCP segment and UDP datagram their namespace receives, and their
     reads copy those skbs like a socket's data: they are neither TCP nor
     UDP reads and the socket-read hooks must not count them (the socket is
     an inet socket of that protocol, but not a stream or datagram one).
-    After the TCP cells: by then the socket-read program has learned TCP's
-    struct proto pointers (tcp_prots[]), and raw_prot must not be one."""
+    Where reads are seen at the copy tracepoint, the program tells TCP by
+    the struct proto pointers it learned from TCP reads (tcp_prots[]; the
+    TCP cells' and this test's own scrapes teach it, in any order of
+    cases), and the raw sockets' reads must teach it nothing."""
     n = 200
+    at_tracepoint = "skb_copy_datagram" in points.get("tcp-socket-read", "")
+    learned = learned_tcp_prots(daemon_pid) if at_tracepoint else set()
+    if at_tracepoint:
+        harness.check(learned, f"TCP reads taught the socket-read program TCP's struct "
+                      f"proto before the raw sockets read ({len(learned)} learned)")
     reader = subprocess.Popen(in_ns(NS_B, sys.executable, HERE, "--raw", str(2 * n)),
                               stdout=subprocess.PIPE, text=True)
     if reader.stdout.readline().strip() != "ready":
         raise harness.Failure("the raw socket reader did not start")
     # To ports nobody listens on: only the raw sockets read them.
     foreign_reads(port, reader, ADDR["v4"][1], (7002, 7003), n, "raw socket reader")
+    if at_tracepoint:
+        now = learned_tcp_prots(daemon_pid)
+        harness.check(now == learned, f"the raw sockets' reads taught the program no struct "
+                      f"proto as TCP's ({sorted(map(hex, now - learned))} added)")
 
 
 def run(args):
@@ -493,7 +529,7 @@ def run(args):
                     failures += [f"{path}-{fam}-{cls}: {x}" for x in f]
         if args.tun:
             tun_case(port)
-            raw_case(port)
+            raw_case(port, proc.pid, points)
         for hook, (seen, future, missed) in sorted(totals.items()):
             harness.log(f"total {hook}: {seen - future - missed} counted, {future} not counted "
                         f"for a future timestamp, {missed} runs skipped by the kernel")
