@@ -1006,7 +1006,7 @@ static __always_inline bool skb_queued_by_udp(const struct sk_buff *skb)
  * tcpv6_prot, their TLS and sockmap variants): a socket with one of them
  * is a TCP socket, told from sock_common's first line, which the read path
  * has touched, instead of sk_protocol and sk_type, on a line it does not
- * (about 10 ns a bulk read; docs/performance.md). Learned, because a
+ * (4 .. 13 ns a bulk read; docs/performance.md). Learned, because a
  * __ksym address needs CAP_SYSLOG: a pointer goes in when the full check
  * first finds a TCP socket using it, and stays. Two CPUs racing for a slot
  * lose one pointer (learned again later) or rarely keep one twice (a slot
