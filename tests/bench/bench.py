@@ -18,7 +18,12 @@ side by side in the same run, and their ratio.
      native buckets and one not, over the same traffic matrix: each
      program's ns/event with them against without, per cell (both attach
      orders, since the first program on a hook pays the cache misses).
-  6. Start-up: start to READY=1 (load, verify, attach, bind), the verifier's
+  6. A change (--sections ab --against OLD_DAEMON): the same as 5 for two
+     daemon binaries, --daemon (new) and OLD_DAEMON, both with the default
+     config: each program's ns/event new against old, and per cell the
+     difference in ns, the mean of the two attach orders. On a machine whose
+     runs move by 5 .. 20 % from one to the next, the way to see a few ns.
+  7. Start-up: start to READY=1 (load, verify, attach, bind), the verifier's
      instruction count per program (a change that makes it walk more paths
      shows here), and what kernel.bpf_stats_enabled=1 itself adds to each
      run of any program (the kernel's own timing of a minimal program, off
@@ -204,11 +209,12 @@ PATHOLOGY_MIN_EVENTS = 500
 pathologies = []
 
 
-def daemon_with(args, port, config):
+def daemon_with(args, port, config, daemon=None):
     path = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"nstl-bench-{os.getpid()}.yaml")
     with open(path, "w") as f:
         f.write(config)
-    return harness.start_daemon(args.daemon, port, 120, extra=[f"--config.file={path}"])
+    return harness.start_daemon(daemon or args.daemon, port, 120,
+                                extra=[f"--config.file={path}"])
 
 
 PART_KINDS = ("necessary+hol-load", "necessary+protocol-read", "necessary+task-netns")
@@ -362,35 +368,52 @@ def program_ids(port):
             if n == "ebpf_exporter_ebpf_program_info"}
 
 
-def bench_native(args, label, on_first):
-    """Native buckets' cost per event: a daemon with them and one without,
-    attached to the same hooks at once, see the same packets."""
-    order = [("on", NATIVE_ON), ("off", NATIVE_OFF)]
-    if not on_first:
-        order.reverse()
+def bench_pair(args, tag, label, subject, reference, subject_first, first_port):
+    """Two daemons at once on the same hooks, seeing the same packets in the
+    same run: each program's ns/event in subject against reference, per
+    cell, with the subject attached first or second (the first program on a
+    hook pays the cache misses for both; the summary takes the mean of the
+    two orders). subject, reference: (name, daemon binary, config)."""
+    order = [subject, reference] if subject_first else [reference, subject]
     daemons, ids = {}, {}
     try:
-        for which, config in order:
+        for which, daemon, config in order:
             port = harness.free_port()
-            daemons[which] = daemon_with(args, port, config)
+            daemons[which] = daemon_with(args, port, config, daemon)
             ids[which] = program_ids(port)
-        cells = run_matrix(args, 22000)
+        cells = run_matrix(args, first_port)
     finally:
         for d in daemons.values():
             d.terminate()
             d.wait(timeout=30)
     sections = program_sections()
-    first = "on-first" if on_first else "off-first"
+    subj, ref = subject[0], reference[0]
+    first = order[0][0] + "-first"
     for cell, before, after in cells:
-        for name in sorted(ids["on"]):
-            if name not in ids["off"] or name not in sections:
+        for name in sorted(ids[subj]):
+            if name not in ids[ref] or name not in sections:
                 continue
-            on_ns, cnt = per_event(before, after, ids["on"][name])
-            off_ns, _ = per_event(before, after, ids["off"][name])
+            subj_ns, cnt = per_event(before, after, ids[subj][name])
+            ref_ns, _ = per_event(before, after, ids[ref][name])
             if cnt < 100:
                 continue
-            row(f"native-{label}-{first}", f"{cell}:{name}@{sections[name]}", on_ns, off_ns,
+            row(f"{tag}-{label}-{first}", f"{cell}:{name}@{sections[name]}", subj_ns, ref_ns,
                 "ns/event", f"{cnt} events")
+
+
+def bench_native(args, label, on_first):
+    """Native buckets' cost per event: a daemon with them and one without."""
+    bench_pair(args, "native", label, ("on", args.daemon, NATIVE_ON),
+               ("off", args.daemon, NATIVE_OFF), on_first, 22000)
+
+
+def bench_ab(args, label, new_first):
+    """A change's cost per event: --daemon (new) against --against (old),
+    both with the default config. Separate runs of each move by 5 .. 20 %
+    on a noisy machine, far more than a change of a few ns; here both see
+    the same packets at the same moment, and only the order differs."""
+    bench_pair(args, "ab", label, ("new", args.daemon, CONFIGS["default"]),
+               ("old", args.against, CONFIGS["default"]), new_first, 23000)
 
 
 # --- 2. scrape cost ------------------------------------------------------------
@@ -611,31 +634,69 @@ def print_matrix_summary(runs):
             f"{worst[2]} ({worst[1]:.0f} ns)" if worst else "-"))
 
 
-def print_native_summary():
-    """Per program: native buckets' cost over the whole matrix (events
-    weighted), in each attach order, and the mean of the two orders."""
+def pair_orders(tag):
+    """The rows of bench_pair(tag): program -> cell -> which side was
+    first -> [(subject ns, reference ns, events)], one per run."""
     by = {}
     for section, name, ours, ref, ratio, unit, note in rows:
-        if not section.startswith("native-"):
+        if not (section.startswith(tag + "-") and section.endswith("-first")):
             continue
-        first = section.rsplit("-", 2)[-2]  # "on" or "off"
-        events = int(note.split()[0])
-        prog = name.split(":", 1)[1]
-        acc = by.setdefault(prog, {}).setdefault(first, [0.0, 0.0, 0])
-        acc[0] += ours * events
-        acc[1] += ref * events
-        acc[2] += events
+        first = section.rsplit("-", 2)[-2]
+        cell, prog = name.split(":", 1)
+        by.setdefault(prog, {}).setdefault(cell, {}).setdefault(first, []).append(
+            (ours, ref, int(note.split()[0])))
+    return by
+
+
+def pair_cell_difference(sides):
+    """One cell's subject - reference in ns: per attach order the median
+    over the runs, then the mean of the two orders (the first program on a
+    hook pays the misses for both; the mean cancels that); None without
+    both orders."""
+    if len(sides) < 2:
+        return None
+    per_order = {first: statistics.median(s - r for s, r, _ in runs)
+                 for first, runs in sides.items()}
+    return statistics.mean(per_order.values()), per_order
+
+
+def print_pair_summary(tag, subject, reference, per_cell=False):
+    """Per program: the subject's cost against the reference's over the
+    whole matrix (events weighted), with each side attached first, and the
+    mean of the two orders; per_cell: each cell's mean difference in ns
+    too (for a change of a few ns, which a ratio over ~100 ns hides)."""
+    by = pair_orders(tag)
     if not by:
         return
-    print("\n%-50s %22s %22s %10s" % ("program (native on vs off)", "attached first: on",
-                                      "attached first: off", "mean"))
-    for prog, orders in sorted(by.items()):
+    header = (f"program ({tag}: {subject} vs {reference})", f"attached first: {subject}",
+              f"attached first: {reference}", "mean")
+    print("\n%-50s %22s %22s %10s" % header)
+    for prog, cells in sorted(by.items()):
+        orders = {}
+        for sides in cells.values():
+            for first, runs in sides.items():
+                for s_ns, r_ns, events in runs:
+                    acc = orders.setdefault(first, [0.0, 0.0, 0])
+                    acc[0] += s_ns * events
+                    acc[1] += r_ns * events
+                    acc[2] += events
         ratios = {k: v[0] / v[1] for k, v in orders.items() if v[1]}
-        cells = ["%14.1f/%.1f ns %5.3f" % (orders[k][0] / orders[k][2], orders[k][1] / orders[k][2],
-                                           ratios[k]) if k in ratios else "-" for k in ("on", "off")]
+        shown = ["%14.1f/%.1f ns %5.3f" % (orders[k][0] / orders[k][2],
+                                           orders[k][1] / orders[k][2], ratios[k])
+                 if k in ratios else "-" for k in (subject, reference)]
         mean = statistics.mean(ratios.values()) if ratios else float("nan")
-        print("%-50s %22s %22s %10.3f" % (prog, cells[0], cells[1], mean))
-        row("native-summary", prog, mean, 1.0, "ratio", "mean of both attach orders")
+        print("%-50s %22s %22s %10.3f" % (prog, shown[0], shown[1], mean))
+        row(f"{tag}-summary", prog, mean, 1.0, "ratio", "mean of both attach orders")
+        if not per_cell:
+            continue
+        for cell, sides in sorted(cells.items()):
+            found = pair_cell_difference(sides)
+            if found is None:
+                continue
+            diff, per_order = found
+            print("    %-46s %+8.1f ns (%s first %+.1f, %s first %+.1f)" % (
+                cell, diff, subject, per_order[subject], reference, per_order[reference]))
+            row(f"{tag}-cell", f"{cell}:{prog}", diff, 0.0, "ns", "mean of both attach orders")
 
 
 def vs_necessary_by_order():
@@ -767,10 +828,13 @@ def main():
     order.add_argument("--parts-first", action="store_true",
                        help="attach the breakdown programs before ours too; print them per cell")
     p.add_argument("--runs", type=int, default=1,
-                   help="repeat the bpf section; print each cell's median over the runs")
+                   help="repeat the bpf and ab sections; print each cell's median over the runs")
     p.add_argument("--goal", type=float, default=None,
                    help="with --runs: list the cells whose median ours / necessary is above it "
                         "(default 1.25)")
+    p.add_argument("--against", metavar="OLD_DAEMON",
+                   help="section ab: this daemon binary (say, main's) beside --daemon, both "
+                        "attached at once in both orders; each program's cost per cell, new - old")
     p.add_argument("--smoke", action="store_true")
     args = p.parse_args()
     if args.runs < 1:
@@ -779,6 +843,8 @@ def main():
         p.error("--goal judges medians: it needs --runs 2 or more")
     if args.goal is None:
         args.goal = 1.25
+    if ("ab" in args.sections.split(",")) != bool(args.against):
+        p.error("the ab section and --against go together")
     args.seconds = 1 if args.smoke else 10
     args.cell_seconds = 0.5 if args.smoke else 2
     args.scrapes = 5 if args.smoke else 200
@@ -789,7 +855,7 @@ def main():
     sections = args.sections.split(",")
     print(f"# {os.uname().release}, {os.cpu_count()} CPUs, {time.strftime('%Y-%m-%d')}")
     try:
-        if "bpf" in sections or "packet" in sections or "native" in sections:
+        if any(s in sections for s in ("bpf", "packet", "native", "ab")):
             setup_veth()
         if "bpf" in sections:
             for run in range(args.runs):
@@ -810,16 +876,24 @@ def main():
         if "native" in sections:
             bench_native(args, args.label, on_first=True)
             bench_native(args, args.label, on_first=False)
+        if "ab" in sections:
+            for run in range(args.runs):
+                if args.runs > 1:
+                    print(f"# ab run {run + 1} of {args.runs}", flush=True)
+                bench_ab(args, args.label, new_first=True)
+                bench_ab(args, args.label, new_first=False)
         if "startup" in sections:
             bench_startup(args)
     finally:
         teardown_veth()
-    print_native_summary()
+    print_pair_summary("native", "on", "off")
+    print_pair_summary("ab", "new", "old", per_cell=True)
     print_table()
     print_matrix_summary(args.runs)
     print_order_summary()
     print_median_summary(args.runs, args.goal)
-    expected = {"bpf": 4, "scrape": 15, "packet": 3, "footprint": 3, "native": 4, "startup": 2}
+    expected = {"bpf": 4, "scrape": 15, "packet": 3, "footprint": 3, "native": 4, "ab": 4,
+                "startup": 2}
     missing = [s for s in sections
                if sum(1 for r in rows if r[0].startswith(s)) < expected[s]]
     if args.parts_first and "bpf" in sections:

@@ -2,7 +2,8 @@
 """bench.py's medians, which judge the per-packet goal (--runs N): the
 median of each side in each attach order, and the like-with-like pairing
 across the orders (cold/cold: both first; warm/warm: both after), checked
-on rows made up here. No kernel, no root: the arithmetic only."""
+on rows made up here; the ab section's per-cell difference; the argument
+errors. No kernel, no root: the arithmetic only."""
 import contextlib
 import io
 import os
@@ -74,6 +75,51 @@ class Medians(unittest.TestCase):
                       bench.above_goal(medians, 1.25))
 
 
+class PairDifferences(unittest.TestCase):
+    """The ab section's per-cell difference (two daemons at once, in both
+    attach orders, over repeated runs), on made-up rows."""
+    PROG = "nstl_tp_tcp_prb@tp_btf/tcp_probe"
+
+    def setUp(self):
+        bench.rows.clear()
+
+    def add(self, first, new_ns, old_ns, cell="lo-v4-tcp-bulk"):
+        with contextlib.redirect_stdout(io.StringIO()):
+            bench.row(f"ab-host-{first}-first", f"{cell}:{self.PROG}", new_ns, old_ns,
+                      "ns/event", "1000 events")
+
+    def test_median_per_order_then_the_mean_of_the_orders(self):
+        # new first pays the misses (+10), old first makes new look cheap
+        # (-20): the change itself is their mean, -5; each order's value is
+        # its median over the runs, so one run's outlier (+90) is ignored.
+        for new_ns, old_ns in ((110, 100), (111, 100), (190, 100)):
+            self.add("new", new_ns, old_ns)
+        for new_ns, old_ns in ((80, 100), (81, 100), (79, 100)):
+            self.add("old", new_ns, old_ns)
+        sides = bench.pair_orders("ab")[self.PROG]["lo-v4-tcp-bulk"]
+        diff, per_order = bench.pair_cell_difference(sides)
+        self.assertEqual(per_order, {"new": 11, "old": -20})
+        self.assertEqual(diff, -4.5)
+
+    def test_one_order_alone_is_no_difference(self):
+        self.add("new", 110, 100)
+        sides = bench.pair_orders("ab")[self.PROG]["lo-v4-tcp-bulk"]
+        self.assertIsNone(bench.pair_cell_difference(sides))
+
+    def test_only_the_pair_rows_of_the_tag_count(self):
+        self.add("new", 110, 100)
+        self.add("old", 90, 100)
+        with contextlib.redirect_stdout(io.StringIO()):
+            bench.row("ab-summary", self.PROG, 1.0, 1.0, "ratio")
+            bench.row("ab-cell", f"lo-v4-tcp-bulk:{self.PROG}", 0.0, 0.0, "ns")
+            bench.row("native-host-on-first", f"lo-v4-tcp-bulk:{self.PROG}", 500, 1, "ns/event",
+                      "1000 events")
+        by = bench.pair_orders("ab")
+        self.assertEqual(list(by), [self.PROG])
+        self.assertEqual(by[self.PROG]["lo-v4-tcp-bulk"],
+                         {"new": [(110, 100, 1000)], "old": [(90, 100, 1000)]})
+
+
 class Arguments(unittest.TestCase):
     """The goal is judged on medians only: bench.py refuses, before any
     work, a goal without the runs to take medians of, however it is
@@ -99,6 +145,10 @@ class Arguments(unittest.TestCase):
 
     def test_no_runs_is_refused(self):
         self.assertIn("--runs must be 1 or more", self.refused("--runs", "0"))
+
+    def test_the_ab_section_and_against_go_together(self):
+        self.assertIn("go together", self.refused("--sections", "ab"))
+        self.assertIn("go together", self.refused("--against", "y"))
 
 
 if __name__ == "__main__":
