@@ -446,20 +446,9 @@ def tun_case(port):
 
 def learned_tcp_prots(daemon_pid):
     """The struct proto pointers the daemon's socket-read program has
-    learned as TCP's (its .data.tcp_prots map, found among the map fds the
-    daemon holds, as other daemons may run beside it): the non-zero
-    slots."""
-    ids = set()
-    fd_dir = f"/proc/{daemon_pid}/fdinfo"
-    for fd in os.listdir(fd_dir):
-        try:
-            with open(os.path.join(fd_dir, fd)) as f:
-                ids |= {int(line.split()[1]) for line in f if line.startswith("map_id:")}
-        except OSError:
-            pass  # closed since listed
-    maps = json.loads(subprocess.run(["bpftool", "-j", "map", "show"], check=True,
-                                     capture_output=True, text=True).stdout)
-    ours = [m["id"] for m in maps if m["id"] in ids and m.get("name") == ".data.tcp_prots"]
+    learned as TCP's (its .data.tcp_prots map): the non-zero slots."""
+    ours = [m["id"] for m in harness.daemon_maps(daemon_pid)
+            if m.get("name") == ".data.tcp_prots"]
     if len(ours) != 1:
         raise harness.Failure(f"the daemon holds {len(ours)} .data.tcp_prots maps, not one")
     dump = json.loads(subprocess.run(["bpftool", "-j", "map", "dump", "id", str(ours[0])],
@@ -567,7 +556,7 @@ def main():
                           help="leave out the tun and raw socket reader cases")),
         ("--atomic-increments", dict(default="auto", choices=("auto", "true", "false"),
                                      help="the daemon's histogram.atomic_increments"))],
-        needs="needs root (BPF, network namespaces)")
+        needs="needs root (BPF, network namespaces)", tools=("bpftool",))
 
 
 if __name__ == "__main__":

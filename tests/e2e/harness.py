@@ -425,6 +425,22 @@ def check_programs_ran(before, after):
         check(ran > 0, f"program {name} (id {pid}) ran {ran:.0f} times")
 
 
+def daemon_maps(pid):
+    """bpftool's record (-j map show) of each BPF map the process PID holds
+    an fd to: its own maps, not those of a daemon running beside it."""
+    ids = set()
+    fd_dir = f"/proc/{pid}/fdinfo"
+    for fd in os.listdir(fd_dir):
+        try:
+            with open(os.path.join(fd_dir, fd)) as f:
+                ids |= {int(line.split()[1]) for line in f if line.startswith("map_id:")}
+        except OSError:
+            pass  # closed since listed
+    out = subprocess.run(["bpftool", "-j", "map", "show"], check=True, capture_output=True,
+                         text=True).stdout
+    return [m for m in json.loads(out or "[]") if m["id"] in ids]
+
+
 def our_leftovers(ids):
     left = []
     for pid in ids:

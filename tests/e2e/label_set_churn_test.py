@@ -12,7 +12,6 @@ scrapes every 0.5 s. Then:
   - the map is not full at the end, the removals are counted by reason,
     and the daemon's RSS and the map's kernel memory are printed.
 Exit 0 pass, 1 fail, 77 skipped (never under CI=true)."""
-import json
 import os
 import signal
 import socket
@@ -145,8 +144,7 @@ def gone_cgroup_ends(reader, base, port):
 
 def map_memory(pid):
     """The grouped map's kernel memory (bpftool's bytes_memlock), or None."""
-    out = subprocess.run(["bpftool", "-j", "map", "show"], capture_output=True, text=True)
-    for m in json.loads(out.stdout or "[]"):
+    for m in harness.daemon_maps(pid):
         if m.get("name", "").startswith("netstack_latenc") and m.get("type") == "percpu_hash":
             return m.get("bytes_memlock")
     return None
