@@ -29,8 +29,10 @@ bool IsCgroup2Dir(const std::string& path) {
 }
 
 SystemNameResolver::SystemNameResolver(const std::string& interface_namespace,
-                                       std::string cgroup_root)
-    : interfaces_(InterfacesIn(interface_namespace)), cgroup_root_(std::move(cgroup_root)) {}
+                                       std::string cgroup_root, Clock clock)
+    : interfaces_(InterfacesIn(interface_namespace)),
+      cgroup_root_(std::move(cgroup_root)),
+      clock_(std::move(clock)) {}
 
 std::optional<std::string> SystemNameResolver::InterfaceName(uint32_t ifindex) {
   auto name = interfaces_->NameOf(ifindex);
@@ -78,12 +80,12 @@ std::unordered_map<uint64_t, std::string> CgroupsUnder(const std::string& dir) {
 }
 
 void SystemNameResolver::AdvanceWalk() {
-  const auto now = std::chrono::steady_clock::now();
+  const auto now = clock_();
   tokens_ = std::min(kWalkBurst, tokens_ + std::chrono::duration<double>(now - refilled_).count() *
                                                kWalkPerSecond);
   refilled_ = now;
   if (!walk_) {
-    if (cgroup_root_.empty() || now - last_scan_ < kRescanInterval) return;
+    if (cgroup_root_.empty() || (last_scan_ && now - *last_scan_ < kRescanInterval)) return;
     walk_.emplace(cgroup_root_);  // no cgroup v2 (empty root): ids stay unknown
     last_scan_ = now;
   }

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -49,8 +50,10 @@ class NetnsInterfaces;
 // v2 tree.
 class SystemNameResolver : public NameResolver {
  public:
+  using Clock = std::function<std::chrono::steady_clock::time_point()>;
   explicit SystemNameResolver(const std::string& interface_namespace = "",
-                              std::string cgroup_root = Cgroup2Root());
+                              std::string cgroup_root = Cgroup2Root(),
+                              Clock clock = std::chrono::steady_clock::now);
   std::optional<std::string> InterfaceName(uint32_t ifindex) override;
   std::optional<std::string> CgroupPath(uint64_t cgroup_id) override;
   // Gone only if once named here: with network_namespace "all", indexes
@@ -68,6 +71,7 @@ class SystemNameResolver : public NameResolver {
   std::shared_ptr<const NetnsInterfaces> interfaces_;
   std::unordered_set<uint32_t> named_ifindexes_;  // bounded as vanished_
   std::string cgroup_root_;
+  Clock clock_;
   // cgroup v2 id == inode of its directory, from the last complete walk.
   std::unordered_map<uint64_t, std::string> cgroup_paths_;
   std::optional<CgroupWalk> walk_;  // the one under way, if any
@@ -79,7 +83,10 @@ class SystemNameResolver : public NameResolver {
   // bounded: cleared when it reaches kMaxVanished.
   std::unordered_set<uint64_t> vanished_;
   static constexpr size_t kMaxVanished = 65536;
-  std::chrono::steady_clock::time_point last_scan_{};
+  // None before the first walk: the monotonic clock starts at boot, so a
+  // zero time point would hold back the first walk of a daemon started in
+  // its first kRescanInterval (a unit at boot, a VM).
+  std::optional<std::chrono::steady_clock::time_point> last_scan_;
   static constexpr std::chrono::seconds kRescanInterval{10};
 };
 

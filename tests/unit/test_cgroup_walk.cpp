@@ -56,3 +56,28 @@ TEST_CASE("a walk in steps finds what one whole walk finds, within each step's b
   CHECK(nowhere.Step(10) == 0);
   fs::remove_all(root);
 }
+
+// A daemon started at boot (systemd's early units, a VM that boots in
+// seconds) meets its first unknown cgroup with the monotonic clock below
+// the rescan interval: that miss must still walk the tree, not wait for a
+// scan that never happened.
+TEST_CASE("the first unknown cgroup starts a walk however soon after boot") {
+  char tmpl[] = "/tmp/nstl-walk-XXXXXX";
+  REQUIRE(mkdtemp(tmpl));
+  const fs::path root(tmpl);
+  const fs::path early = root / "system.slice" / "early.service";
+  fs::create_directories(early);
+  auto now = std::chrono::steady_clock::time_point{} + std::chrono::seconds(3);
+  SystemNameResolver names("", root.string(), [&] { return now; });
+  CHECK(names.CgroupPath(Inode(early)) == early.string());
+
+  // Made after that walk: unknown until the next one, at most one walk per
+  // rescan interval however many misses come.
+  const fs::path later = root / "system.slice" / "later.service";
+  fs::create_directories(later);
+  now += std::chrono::seconds(1);
+  CHECK_FALSE(names.CgroupPath(Inode(later)));
+  now += std::chrono::seconds(10);
+  CHECK(names.CgroupPath(Inode(later)) == later.string());
+  fs::remove_all(root);
+}
