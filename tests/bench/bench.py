@@ -247,7 +247,7 @@ def bench_bpf(args, label, variant):
     # ours what is left; printed per cell.
     refs = {k: {} for k in REF_KINDS}
     helpers = []
-    first = FIRST_KINDS + PART_KINDS if args.parts_first else FIRST_KINDS
+    first = args.first + PART_KINDS if args.parts_first else args.first
     if not args.ours_first:
         helpers.append(start_references(args, first, refs))
     daemon = daemon_with(args, port, CONFIGS[variant])
@@ -827,6 +827,10 @@ def main():
                             "print both and their sum")
     order.add_argument("--parts-first", action="store_true",
                        help="attach the breakdown programs before ours too; print them per cell")
+    p.add_argument("--first", default=",".join(FIRST_KINDS),
+                   help="the reference kinds attached before ours (attached in floor.bpf.c's "
+                        "order), the rest after: which program before ours makes it cheaper; "
+                        "of " + ", ".join(REF_KINDS[:5]))
     p.add_argument("--runs", type=int, default=1,
                    help="repeat the bpf and ab sections; print each cell's median over the runs")
     p.add_argument("--goal", type=float, default=None,
@@ -839,6 +843,11 @@ def main():
     args = p.parse_args()
     if args.runs < 1:
         p.error("--runs must be 1 or more")
+    args.first = tuple(args.first.split(","))
+    if not set(args.first) <= set(REF_KINDS[:5]):
+        p.error(f"--first: kinds of {', '.join(REF_KINDS[:5])}")
+    if args.ours_first and args.first != FIRST_KINDS:
+        p.error("--first and --ours-first: ours cannot be both after and first")
     if args.goal is not None and args.runs < 2:
         p.error("--goal judges medians: it needs --runs 2 or more")
     if args.goal is None:

@@ -146,6 +146,10 @@ class Arguments(unittest.TestCase):
     def test_no_runs_is_refused(self):
         self.assertIn("--runs must be 1 or more", self.refused("--runs", "0"))
 
+    def test_first_takes_reference_kinds_and_not_ours_first(self):
+        self.assertIn("--first: kinds of", self.refused("--first", "clock,ours"))
+        self.assertIn("cannot be both", self.refused("--first", "clock", "--ours-first"))
+
     def test_the_ab_section_and_against_go_together(self):
         self.assertIn("go together", self.refused("--sections", "ab"))
         self.assertIn("go together", self.refused("--against", "y"))
