@@ -640,20 +640,23 @@ static __always_inline void exemplar_flow_sk(struct nstl_exemplar *ex,
 }
 
 /*
- * A new slowest sample: who it was. TCP flows come from the socket where
+ * A new slowest sample: who it was, after note_exemplar() has started the
+ * record (done, gen, latency_ns). TCP flows come from the socket where
  * there is one (tcp_recv_timestamp() has no skb); UDP ones from the
  * datagram (an unconnected socket has no peer). done is written last, so
  * user space can tell a record being written from a complete one.
+ *
+ * Out of line (a BPF subprogram, not inlined): it runs for a few samples
+ * per interval, and inlined (twice in some programs: the grouped and the
+ * per-hook path) it sat between the per-sample instructions; out of it,
+ * nstl_tp_netif's JIT image went 3.6 KB -> 2.9 KB, and its UDP samples
+ * cost 2 .. 7 ns less (docs/performance.md). At most five arguments (a
+ * BPF call's limit), so the caller writes the first fields.
  */
-static __always_inline void fill_exemplar(struct nstl_exemplar *ex, __u64 gen,
-					  __u64 latency_ns, __s64 tstamp_ns,
-					  const struct sk_buff *skb,
-					  struct sock *sk,
-					  enum netstacklat_hook hook)
+static __noinline void fill_exemplar(struct nstl_exemplar *ex, __s64 tstamp_ns,
+				     const struct sk_buff *skb, struct sock *sk,
+				     enum netstacklat_hook hook)
 {
-	ex->done = 0;
-	ex->gen = gen;
-	ex->latency_ns = latency_ns;
 	ex->tstamp_ns = tstamp_ns;
 	ex->ifindex = sample_ifindex(skb, sk, hook);
 	ex->family = 0;
@@ -673,7 +676,7 @@ static __always_inline void fill_exemplar(struct nstl_exemplar *ex, __u64 gen,
 		bpf_get_current_comm(ex->comm, sizeof(ex->comm));
 	}
 	asm volatile("" ::: "memory");
-	ex->done = latency_ns;
+	ex->done = ex->latency_ns;
 }
 
 /* Keeps the slowest sample of the interval; the common case (not a new
@@ -688,6 +691,7 @@ static __always_inline void note_exemplar(struct hook_hist *hist,
 	__u64 max = hist->ex_max;
 	__u64 ns = latency_ns < EXEMPLAR_MAX_NS_MASK ? latency_ns
 						     : EXEMPLAR_MAX_NS_MASK;
+	struct nstl_exemplar *ex;
 
 	/* (A series idle for exactly 65536 intervals could take an old
 	 * maximum for this one's: that interval then has no exemplar.) */
@@ -695,8 +699,11 @@ static __always_inline void note_exemplar(struct hook_hist *hist,
 	    ns <= (max & EXEMPLAR_MAX_NS_MASK))
 		return;
 	hist->ex_max = (gen << EXEMPLAR_MAX_GEN_SHIFT) | ns;
-	fill_exemplar(&hist->ex[gen & 1], gen, latency_ns, tstamp_ns, skb, sk,
-		      hook);
+	ex = &hist->ex[gen & 1];
+	ex->done = 0;
+	ex->gen = gen;
+	ex->latency_ns = latency_ns;
+	fill_exemplar(ex, tstamp_ns, skb, sk, hook);
 }
 
 static __always_inline void count_one(__u64 *slot)
@@ -781,6 +788,11 @@ static __always_inline void record_into(struct hook_hist *hist, __u64 *native,
 		note_exemplar(hist, latency_ns, tstamp_ns, skb, sk, hook);
 }
 
+/*
+ * Inline, unlike fill_exemplar(): out of line (a call, and the hook no
+ * longer a constant) it cost grouped samples 4 .. 21 ns more, more than
+ * it saved the default config's (docs/performance.md).
+ */
 static __always_inline void record_grouped(__u64 latency_ns, __s64 tstamp_ns,
 					   const struct sk_buff *skb,
 					   struct sock *sk,

@@ -409,11 +409,13 @@ def bench_native(args, label, on_first):
 
 def bench_ab(args, label, new_first):
     """A change's cost per event: --daemon (new) against --against (old),
-    both with the default config. Separate runs of each move by 5 .. 20 %
-    on a noisy machine, far more than a change of a few ns; here both see
-    the same packets at the same moment, and only the order differs."""
-    bench_pair(args, "ab", label, ("new", args.daemon, CONFIGS["default"]),
-               ("old", args.against, CONFIGS["default"]), new_first, 23000)
+    both with the config variant --ab-variant (the default config unless
+    told). Separate runs of each move by 5 .. 20 % on a noisy machine, far
+    more than a change of a few ns; here both see the same packets at the
+    same moment, and only the order differs."""
+    config = CONFIGS[args.ab_variant]
+    bench_pair(args, "ab", label, ("new", args.daemon, config),
+               ("old", args.against, config), new_first, 23000)
 
 
 # --- 2. scrape cost ------------------------------------------------------------
@@ -839,6 +841,9 @@ def main():
     p.add_argument("--against", metavar="OLD_DAEMON",
                    help="section ab: this daemon binary (say, main's) beside --daemon, both "
                         "attached at once in both orders; each program's cost per cell, new - old")
+    p.add_argument("--ab-variant", default="default", choices=list(CONFIGS),
+                   help="section ab: the config variant both daemons run with (say, grouped: "
+                        "what a change costs the paths the default config does not take)")
     p.add_argument("--smoke", action="store_true")
     args = p.parse_args()
     if args.runs < 1:
@@ -854,6 +859,8 @@ def main():
         args.goal = 1.25
     if ("ab" in args.sections.split(",")) != bool(args.against):
         p.error("the ab section and --against go together")
+    if args.ab_variant != "default" and not args.against:
+        p.error("--ab-variant is the ab section's: it needs --against")
     args.seconds = 1 if args.smoke else 10
     args.cell_seconds = 0.5 if args.smoke else 2
     args.scrapes = 5 if args.smoke else 200

@@ -154,6 +154,11 @@ class Arguments(unittest.TestCase):
         self.assertIn("go together", self.refused("--sections", "ab"))
         self.assertIn("go together", self.refused("--against", "y"))
 
+    def test_an_ab_variant_is_a_known_config_of_the_ab_section(self):
+        self.assertIn("invalid choice", self.refused("--sections", "ab", "--against", "y",
+                                                     "--ab-variant", "nope"))
+        self.assertIn("needs --against", self.refused("--ab-variant", "grouped"))
+
 
 if __name__ == "__main__":
     unittest.main()
