@@ -134,8 +134,13 @@ def run_class(path, fam, cls, seconds, port):
         rx.wait()
 
 
-def matrix_cells():
-    return [(path, fam, cls) for path in PATHS for fam in ("v4", "v6") for cls in CLASSES]
+def matrix_cells(pattern=None):
+    """The traffic matrix's cells, or those whose name (path-family-class,
+    such as lo-v4-udp-paged) pattern matches (--cells)."""
+    cells = [(path, fam, cls) for path in PATHS for fam in ("v4", "v6") for cls in CLASSES]
+    if pattern is None:
+        return cells
+    return [c for c in cells if re.search(pattern, "-".join(c))]
 
 
 def run_matrix(args, first_port, suspect=None):
@@ -147,7 +152,7 @@ def run_matrix(args, first_port, suspect=None):
     old = harness.set_bpf_stats("1")
     cells = []
     try:
-        for i, (path, fam, cls) in enumerate(matrix_cells()):
+        for i, (path, fam, cls) in enumerate(matrix_cells(args.cells)):
             name = f"{path}-{fam}-{cls}"
             measured = measure_cell(args, path, fam, cls, first_port + i)
             if suspect and suspect(name, *measured):
@@ -844,6 +849,9 @@ def main():
     p.add_argument("--ab-variant", default="default", choices=list(CONFIGS),
                    help="section ab: the config variant both daemons run with (say, grouped: "
                         "what a change costs the paths the default config does not take)")
+    p.add_argument("--cells", metavar="REGEX",
+                   help="sections bpf and ab: only the matrix cells whose name matches (say, "
+                        "'lo-.*-udp': a change to one path measured in seconds, not minutes)")
     p.add_argument("--smoke", action="store_true")
     args = p.parse_args()
     if args.runs < 1:
@@ -861,6 +869,13 @@ def main():
         p.error("the ab section and --against go together")
     if args.ab_variant != "default" and not args.against:
         p.error("--ab-variant is the ab section's: it needs --against")
+    if args.cells is not None:
+        try:
+            matched = matrix_cells(args.cells)
+        except re.error as e:
+            p.error(f"--cells: not a regular expression ({e})")
+        if not matched:
+            p.error(f"--cells: no cell of the matrix matches '{args.cells}'")
     args.seconds = 1 if args.smoke else 10
     args.cell_seconds = 0.5 if args.smoke else 2
     args.scrapes = 5 if args.smoke else 200

@@ -3,7 +3,7 @@
 median of each side in each attach order, and the like-with-like pairing
 across the orders (cold/cold: both first; warm/warm: both after), checked
 on rows made up here; the ab section's per-cell difference; the argument
-errors. No kernel, no root: the arithmetic only."""
+errors; the cells --cells picks. No kernel, no root: the arithmetic only."""
 import contextlib
 import io
 import os
@@ -158,6 +158,23 @@ class Arguments(unittest.TestCase):
         self.assertIn("invalid choice", self.refused("--sections", "ab", "--against", "y",
                                                      "--ab-variant", "nope"))
         self.assertIn("needs --against", self.refused("--ab-variant", "grouped"))
+
+    def test_cells_is_a_pattern_that_names_a_cell(self):
+        self.assertIn("not a regular expression", self.refused("--cells", "lo-(udp"))
+        self.assertIn("no cell of the matrix matches", self.refused("--cells", "lo-v5-"))
+
+
+class Cells(unittest.TestCase):
+    """--cells: the matrix cells whose name matches, in matrix order."""
+
+    def test_a_pattern_picks_its_cells_in_matrix_order(self):
+        names = ["-".join(c) for c in bench.matrix_cells("lo-v[46]-udp-paged")]
+        self.assertEqual(names, ["lo-v4-udp-paged", "lo-v6-udp-paged"])
+
+    def test_no_pattern_is_the_whole_matrix(self):
+        whole = bench.matrix_cells()
+        self.assertEqual(len(whole), len(bench.PATHS) * 2 * len(bench.CLASSES))
+        self.assertEqual(bench.matrix_cells(".*"), whole)
 
 
 if __name__ == "__main__":

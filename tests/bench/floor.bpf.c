@@ -21,9 +21,9 @@ char LICENSE[] SEC("license") = "GPL";
  * histogram update (one per-CPU
  * array lookup and two increments), nstln_* the necessary work: what no
  * histogram of RX-timestamp latency can avoid (read skb->tstamp, skip it
- * if unset, read the TAI clock, compute the bucket, bump one per-CPU slot
- * and the sum). Ours against the floor and against the necessary work,
- * same hook, same run, shows where the nanoseconds go.
+ * if unset or not an RX timestamp, read the TAI clock, compute the bucket,
+ * bump one per-CPU slot and the sum). Ours against the floor and against
+ * the necessary work, same hook, same run, shows where the nanoseconds go.
  */
 __u64 clock_sink;
 
@@ -54,12 +54,46 @@ static __always_inline void necessary(__s64 tstamp)
 	}
 }
 
-/* skb: the index of the sk_buff argument of the attach point. */
-#define NECESSARY(name, sec, skb)                                              \
+/*
+ * skb->tstamp if it is an RX timestamp, else 0: a check no correct
+ * histogram can skip (upstream netstacklat has it too). A looped or
+ * forwarded skb may carry its sender's delivery time instead, flagged from
+ * Linux 5.18 on; IP's local delivery clears such stamps, so only attach
+ * points before it (before_delivery) must read the flag. Without the flag
+ * (older kernels) the magnitude tells. As netstacklat.bpf.c's
+ * skb_rx_tstamp(): the reference drops what ours must drop (TCP on
+ * loopback at netif_receive_skb carries its EDT delivery time).
+ */
+static __always_inline __s64 rx_tstamp(const struct sk_buff *skb,
+				       bool before_delivery)
+{
+	__s64 tstamp = skb->tstamp;
+	bool delivery_time;
+
+	if (tstamp <= 0)
+		return 0;
+	if (bpf_core_field_exists(struct sk_buff___new, tstamp_type))
+		delivery_time = before_delivery &&
+				BPF_CORE_READ_BITFIELD(
+					(struct sk_buff___new *)skb, tstamp_type);
+	else if (bpf_core_field_exists(struct sk_buff___old,
+				       mono_delivery_time))
+		delivery_time = before_delivery &&
+				BPF_CORE_READ_BITFIELD(
+					(struct sk_buff___old *)skb,
+					mono_delivery_time);
+	else
+		delivery_time = !nstl_tstamp_looks_realtime(tstamp);
+	return delivery_time ? 0 : tstamp;
+}
+
+/* skb: the index of the sk_buff argument of the attach point; rx: 1 where
+ * the attach point is before IP's local delivery (see rx_tstamp()). */
+#define NECESSARY(name, sec, skb, rx)                                          \
 	SEC(sec)                                                               \
 	int BPF_PROG(nstln_##name)                                             \
 	{                                                                      \
-		necessary(((struct sk_buff *)ctx[skb])->tstamp);               \
+		necessary(rx_tstamp((struct sk_buff *)ctx[skb], rx));          \
 		return 0;                                                      \
 	}
 
@@ -94,24 +128,24 @@ static __always_inline void necessary(__s64 tstamp)
 		return 0;                                                      \
 	}
 
-#define FLOOR(name, sec, skb)                                                  \
-	NECESSARY(name, sec, skb)                                              \
+#define FLOOR(name, sec, skb, rx)                                              \
+	NECESSARY(name, sec, skb, rx)                                          \
 	FLOOR_ONLY(name, sec)
 
-FLOOR(ip_rcv, "fentry/ip_rcv_core", 0)
-FLOOR(ip6_rcv, "fentry/ip6_rcv_core", 0)
-FLOOR(tcp_v4_rcv, "fentry/tcp_v4_rcv", 0)
-FLOOR(tcp_v6_rcv, "fentry/tcp_v6_rcv", 0)
-FLOOR(tcp_v4_do, "fentry/tcp_v4_do_rcv", 1)
-FLOOR(tcp_v6_do, "fentry/tcp_v6_do_rcv", 1)
-FLOOR(tp_tcp_prb, "tp_btf/tcp_probe", 1)
-FLOOR(udp_rcv, "fentry/udp_rcv", 0)
-FLOOR(udpv6_rcv, "fentry/udpv6_rcv", 0)
-FLOOR(tcp_queue, "fexit/tcp_queue_rcv", 1)
-FLOOR(tcp_dataq, "fentry/tcp_data_queue", 1)
-FLOOR(udp_enq, "fexit/__udp_enqueue_schedule_skb", 1)
-FLOOR(udp_q_one, "fentry/udp_queue_rcv_one_skb", 1)
-FLOOR(udp6_q_one, "fentry/udpv6_queue_rcv_one_skb", 1)
+FLOOR(ip_rcv, "fentry/ip_rcv_core", 0, 1)
+FLOOR(ip6_rcv, "fentry/ip6_rcv_core", 0, 1)
+FLOOR(tcp_v4_rcv, "fentry/tcp_v4_rcv", 0, 0)
+FLOOR(tcp_v6_rcv, "fentry/tcp_v6_rcv", 0, 0)
+FLOOR(tcp_v4_do, "fentry/tcp_v4_do_rcv", 1, 0)
+FLOOR(tcp_v6_do, "fentry/tcp_v6_do_rcv", 1, 0)
+FLOOR(tp_tcp_prb, "tp_btf/tcp_probe", 1, 0)
+FLOOR(udp_rcv, "fentry/udp_rcv", 0, 0)
+FLOOR(udpv6_rcv, "fentry/udpv6_rcv", 0, 0)
+FLOOR(tcp_queue, "fexit/tcp_queue_rcv", 1, 0)
+FLOOR(tcp_dataq, "fentry/tcp_data_queue", 1, 0)
+FLOOR(udp_enq, "fexit/__udp_enqueue_schedule_skb", 1, 0)
+FLOOR(udp_q_one, "fentry/udp_queue_rcv_one_skb", 1, 0)
+FLOOR(udp6_q_one, "fentry/udpv6_queue_rcv_one_skb", 1, 0)
 FLOOR_ONLY(tcp_read, "fentry/tcp_recv_timestamp")
 
 /* tcp_recv_timestamp(msg, sk, tss): the timestamp is tss->ts[0]. */
@@ -122,9 +156,9 @@ int BPF_PROG(nstln_tcp_read, struct msghdr *msg, struct sock *sk,
 	necessary(tss->ts[0].tv_sec * 1000000000LL + tss->ts[0].tv_nsec);
 	return 0;
 }
-FLOOR(udp_read, "fentry/skb_consume_udp", 1)
-FLOOR(tp_copy, "tp_btf/skb_copy_datagram_iovec", 0)
-FLOOR(tp_netif, "tp_btf/netif_receive_skb", 0)
+FLOOR(udp_read, "fentry/skb_consume_udp", 1, 0)
+FLOOR(tp_copy, "tp_btf/skb_copy_datagram_iovec", 0, 0)
+FLOOR(tp_netif, "tp_btf/netif_receive_skb", 0, 1)
 
 /*
  * The socket-read tracepoint's extra work, one piece at a time, each on top
@@ -138,7 +172,7 @@ __u32 part_sink;
 
 static __always_inline __s64 tstamp_of(const struct sk_buff *skb)
 {
-	return skb->tstamp;
+	return rx_tstamp(skb, false);
 }
 
 SEC("tp_btf/skb_copy_datagram_iovec")
