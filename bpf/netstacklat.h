@@ -219,29 +219,53 @@ static inline __u32 hist_bucket_index(__u64 v)
 #define NATIVE_MANTISSA_6 15754009503455335899ULL
 #define NATIVE_MANTISSA_7 17179869184000000000ULL
 
+/*
+ * Counting the thresholds below f: split [2^63, 2^64) into 16 equal bins
+ * (bin b holds the f with f >> 59 == 16 + b). Two thresholds are 2^(1/8)
+ * apart, more than a bin's width, so a bin holds at most one: the count is
+ * the thresholds of the bins below f's (NATIVE_BELOW_BIN, 4 bits per bin)
+ * plus 1 if f lies above its own bin's threshold (native_bin_mantissa[],
+ * all ones for a bin without one: no f lies above that). One load and a
+ * few operations; eight compares against 64-bit constants were 100 bytes
+ * more of JIT code on every sample's path, and 1 .. 3 ns dearer
+ * (docs/performance.md). tests/unit/test_native_histogram.cpp derives both
+ * tables from NATIVE_MANTISSA_*.
+ */
+#define NATIVE_BELOW_BIN 0x8877665554332210ULL
+static const __u64 native_bin_mantissa[16] = {
+	NATIVE_MANTISSA_0,
+	NATIVE_MANTISSA_1,
+	~0ULL,
+	NATIVE_MANTISSA_2,
+	~0ULL,
+	NATIVE_MANTISSA_3,
+	NATIVE_MANTISSA_4,
+	~0ULL,
+	~0ULL,
+	NATIVE_MANTISSA_5,
+	~0ULL,
+	NATIVE_MANTISSA_6,
+	~0ULL,
+	NATIVE_MANTISSA_7,
+	~0ULL,
+	~0ULL,
+};
+
 static inline __u32 native_slot_of(__u64 v, __u64 floor_log2)
 {
-	__u64 f;
+	__u64 f, bin;
 	__u64 above; /* thresholds of the octave below v */
 
 	if (v == 0)
 		return 0;
 	if (floor_log2 > NATIVE_MAX_LOG2)
 		return NATIVE_NSLOTS - 1;
-	f = v << (63 - floor_log2);
-	/*
-	 * Count the thresholds below f without a branch (see floor_log2_u64):
-	 * f and each threshold lie in [2^63, 2^64), so M - f wraps to a value
-	 * with the top bit set exactly when f > M.
-	 */
-	above = (NATIVE_MANTISSA_0 - f) >> 63;
-	above += (NATIVE_MANTISSA_1 - f) >> 63;
-	above += (NATIVE_MANTISSA_2 - f) >> 63;
-	above += (NATIVE_MANTISSA_3 - f) >> 63;
-	above += (NATIVE_MANTISSA_4 - f) >> 63;
-	above += (NATIVE_MANTISSA_5 - f) >> 63;
-	above += (NATIVE_MANTISSA_6 - f) >> 63;
-	above += (NATIVE_MANTISSA_7 - f) >> 63;
+	f = v << (63 - floor_log2); /* in [2^63, 2^64) */
+	bin = (f >> 59) & 15;
+	/* M - f wraps to a value with the top bit set exactly when f > M
+	 * (both in [2^63, 2^64)): a compare without a branch. */
+	above = (NATIVE_BELOW_BIN >> (bin << 2)) & 0xf;
+	above += (native_bin_mantissa[bin] - f) >> 63;
 	return (__u32)(8 * floor_log2 + above + 1);
 }
 

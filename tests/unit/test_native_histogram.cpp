@@ -96,6 +96,28 @@ TEST_CASE("the mantissa thresholds are 2^((j + r) / 8), r = frac(8 log2(1e9))") 
   CHECK(NATIVE_MANTISSA_7 == 1000000000ULL << 34);  // exact: 1 s
 }
 
+TEST_CASE("the bin tables hold each threshold in its bin, and the count of those below") {
+  const __u64 mantissa[8] = {NATIVE_MANTISSA_0, NATIVE_MANTISSA_1, NATIVE_MANTISSA_2,
+                             NATIVE_MANTISSA_3, NATIVE_MANTISSA_4, NATIVE_MANTISSA_5,
+                             NATIVE_MANTISSA_6, NATIVE_MANTISSA_7};
+  __u64 want[16];
+  for (auto& w : want) w = ~0ULL;
+  unsigned below[16] = {};
+  for (const __u64 m : mantissa) {
+    const unsigned bin = (m >> 59) & 15;
+    REQUIRE(m >> 63 == 1);
+    INFO("threshold " << m << " in bin " << bin);
+    CHECK(want[bin] == ~0ULL);  // at most one threshold per bin
+    want[bin] = m;
+    for (unsigned b = bin + 1; b < 16; ++b) ++below[b];
+  }
+  for (unsigned b = 0; b < 16; ++b) {
+    INFO("bin " << b);
+    CHECK(native_bin_mantissa[b] == want[b]);
+    CHECK(((NATIVE_BELOW_BIN >> (4 * b)) & 0xf) == below[b]);
+  }
+}
+
 TEST_CASE("latencies beyond the last octave are counted in the last slot") {
   CHECK(native_slot_of(1ULL << 40, 40) == NATIVE_NSLOTS - 1);
   CHECK(native_slot_of(~0ULL, 63) == NATIVE_NSLOTS - 1);
