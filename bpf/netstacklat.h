@@ -227,7 +227,7 @@ static inline __u32 hist_bucket_index(__u64 v)
  * plus 1 if f lies above its own bin's threshold (native_bin_mantissa[],
  * all ones for a bin without one: no f lies above that). One load and a
  * few operations; eight compares against 64-bit constants were 100 bytes
- * more of JIT code on every sample's path, and 1 .. 3 ns dearer
+ * more of JIT code on every sample's path, and up to 3 ns dearer
  * (docs/performance.md). tests/unit/test_native_histogram.cpp derives both
  * tables from NATIVE_MANTISSA_*.
  */
