@@ -70,9 +70,52 @@ def check_hol_tracker(log, attached):
                   "tp_btf/tcp_probe tracks out-of-order data for the head-of-line check")
 
 
+def start_refusal(loader):
+    """The policy of a kernel where fentry/fexit cannot be used
+    (--refuse-fentry: a BPF-LSM program that refuses their loads), in
+    force until refused_loads()."""
+    proc = subprocess.Popen([loader], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    first = proc.stdout.readline().strip()
+    if first != "ready":
+        proc.kill()
+        raise harness.Failure(f"{loader} did not attach its BPF-LSM program: {first} "
+                              f"{proc.stdout.read().strip()}")
+    harness.log("fentry/fexit loads refused from now on (BPF-LSM, as this project's machines do)")
+    return proc
+
+
+def refused_loads(proc):
+    """Ends the refusal; the number of loads it refused."""
+    out, _ = proc.communicate(input="", timeout=30)
+    found = re.search(r"refused (\d+)", out)
+    return int(found.group(1)) if found else -1
+
+
+def check_tracepoints_taken(args, points, attached, refusal):
+    """With fentry/fexit refused, the hooks that have a tracepoint take it,
+    after the daemon met the refusal."""
+    if not args.refuse_fentry:
+        return
+    for h in attached:
+        harness.check(points.get(h, "").startswith("tp_btf/"),
+                      f"hook {h} took its tracepoint ({points.get(h)}) with fentry refused")
+    n = refused_loads(refusal)
+    harness.check(n > 0, f"the daemon's fentry/fexit loads were refused ({n}), then it fell back")
+
+
 def run(args):
     if not os.path.exists("/sys/kernel/btf/vmlinux"):
         harness.skip("the kernel has no BTF (/sys/kernel/btf/vmlinux)")
+    refusal = start_refusal(args.refuse_fentry) if args.refuse_fentry else None
+    try:
+        run_daemon(args, refusal)
+    finally:
+        if refusal and refusal.poll() is None:
+            refusal.kill()
+
+
+def run_daemon(args, refusal):
     attached = [h for h in args.expect_attached.split(",") if h]
     detached = [h for h in (args.expect_detached or "").split(",") if h]
     listing = subprocess.run([args.daemon, "--list-hooks"], capture_output=True, text=True,
@@ -102,6 +145,7 @@ def run(args):
             if args.expect_fentry and h != "netif-receive":
                 harness.check(points[h].startswith(("fentry/", "fexit/")),
                               f"hook {h} uses fentry/fexit where the kernel allows it")
+        check_tracepoints_taken(args, points, attached, refusal)
         for h in detached:
             harness.check(hooks.get(h) == 0, f"hook {h} reported as not attached (not missing)")
         for h in args.expect_disabled.split(","):
@@ -176,7 +220,11 @@ def main():
                                                 "and bpf_get_current_task_btf (< 5.11)")),
         ("--expect-kept-caps", dict(help="capabilities the daemon must keep after attaching "
                                          "(+bpf where the kernel refuses map reads "
-                                         "without it), none by default"))],
+                                         "without it), none by default")),
+        ("--refuse-fentry", dict(metavar="LOADER",
+                                 help="nstl-refuse-fentry: refuse every fentry/fexit load "
+                                      "(BPF-LSM; the kernel booted with lsm=bpf) before the "
+                                      "daemon starts; the hooks must take their tracepoints"))],
         needs="needs root to load BPF programs (CAP_BPF, CAP_PERFMON)", tools=("bpftool",))
 
 

@@ -11,7 +11,9 @@
 # debian-6.12-rt), which pins its release: a test names its kernel, so
 # installing another kernel never changes what a test runs on.
 # Env: NSTL_VM_TIMEOUT (seconds, default 600), NSTL_VM_CPUS (vCPUs, default 1),
-#      NSTL_VM_KEEP=1 keeps the work dir.
+#      NSTL_VM_KEEP=1 keeps the work dir, NSTL_VM_APPEND adds kernel
+#      command-line arguments (lsm=bpf: the BPF LSM, which Debian's 5.10
+#      builds but does not turn on).
 # Exit 77 (skipped) when that kernel or QEMU is not installed, except under
 # CI=true, where that is a failure.
 set -euo pipefail
@@ -122,7 +124,7 @@ set +e
 timeout "${NSTL_VM_TIMEOUT:-600}" qemu-system-x86_64 \
   -accel tcg -cpu max -m 1G -smp "${NSTL_VM_CPUS:-1}" -nographic -no-reboot \
   -kernel "$kernel" -initrd "$work/initrd.gz" \
-  -append "console=ttyS0 quiet panic=-1 rdinit=/init" \
+  -append "console=ttyS0 quiet panic=-1 rdinit=/init ${NSTL_VM_APPEND:-}" \
   -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
   </dev/null 2>&1 | tee "$log"
 set -e
