@@ -34,7 +34,12 @@ TCP ping-pong (a 1 KB message, a 1-byte answer, repeated) makes segments
 and reads countable; TCP bulk gives bounds only (how the kernel splits and
 coalesces a stream is its own business).
 
-  exact_counts_test.py --daemon PATH [--senders N] [--cpu-hog]
+  exact_counts_test.py --daemon PATH [--senders N] [--cpu-hog] [--refuse-fentry LOADER]
+
+--refuse-fentry LOADER makes the kernel refuse fentry/fexit loads first
+(tests/e2e/refuse_fentry.cpp, a BPF-LSM program; the guest needs lsm=bpf),
+so the four hooks that have a tracepoint count there, with the paths the
+tracepoint programs take on that kernel.
 
 --senders runs N sender/receiver pairs at once per cell; --cpu-hog adds a
 CPU-bound process on every CPU (the PREEMPT_RT case: preempted per-CPU
@@ -64,6 +69,8 @@ CLASSES = {
     "tcp-pingpong": ("tcp", 1024, 300),
     "tcp-bulk": ("tcp", 65536, 200),
 }
+# The hooks that have a tracepoint, where fentry/fexit cannot be used.
+TRACEPOINT_HOOKS = ("tcp-start", "tcp-socket-read", "udp-socket-read", "netif-receive")
 HERE = os.path.abspath(__file__)
 SO_TIMESTAMPNS = 35  # asm-generic/socket.h; not in every Python's socket module
 
@@ -488,8 +495,11 @@ def raw_case(port, daemon_pid, points):
 def run(args):
     hogs = []
     proc = None
+    refusal = None
     setup()
     try:
+        if args.refuse_fentry:
+            refusal = harness.start_refusal(args.refuse_fentry)
         cfg = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"nstl-counts-{os.getpid()}.yaml")
         with open(cfg, "w") as f:
             f.write(f"filters: {{network_namespace: /run/netns/{NS_B}}}\n"
@@ -499,6 +509,11 @@ def run(args):
         os.unlink(cfg)
         _, _, points = hook_counts(port)
         harness.log("attached: " + ", ".join(f"{h} ({p})" for h, p in sorted(points.items())))
+        if refusal:
+            harness.check(set(points) == set(TRACEPOINT_HOOKS),
+                          f"with fentry refused, the hooks with a tracepoint attached "
+                          f"({', '.join(sorted(points))})")
+            harness.check_fell_back(points, TRACEPOINT_HOOKS, refusal)
         if args.cpu_hog:
             hogs = [multiprocessing.Process(target=cpu_hog, daemon=True)
                     for _ in range(os.cpu_count())]
@@ -527,6 +542,8 @@ def run(args):
         harness.check(not failures, f"every hook counted exactly what it must see "
                       f"({len(failures)} mismatches)")
     finally:
+        if refusal and refusal.poll() is None:
+            refusal.kill()
         for h in hogs:
             h.terminate()
         if proc:
@@ -554,6 +571,9 @@ def main():
         ("--classes", dict(default=",".join(CLASSES))),
         ("--no-tun", dict(dest="tun", action="store_false",
                           help="leave out the tun and raw socket reader cases")),
+        ("--refuse-fentry", dict(metavar="LOADER",
+                                 help="nstl-refuse-fentry: refuse every fentry/fexit load, so "
+                                      "the hooks with a tracepoint count there (needs lsm=bpf)")),
         ("--atomic-increments", dict(default="auto", choices=("auto", "true", "false"),
                                      help="the daemon's histogram.atomic_increments"))],
         needs="needs root (BPF, network namespaces)", tools=("bpftool",))

@@ -477,6 +477,38 @@ def set_bpf_stats(value):
     return old
 
 
+def start_refusal(loader):
+    """The policy of a kernel where fentry/fexit cannot be used
+    (--refuse-fentry: a BPF-LSM program that refuses their loads), in
+    force until refused_loads()."""
+    proc = subprocess.Popen([loader], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    first = proc.stdout.readline().strip()
+    if first != "ready":
+        proc.kill()
+        raise Failure(f"{loader} did not attach its BPF-LSM program: {first} "
+                      f"{proc.stdout.read().strip()}")
+    log("fentry/fexit loads refused from now on (BPF-LSM, as this project's machines do)")
+    return proc
+
+
+def refused_loads(proc):
+    """Ends the refusal; the number of loads it refused."""
+    out, _ = proc.communicate(input="", timeout=30)
+    found = re.search(r"refused (\d+)", out)
+    return int(found.group(1)) if found else -1
+
+
+def check_fell_back(points, hooks, refusal):
+    """With fentry/fexit refused (start_refusal()), each of these hooks took
+    its tracepoint, after the daemon met the refusal; ends the refusal."""
+    for h in hooks:
+        check(points.get(h, "").startswith("tp_btf/"),
+              f"hook {h} took its tracepoint ({points.get(h)}) with fentry refused")
+    n = refused_loads(refusal)
+    check(n > 0, f"the daemon's fentry/fexit loads were refused ({n}), then it fell back")
+
+
 def list_hooks(text):
     """--list-hooks output: {hook: [(attach point, available?)]}. A hook line
     starts in column 0; its attach points follow, indented."""

@@ -7,6 +7,7 @@ SIGTERM and check that no BPF program or link of ours is left behind.
 Exit codes: 0 pass, 1 fail, 77 skipped (with the reason printed; never under
 CI=true, where a skip is a failure).
 """
+import json
 import os
 import re
 import signal
@@ -70,44 +71,42 @@ def check_hol_tracker(log, attached):
                   "tp_btf/tcp_probe tracks out-of-order data for the head-of-line check")
 
 
-def start_refusal(loader):
-    """The policy of a kernel where fentry/fexit cannot be used
-    (--refuse-fentry: a BPF-LSM program that refuses their loads), in
-    force until refused_loads()."""
-    proc = subprocess.Popen([loader], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-    first = proc.stdout.readline().strip()
-    if first != "ready":
-        proc.kill()
-        raise harness.Failure(f"{loader} did not attach its BPF-LSM program: {first} "
-                              f"{proc.stdout.read().strip()}")
-    harness.log("fentry/fexit loads refused from now on (BPF-LSM, as this project's machines do)")
-    return proc
-
-
-def refused_loads(proc):
-    """Ends the refusal; the number of loads it refused."""
-    out, _ = proc.communicate(input="", timeout=30)
-    found = re.search(r"refused (\d+)", out)
-    return int(found.group(1)) if found else -1
-
-
 def check_tracepoints_taken(args, points, attached, refusal):
-    """With fentry/fexit refused, the hooks that have a tracepoint take it,
-    after the daemon met the refusal."""
-    if not args.refuse_fentry:
+    """With fentry/fexit refused, the hooks that have a tracepoint take it."""
+    if args.refuse_fentry:
+        harness.check_fell_back(points, attached, refusal)
+
+
+def check_features_off(args, pid):
+    """--expect-features-off (histogram.exemplars and native_histograms
+    false): after the traffic every hook's native buckets and exemplar
+    records are still empty while its classic buckets counted, so the
+    programs skipped that code (the oldest verifier removes it as dead)."""
+    if not args.expect_features_off:
         return
-    for h in attached:
-        harness.check(points.get(h, "").startswith("tp_btf/"),
-                      f"hook {h} took its tracepoint ({points.get(h)}) with fentry refused")
-    n = refused_loads(refusal)
-    harness.check(n > 0, f"the daemon's fentry/fexit loads were refused ({n}), then it fell back")
+    entries = [m["id"] for m in harness.daemon_maps(pid)
+               if m.get("type") == "percpu_array" and m.get("name") == "netstack_latenc"]
+    if len(entries) != 1:
+        raise harness.Failure(f"the daemon holds {len(entries)} per-hook histogram maps, not one")
+    dump = json.loads(subprocess.run(["bpftool", "-j", "map", "dump", "id", str(entries[0])],
+                                     check=True, capture_output=True, text=True).stdout)
+    counted = native = exemplars = 0
+    for entry in dump:
+        for cpu in entry["formatted"]["values"]:
+            hist = cpu["value"]["hist"]
+            counted += sum(hist["slots"])
+            native += sum(cpu["value"]["native"])
+            exemplars += hist["ex_max"] + sum(ex["done"] for ex in hist["ex"])
+    harness.check(counted > 0, f"the classic buckets counted the traffic ({counted} in slots)")
+    harness.check(native == 0, f"native buckets off: the programs counted none ({native})")
+    harness.check(exemplars == 0, f"exemplars off: the programs kept no slowest sample "
+                  f"({exemplars} in the records)")
 
 
 def run(args):
     if not os.path.exists("/sys/kernel/btf/vmlinux"):
         harness.skip("the kernel has no BTF (/sys/kernel/btf/vmlinux)")
-    refusal = start_refusal(args.refuse_fentry) if args.refuse_fentry else None
+    refusal = harness.start_refusal(args.refuse_fentry) if args.refuse_fentry else None
     try:
         run_daemon(args, refusal)
     finally:
@@ -174,6 +173,7 @@ def run_daemon(args, refusal):
         harness.log(f"scrape time over 50 scrapes: median {med * 1e3:.2f} ms, max {worst * 1e3:.2f} ms")
         harness.log("counts per hook: " + ", ".join(f"{h}={c1.get(h, 0):.0f}" for h in sorted(c1)))
         ids = [l["id"] for n, l, _ in after if n == "ebpf_exporter_ebpf_program_info"]
+        check_features_off(args, proc.pid)
 
         proc.send_signal(signal.SIGTERM)
         rc = proc.wait(timeout=20)
@@ -200,6 +200,9 @@ def main():
         ("--expect-detached", dict()),
         ("--expect-disabled", dict(default="", help="hooks the config disables")),
         ("--config-file", dict(help="--config.file for the daemon")),
+        ("--expect-features-off", dict(action="store_true",
+                                       help="the config turns exemplars and native buckets off: "
+                                            "check that the programs counted neither")),
         ("--expect-fentry", dict(action="store_true",
                                  help="hooks must use their fentry/fexit attach points")),
         ("--min-mean", dict(type=float, default=1e-6,
